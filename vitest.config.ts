@@ -15,6 +15,9 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+          globalSetup: ["test/integration/globalSetup.ts"],
+          // The worker logs one JSON line per event; show them only for failing tests.
+          silent: "passed-only",
         },
       },
       {

@@ -1,0 +1,1 @@
+{"version":1,"root":{"type":"directory","entries":{"bin":{"type":"directory","entries":{"nix-edge-cache-demo-hello":{"type":"regular","size":163,"executable":true,"narOffset":424}}}}}}

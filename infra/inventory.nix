@@ -1,0 +1,157 @@
+# The inventory: the single source of truth for hosts, domains and mail.
+#
+# Everything else is derived from this file by infra/lib (plain Nix, no nixpkgs):
+#   - Hydra's machines file           lib/machines.nix
+#   - DNS records, zone files, the Cloudflare API's JSON   lib/dns.nix
+#   - the Cloudflare resources the workers need            lib/cloudflare.nix
+#   - Hydra's store_uri                lib/hydra.nix
+#   - the NixOS configurations         flake.nix + modules/
+# and checked by lib/validate.nix before any of that is produced.
+#
+# EXAMPLE DATA. `example-nix.org`/`example-nix.net`, the addresses (RFC 5737 / RFC 3849
+# documentation ranges) and every key below are placeholders for this repository's examples;
+# replace them all before a real deployment.
+{
+  # Hosts are named <name>.<domain>; the workers' hostnames live in this zone too.
+  domain = "example-nix.org";
+
+  domains = {
+    "example-nix.org" = {
+      mail = true;
+      # p= of the DKIM TXT record. nixos-mailserver generates the key pair on the mail host
+      # on first start (/var/dkim/<domain>.<selector>.{key,txt}); copy p= here afterwards.
+      # null leaves the DKIM record out of DNS (with a warning) until then.
+      dkimPublicKey = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA3GhbUj6g0eFwegjiE6gsDkvC8pTYCD15qpiM8yjrdfDhcxqeAEkwPwhFbeatdE72TRkGg9S5RZKARAivpv49yQoDcgNYGSvZ+PU8XSfHUvtE87XoYuwEKlZxzBJxeYlFBSO5n4EUI8jMt62aLIs3kiVto0QwAB1ahd58Gwysx7YEut+93qQ45aiHqLLK1WhpGG+MCz3iOR1MDlZduZCxRhk5VNs00fUekyHL9LX861KqCnNAxMQv93vwGccWQEecQ6K2bvGU+AmjM6E1Dh/UC7/JoMty85UPodYzN5wfLMJctS76uzOLPziosZKZtGG4Em3ZdmVTnUDezn+JBRgXdwIDAQAB";
+    };
+    "example-nix.net" = {
+      mail = true;
+      dkimPublicKey = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEArBG3/al+RLxoi6csYUMwcE1VfrgV1xvWyQv8srlHcYni1q7X1a3wzocLcP5BDFWAMA6U8k69St92XC++9DtAOrmSdVba18nV9o93o6oNHt5xX/IEh4QuaPCWGCynK5qYO76ulrF4h8PguoIC3c2sagsytHpN053p997mR7LhFiLcWpe7bW9UkRAM8wAdWK57Q9+CmYfPKpMuvRPRxMnN7bKD75XNRCfsa+vql2wISMUhmCx9zx/pePzIlJspvSlhTONc2BsduWowmIWTyc9NHbqjaCDygV2lcLX5Qoy7OI7vjJnc76tTtzgy0tHTjW85vCrxVziSFg1uAnKrpU/7IwIDAQAB";
+    };
+  };
+
+  dns = {
+    ttl = 3600;
+    # CAA (RFC 8659): only these CAs may issue for our names. letsencrypt.org serves the
+    # hosts' ACME certificates (Hydra's nginx, the mail server). Cloudflare's edge
+    # certificates for the proxied worker hostnames come from its own CAs; Cloudflare adds
+    # their CAA records itself when Universal SSL is on, listed here anyway so the zone file
+    # is complete on any DNS provider.
+    caaIssuers = [ "letsencrypt.org" "pki.goog" "ssl.com" ];
+  };
+
+  mail = {
+    # One selector for every domain: nixos-mailserver takes a single `dkimSelector`.
+    dkimSelector = "mail";
+    # Forwarding only: this server has no mailboxes, so every address is an alias that ends
+    # at an external mailbox. RFC 5321 §4.5.1 requires postmaster@ for every mail domain.
+    aliases = {
+      "postmaster@example-nix.org" = [ "infra@example-nix.org" ];
+      "abuse@example-nix.org" = [ "infra@example-nix.org" ];
+      "infra@example-nix.org" = [ "alice@example.com" "bob@example.net" ];
+      "security@example-nix.org" = [ "alice@example.com" ];
+      "postmaster@example-nix.net" = [ "postmaster@example-nix.org" ];
+      "hello@example-nix.net" = [ "bob@example.net" ];
+    };
+  };
+
+  cache = {
+    # Public keys clients trust (nix.conf trusted-public-keys). During a key rotation both
+    # the old and the new key are listed; see README "Rotating the cache signing key".
+    publicKeys = [ "cache.example-nix.org-1:cXs7S/EiyvuBcjm6oBACQYJ7EUqSKFnAxBU/M8ABqyQ=" ];
+  };
+
+  # The Cloudflare side: names must match the workers' wrangler.toml / wrangler.admin.toml.
+  cloudflare = {
+    # Not a secret (it is part of the R2 endpoint), but must be the real account's id.
+    accountId = "0123456789abcdef0123456789abcdef";
+    environments = {
+      production = {
+        cacheWorker = "nix-cache-edge";
+        adminWorker = "nix-cache-admin";
+        cacheHostname = "cache"; # cache.<domain>
+        adminHostname = "cache-admin";
+        bucket = "nix-cache"; # NAR_BUCKET; Hydra uploads here
+        denylistNamespace = "nix-cache-denylist"; # DENYLIST
+        auditDatabase = "nix-cache-audit"; # AUDIT
+      };
+      # `wrangler deploy --env staging` names the scripts <name>-staging.
+      staging = {
+        cacheWorker = "nix-cache-edge-staging";
+        adminWorker = "nix-cache-admin-staging";
+        cacheHostname = "cache-staging";
+        adminHostname = "cache-admin-staging";
+        bucket = "nix-cache-staging";
+        denylistNamespace = "nix-cache-denylist-staging";
+        auditDatabase = "nix-cache-audit-staging";
+      };
+    };
+  };
+
+  # Who may log in as root (deploys use root@host).
+  admins = {
+    alice.sshKeys = [ "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPWpdBIiJ3KsTS4pwuRbYagrsLP81AGFyVcFJgOiKVWM alice" ];
+  };
+
+  monitoring = {
+    # Prometheus servers allowed to scrape the exporters; nothing else reaches them.
+    scrapers = [ "2001:db8:ffff::9" ];
+  };
+
+  deploy = {
+    # Hosts upgrade themselves from this flake (system.autoUpgrade); see modules/common.nix.
+    flake = "github:example-nix/infra?dir=infra";
+  };
+
+  hosts = {
+    hydra = {
+      role = "hydra";
+      provider = "hetzner-cloud";
+      ipv4 = "203.0.113.10";
+      ipv6 = "2001:db8:10::1";
+      systems = [ "x86_64-linux" ];
+      hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEqc6IlNuPyu5bzNBc9RtJQzMOqo94IaqVjnr8DCfHXd";
+      # hydra-queue-runner's own key (the client side of every build connection); builders
+      # authorise it for the nix-ssh user only.
+      queueRunnerKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGLve17otDWhTtyJHJhLlEFOPUcpLasoa8soFW8WH6hj hydra-queue-runner";
+      stateVersion = "25.05";
+    };
+
+    builder-x86-01 = {
+      role = "builder";
+      provider = "hetzner-cloud";
+      ipv4 = "203.0.113.21";
+      ipv6 = "2001:db8:21::1";
+      systems = [ "x86_64-linux" "i686-linux" ];
+      maxJobs = 8;
+      speedFactor = 2;
+      supportedFeatures = [ "kvm" "nixos-test" "big-parallel" "benchmark" ];
+      mandatoryFeatures = [ ];
+      hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPA1V/3GdJXiVfl1hVMDXAI3YCR1E9oQzTfoQPdpQnuK";
+      stateVersion = "25.05";
+    };
+
+    builder-arm-01 = {
+      role = "builder";
+      provider = "hetzner-cloud";
+      ipv4 = "203.0.113.22";
+      ipv6 = "2001:db8:22::1";
+      systems = [ "aarch64-linux" ];
+      maxJobs = 4;
+      speedFactor = 1;
+      supportedFeatures = [ "big-parallel" ];
+      mandatoryFeatures = [ ];
+      hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKSWaHKjRYiQEYzS8CxTenWb4Ol2kCo6eq5/rfdAACXi";
+      stateVersion = "25.05";
+    };
+
+    mail = {
+      role = "mail";
+      provider = "hetzner-cloud";
+      ipv4 = "203.0.113.30";
+      ipv6 = "2001:db8:30::1";
+      systems = [ "x86_64-linux" ];
+      hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE1AeV4nzR98WrwbLOuBwF9+eRRga0poQe/rdeQEAODw";
+      stateVersion = "25.05";
+    };
+  };
+}

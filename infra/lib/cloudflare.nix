@@ -1,0 +1,35 @@
+# The Cloudflare resources the workers need, as data for infra/cloudflare/provision.mjs.
+# Names match the bindings in wrangler.toml / wrangler.admin.toml:
+#   NAR_BUCKET -> R2 bucket, DENYLIST -> KV namespace, AUDIT -> D1 database.
+{ inventory, domain, workerHostnames, dns, ... }:
+let
+  inherit (builtins) attrNames map;
+  envs = inventory.cloudflare.environments;
+  perEnv = f: map (env: f env envs.${env}) (attrNames envs);
+in
+{
+  inherit (inventory.cloudflare) accountId;
+  r2Buckets = perEnv (env: e: {
+    inherit env; name = e.bucket; binding = "NAR_BUCKET";
+    why = "NARs, narinfos, .ls and logs; Hydra uploads, the cache worker reads";
+  });
+  kvNamespaces = perEnv (env: e: {
+    inherit env; title = e.denylistNamespace; binding = "DENYLIST";
+    why = "store-path hashes the cache worker refuses to serve; the admin worker writes it";
+  });
+  d1Databases = perEnv (env: e: {
+    inherit env; name = e.auditDatabase; binding = "AUDIT";
+    why = "the admin worker's audit trail";
+  });
+  # One route per worker hostname, the whole path space: the worker is the origin.
+  routes = map
+    (w: {
+      inherit (w) env script;
+      zone = domain;
+      pattern = "${w.fqdn}/*";
+      why = "${w.kind} worker for ${w.env}";
+    })
+    workerHostnames;
+  dns = dns.cloudflare;
+  inherit (dns) warnings;
+}

@@ -1,0 +1,115 @@
+# Inventory -> DNS records, and two renderings of the same list:
+#   zoneFiles.<zone>    RFC 1035 master files (BIND, Knot, or Cloudflare's zone import)
+#   cloudflare.<zone>   bodies for POST /zones/:zone_id/dns_records, applied by
+#                       infra/cloudflare/provision.mjs
+#
+# A record is { zone; name (FQDN, no trailing dot); type; content; ttl; proxied; priority; comment; data }.
+# Each carries a comment saying why it exists; Cloudflare stores it with the record (the
+# free plan allows 100 characters, so comments stay short).
+# SOA and NS are the DNS provider's, not ours, and are not generated.
+{ inventory, hosts, domain, fqdn, mailDomains, workerHostnames, hostsOfRole, ... }:
+let
+  inherit (builtins) attrNames concatLists concatMap concatStringsSep elem filter genList length map replaceStrings stringLength substring toJSON;
+
+  ttl = inventory.dns.ttl or 3600;
+  caaIssuers = inventory.dns.caaIssuers or [ ];
+  selector = inventory.mail.dkimSelector or "mail";
+  mailHost = let m = hostsOfRole "mail"; in if m == [ ] then null else builtins.head m;
+
+  record = zone: name: type: content: comment: extra:
+    { inherit zone name type content comment ttl; proxied = false; priority = null; data = null; } // extra;
+
+  # --- hosts: every host reachable by name; Hydra reaches builders as <name>.<domain> ----
+  hostRecords = concatMap
+    (n:
+      let h = hosts.${n}; why = "host ${n} (${h.role}, ${h.provider})"; in
+      (if h.ipv4 != null then [ (record domain h.fqdn "A" h.ipv4 why { }) ] else [ ])
+      ++ (if h.ipv6 != null then [ (record domain h.fqdn "AAAA" h.ipv6 why { }) ] else [ ]))
+    (attrNames hosts);
+
+  # --- workers: the hostname exists only so Cloudflare's proxy receives the request and a
+  # worker route (lib/cloudflare.nix) hands it to the script. 100:: is the IPv6 discard prefix
+  # (RFC 6666): no origin behind it, which is what Cloudflare documents for worker-only names.
+  workerRecords = map
+    (w: record domain w.fqdn "AAAA" "100::" "${w.env} ${w.kind} worker ${w.script}; origin-less, routed to the worker"
+      { proxied = true; })
+    workerHostnames;
+
+  # --- CAA on every zone: only the listed CAs may issue for our names (RFC 8659) ----------
+  caaRecords = zone: map
+    (ca: record zone zone "CAA" "0 issue \"${ca}\"" "only ${ca} may issue certificates"
+      { data = { flags = 0; tag = "issue"; value = ca; }; })
+    caaIssuers;
+
+  # --- mail, per mail domain -----------------------------------------------------------
+  dkimKey = d: inventory.domains.${d}.dkimPublicKey or null;
+  mailRecords = d:
+    [
+      (record d d "MX" mailHost.fqdn "mail for ${d} is received by ${mailHost.name}" { priority = 10; })
+      # Only the mail host sends as these domains (bounces, forwards); -all makes anything
+      # else fail SPF instead of being waved through.
+      (record d d "TXT" "v=spf1 mx -all" "SPF: only the MX host sends mail for ${d}" { })
+    ]
+    ++ (if dkimKey d == null then [ ] else [
+      (record d "${selector}._domainkey.${d}" "TXT" "v=DKIM1; k=rsa; p=${dkimKey d}" "DKIM key the mail host signs ${d} mail with" { })
+    ])
+    ++ [
+      # reject: the domains send nothing but what the mail host signs, so a failing message
+      # is spoofed. Aggregate reports go to postmaster, which validation guarantees exists.
+      (record d "_dmarc.${d}" "TXT" "v=DMARC1; p=reject; rua=mailto:postmaster@${d}" "DMARC: reject unauthenticated mail from ${d}" { })
+    ];
+  # Bounces have an empty envelope sender, so receivers check SPF against the HELO name.
+  heloRecords = if mailDomains == [ ] then [ ] else [
+    (record domain mailHost.fqdn "TXT" "v=spf1 a -all" "SPF for the mail host's HELO name (bounces)" { })
+  ];
+
+  zones = attrNames (inventory.domains or { });
+  recordsOf = zone:
+    (if zone == domain then hostRecords ++ workerRecords ++ heloRecords else [ ])
+    ++ (if elem zone mailDomains then mailRecords zone else [ ])
+    ++ caaRecords zone;
+
+  records = concatMap recordsOf zones;
+
+  warnings = concatMap
+    (d: if dkimKey d == null
+      then [ "domains.\"${d}\".dkimPublicKey is not set: no DKIM record for ${d}; deploy the mail host, then copy p= from /var/dkim/${d}.${selector}.txt" ]
+      else [ ])
+    mailDomains;
+
+  # --- zone file rendering -------------------------------------------------------------
+  # TXT character-strings are at most 255 bytes (RFC 1035 §3.3); longer values (DKIM keys)
+  # are split into several quoted strings, which resolvers concatenate.
+  chunks = s: genList (i: substring (i * 255) 255 s) ((stringLength s + 254) / 255);
+  quote = s: "\"" + replaceStrings [ "\\" "\"" ] [ "\\\\" "\\\"" ] s + "\"";
+  rdata = r:
+    if r.type == "TXT" then concatStringsSep " " (map quote (chunks r.content))
+    else if r.type == "MX" then "${toString r.priority} ${r.content}."
+    else if r.type == "CNAME" then "${r.content}."
+    else r.content;
+  # Cloudflare's zone import reads `cf_tags=cf-proxied:true` from the comment.
+  zoneLine = r:
+    "${r.name}.\t${toString r.ttl}\tIN\t${r.type}\t${rdata r}\t; ${r.comment}"
+    + (if r.proxied then " cf_tags=cf-proxied:true" else "");
+  zoneFile = zone: ''
+    ; Zone ${zone}, generated from infra/inventory.nix by infra/lib/dns.nix: edit the
+    ; inventory, not this file. SOA and NS records belong to the DNS provider.
+    $ORIGIN ${zone}.
+    $TTL ${toString ttl}
+    ${concatStringsSep "\n" (map zoneLine (filter (r: r.zone == zone) records))}
+  '';
+
+  # --- Cloudflare API bodies -----------------------------------------------------------
+  # ttl 1 means "automatic", the only TTL a proxied record has. CAA is written through
+  # `data`; MX needs `priority`; `proxied` only exists for A/AAAA/CNAME.
+  cloudflareRecord = r:
+    { inherit (r) type name comment; ttl = if r.proxied then 1 else r.ttl; }
+    // (if r.data != null then { inherit (r) data; } else { inherit (r) content; })
+    // (if r.priority != null then { inherit (r) priority; } else { })
+    // (if elem r.type [ "A" "AAAA" "CNAME" ] then { inherit (r) proxied; } else { });
+in
+{
+  inherit records warnings;
+  zoneFiles = builtins.listToAttrs (map (z: { name = z; value = zoneFile z; }) zones);
+  cloudflare = builtins.listToAttrs (map (z: { name = z; value = map cloudflareRecord (filter (r: r.zone == z) records); }) zones);
+}

@@ -1,0 +1,184 @@
+/**
+ * Turns the worker's vars and secrets into a typed configuration once per isolate and env. The parsed config holds
+ * the origin objects and their circuit breakers: the only state that outlives a request.
+ */
+import type { Env } from "./env";
+import { FormatError } from "./narinfo/errors";
+import { parseSecretKey, parseTrustedPublicKeys, type PublicKey, type SecretKey } from "./narinfo/keys";
+import type { NixCacheInfo } from "./narinfo/nixCacheInfo";
+import { CircuitBreaker, DEFAULT_BREAKER, type BreakerSettings } from "./origins/breaker";
+import type { ChainLink } from "./origins/chain";
+import { HttpOrigin } from "./origins/http";
+import type { Origin } from "./origins/origin";
+import { R2Origin } from "./origins/r2";
+import { S3Origin } from "./origins/s3";
+import { DEFAULT_TIMEOUTS, type Timeouts } from "./origins/timeouts";
+
+export class ConfigError extends Error {}
+
+export interface CacheConfig {
+  chain: ChainLink[];
+  trustedKeys: PublicKey[];
+  signingKey?: SecretKey;
+  ttl: { narinfo: number; negative: number; nar: number; file: number };
+  cacheInfo: NixCacheInfo;
+  publicUrl?: string;
+  /** The Cache API keeps objects up to 512 MB; larger ones stream through uncached. */
+  maxEdgeObjectBytes: number;
+  denylist?: KVNamespace;
+}
+
+export const DEFAULTS = {
+  narinfoTtl: 86_400,
+  negativeTtl: 300,
+  narTtl: 31_536_000,
+  storeDir: "/nix/store",
+  wantMassQuery: true,
+  priority: 40,
+  maxEdgeObjectBytes: 512 * 1024 * 1024,
+} as const;
+
+const DEFAULT_ORIGINS = [{ type: "r2", binding: "NAR_BUCKET" }];
+
+function seconds(value: unknown, name: string, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const n = typeof value === "number" ? value : Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a whole number of seconds`);
+  return n;
+}
+
+function bool(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined || value === "") return fallback;
+  if (value === true || value === 1 || value === "1" || value === "true") return true;
+  if (value === false || value === 0 || value === "0" || value === "false") return false;
+  throw new ConfigError(`${name} must be true or false`);
+}
+
+function str(spec: Record<string, unknown>, field: string, where: string, required: true): string;
+function str(spec: Record<string, unknown>, field: string, where: string, required: false): string | undefined;
+function str(spec: Record<string, unknown>, field: string, where: string, required: boolean): string | undefined {
+  const value = spec[field];
+  if (value === undefined && !required) return undefined;
+  if (typeof value !== "string" || value === "") throw new ConfigError(`${where}: "${field}" must be a non-empty string`);
+  return value;
+}
+
+function originTimeouts(spec: Record<string, unknown>, where: string): Timeouts {
+  return {
+    firstByteMs: seconds(spec.firstByteTimeout, `${where}.firstByteTimeout`, DEFAULT_TIMEOUTS.firstByteMs / 1000) * 1000,
+    betweenBytesMs:
+      seconds(spec.betweenBytesTimeout, `${where}.betweenBytesTimeout`, DEFAULT_TIMEOUTS.betweenBytesMs / 1000) * 1000,
+  };
+}
+
+function breakerSettings(spec: Record<string, unknown>, where: string): BreakerSettings {
+  return {
+    failures: seconds(spec.breakerFailures, `${where}.breakerFailures`, DEFAULT_BREAKER.failures) || 1,
+    cooldownMs: seconds(spec.breakerCooldown, `${where}.breakerCooldown`, DEFAULT_BREAKER.cooldownMs / 1000) * 1000,
+  };
+}
+
+export function parseOrigins(value: unknown, env: Env): ChainLink[] {
+  let specs: unknown = value ?? DEFAULT_ORIGINS;
+  if (typeof specs === "string") {
+    try {
+      specs = JSON.parse(specs);
+    } catch {
+      throw new ConfigError("ORIGINS is not valid JSON");
+    }
+  }
+  if (!Array.isArray(specs) || specs.length === 0) throw new ConfigError("ORIGINS must be a non-empty array");
+  const names = new Set<string>();
+  return specs.map((raw: unknown, i): ChainLink => {
+    const where = `ORIGINS[${i}]`;
+    if (typeof raw !== "object" || raw === null) throw new ConfigError(`${where} must be a table`);
+    const spec = raw as Record<string, unknown>;
+    const type = spec.type;
+    let origin: Origin;
+    let backfill: R2Bucket | undefined;
+    if (type === "r2") {
+      const binding = str(spec, "binding", where, true);
+      const bucket = env[binding] as R2Bucket | undefined;
+      if (!bucket || typeof bucket.get !== "function") throw new ConfigError(`${where}: no R2 binding "${binding}"`);
+      origin = new R2Origin(str(spec, "name", where, false) ?? `r2:${binding}`, bucket);
+      if (bool(spec.backfill, `${where}.backfill`, false)) backfill = bucket;
+    } else if (type === "http") {
+      const url = str(spec, "url", where, true);
+      if (!/^https?:\/\//.test(url)) throw new ConfigError(`${where}: "url" must be http(s)`);
+      origin = new HttpOrigin(str(spec, "name", where, false) ?? url, url, originTimeouts(spec, where));
+    } else if (type === "s3") {
+      const bucket = str(spec, "bucket", where, true);
+      const endpoint = str(spec, "endpoint", where, false);
+      if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) throw new ConfigError(`${where}: "endpoint" must be http(s)`);
+      const credentials = str(spec, "credentials", where, true);
+      const accessKeyId = env[`${credentials}_ACCESS_KEY_ID`];
+      const secretAccessKey = env[`${credentials}_SECRET_ACCESS_KEY`];
+      if (typeof accessKeyId !== "string" || typeof secretAccessKey !== "string" || !accessKeyId || !secretAccessKey) {
+        throw new ConfigError(`${where}: secrets ${credentials}_ACCESS_KEY_ID and ${credentials}_SECRET_ACCESS_KEY are not set`);
+      }
+      origin = new S3Origin(
+        str(spec, "name", where, false) ?? `s3:${bucket}`,
+        {
+          endpoint,
+          bucket,
+          region: str(spec, "region", where, false) ?? "us-east-1",
+          requesterPays: bool(spec.requesterPays, `${where}.requesterPays`, false),
+        },
+        { accessKeyId, secretAccessKey },
+        originTimeouts(spec, where),
+      );
+    } else {
+      throw new ConfigError(`${where}: unknown type ${JSON.stringify(type)} (r2, s3 or http)`);
+    }
+    if (names.has(origin.name)) throw new ConfigError(`${where}: duplicate origin name "${origin.name}"`);
+    names.add(origin.name);
+    return { origin, breaker: new CircuitBreaker(breakerSettings(spec, where)), backfill };
+  });
+}
+
+export function parseConfig(env: Env): CacheConfig {
+  let trustedKeys: PublicKey[];
+  let signingKey: SecretKey | undefined;
+  try {
+    trustedKeys = parseTrustedPublicKeys(env.TRUSTED_PUBLIC_KEYS ?? "");
+    signingKey = env.SIGNING_KEY ? parseSecretKey(env.SIGNING_KEY) : undefined;
+  } catch (e) {
+    // The message names the field, never the key material.
+    if (e instanceof FormatError) throw new ConfigError(`${e.what}: ${e.message}`);
+    throw e;
+  }
+  // Failing closed: with no trusted key every narinfo would be refused, which would look like an empty cache.
+  if (trustedKeys.length === 0) throw new ConfigError("TRUSTED_PUBLIC_KEYS is empty");
+  const priority = seconds(env.PRIORITY, "PRIORITY", DEFAULTS.priority);
+  return {
+    chain: parseOrigins(env.ORIGINS, env),
+    trustedKeys,
+    signingKey,
+    ttl: {
+      narinfo: seconds(env.NARINFO_TTL, "NARINFO_TTL", DEFAULTS.narinfoTtl),
+      negative: seconds(env.NEGATIVE_TTL, "NEGATIVE_TTL", DEFAULTS.negativeTtl),
+      nar: seconds(env.NAR_TTL, "NAR_TTL", DEFAULTS.narTtl),
+      file: seconds(env.NARINFO_TTL, "NARINFO_TTL", DEFAULTS.narinfoTtl),
+    },
+    cacheInfo: {
+      storeDir: env.STORE_DIR || DEFAULTS.storeDir,
+      wantMassQuery: bool(env.WANT_MASS_QUERY, "WANT_MASS_QUERY", DEFAULTS.wantMassQuery),
+      priority,
+    },
+    publicUrl: env.PUBLIC_URL || undefined,
+    maxEdgeObjectBytes: DEFAULTS.maxEdgeObjectBytes,
+    denylist: env.DENYLIST,
+  };
+}
+
+const parsed = new WeakMap<Env, CacheConfig>();
+
+/** Parsed config for this env; cached per isolate so breakers and imported keys persist across requests. */
+export function configFor(env: Env): CacheConfig {
+  let config = parsed.get(env);
+  if (!config) {
+    config = parseConfig(env);
+    parsed.set(env, config);
+  }
+  return config;
+}

@@ -1,0 +1,59 @@
+import { base16Decode, base64Decode } from "./base64";
+import { FormatError } from "./errors";
+import { nix32Decode, nix32EncodedLength, nix32Encode } from "./nix32";
+
+/** The algorithms Nix accepts without experimental features (blake3 needs one; not served here). */
+export type HashAlgo = "md5" | "sha1" | "sha256" | "sha512";
+
+export interface NixHash {
+  algo: HashAlgo;
+  bytes: Uint8Array;
+}
+
+export const HASH_SIZES: Readonly<Record<HashAlgo, number>> = { md5: 16, sha1: 20, sha256: 32, sha512: 64 };
+
+function parseHashAlgo(s: string): HashAlgo {
+  if (s === "md5" || s === "sha1" || s === "sha256" || s === "sha512") return s;
+  throw new FormatError("hash", `unknown hash algorithm '${s}'`);
+}
+
+/**
+ * `algo:<digest>` or SRI `algo-<base64>`, as Hash::parseAnyPrefixed (libutil/hash.cc). After ':' the
+ * encoding is chosen by length alone: base16, then nix32, then base64 (sha256: 64, 52, 44 chars).
+ */
+export function parseNixHash(s: string): NixHash {
+  // hash.cc getParsedTypeAndSRI: a ':' anywhere wins over '-'.
+  const colon = s.indexOf(":");
+  const sep = colon >= 0 ? colon : s.indexOf("-");
+  if (sep < 0) throw new FormatError("hash", "hash has no algorithm prefix");
+  const algo = parseHashAlgo(s.slice(0, sep));
+  const rest = s.slice(sep + 1);
+  const size = HASH_SIZES[algo];
+  const isSRI = colon < 0;
+  let bytes: Uint8Array;
+  try {
+    if (!isSRI && rest.length === size * 2) bytes = base16Decode(rest);
+    else if (!isSRI && rest.length === nix32EncodedLength(size)) bytes = nix32Decode(rest);
+    else if (isSRI || rest.length === base64Length(size)) bytes = base64Decode(rest);
+    else throw new FormatError("hash", `wrong length for ${algo}`);
+  } catch (e) {
+    if (e instanceof FormatError && e.what !== "hash") throw new FormatError("hash", `bad ${algo} digest: ${e.message}`);
+    throw e;
+  }
+  if (bytes.length !== size) throw new FormatError("hash", `wrong length for ${algo}`);
+  return { algo, bytes };
+}
+
+function base64Length(size: number): number {
+  return Math.ceil(size / 3) * 4;
+}
+
+/** `algo:<nix32>`, the form Nix writes in narinfos and fingerprints. */
+export function formatNixHash(h: NixHash): string {
+  return `${h.algo}:${nix32Encode(h.bytes)}`;
+}
+
+export function hashesEqual(a: NixHash, b: NixHash): boolean {
+  if (a.algo !== b.algo || a.bytes.length !== b.bytes.length) return false;
+  return a.bytes.every((byte, i) => byte === b.bytes[i]);
+}

@@ -1,0 +1,70 @@
+import { FormatError } from "./errors";
+
+/** Nix's base-32 alphabet: digits and lower-case letters without e, o, u, t (libutil/base-nix-32.hh). */
+export const NIX32_CHARS = "0123456789abcdfghijklmnpqrsvwxyz";
+
+const NIX32_VALUES = (() => {
+  const table = new Int8Array(128).fill(-1);
+  for (let i = 0; i < NIX32_CHARS.length; i++) table[NIX32_CHARS.charCodeAt(i)] = i;
+  return table;
+})();
+
+/** Length of the nix32 text for `n` bytes: ceil(n * 8 / 5), 0 for 0 (libutil/base-nix-32.hh encodedLength). */
+export function nix32EncodedLength(n: number): number {
+  return n === 0 ? 0 : Math.floor((n * 8 - 1) / 5) + 1;
+}
+
+/**
+ * Nix's base-32. Unlike RFC 4648 it reads the input as one little-endian number and prints its
+ * 5-bit digits most significant first, so the first character comes from the last byte
+ * (libutil/base-nix-32.cc, BaseNix32::encode).
+ */
+export function nix32Encode(bytes: Uint8Array): string {
+  let out = "";
+  for (let n = nix32EncodedLength(bytes.length) - 1; n >= 0; n--) {
+    const b = n * 5;
+    const i = b >> 3;
+    const j = b & 7;
+    const c = (bytes[i]! >> j) | ((bytes[i + 1] ?? 0) << (8 - j));
+    out += NIX32_CHARS[c & 31]!;
+  }
+  return out;
+}
+
+/**
+ * Inverse of nix32Encode. Rejects what Nix's hash parser rejects (libutil/hash.cc, Hash::Hash):
+ * characters outside the alphabet and set bits beyond the last byte — 52 digits hold 260 bits
+ * for a 256-bit hash, so without that check several strings would name one hash. Also rejects
+ * lengths no byte count encodes to.
+ */
+export function nix32Decode(s: string): Uint8Array {
+  const size = Math.floor((s.length * 5) / 8);
+  if (nix32EncodedLength(size) !== s.length) {
+    throw new FormatError("nix32", `length ${s.length} is not a valid nix32 length`);
+  }
+  const out = new Uint8Array(size);
+  for (let n = 0; n < s.length; n++) {
+    const code = s.charCodeAt(s.length - n - 1);
+    const digit = code < 128 ? NIX32_VALUES[code]! : -1;
+    if (digit < 0) throw new FormatError("nix32", `invalid character at offset ${s.length - n - 1}`);
+    const b = n * 5;
+    const i = b >> 3;
+    const j = b & 7;
+    out[i] = out[i]! | (digit << j);
+    const carry = digit >> (8 - j);
+    if (i < size - 1) out[i + 1] = out[i + 1]! | carry;
+    else if (carry !== 0) throw new FormatError("nix32", "non-zero bits beyond the last byte");
+  }
+  return out;
+}
+
+/** True when `s` is canonical nix32 text, i.e. nix32Decode would accept it. */
+export function isNix32(s: string): boolean {
+  try {
+    nix32Decode(s);
+    return true;
+  } catch (e) {
+    if (e instanceof FormatError) return false;
+    throw e;
+  }
+}

@@ -1,0 +1,142 @@
+import { base64Decode, base64Encode } from "./base64";
+import { FormatError } from "./errors";
+import { narinfoFingerprint } from "./fingerprint";
+import { PUBLIC_KEY_BYTES, type PublicKey, type SecretKey, splitNamedValue } from "./keys";
+import type { Narinfo } from "./narinfo";
+import { STORE_DIR } from "./storePath";
+
+/** One narinfo `Sig` line: `<key name>:<base64 of a 64-byte Ed25519 signature>`. */
+export interface NarinfoSignature {
+  keyName: string;
+  sig: Uint8Array;
+}
+
+export const SIGNATURE_BYTES = 64;
+
+export function parseSignature(s: string): NarinfoSignature {
+  const { name, payload } = splitNamedValue(s, "signature");
+  if (payload.length !== SIGNATURE_BYTES) throw new FormatError("signature", `not ${SIGNATURE_BYTES} bytes`);
+  return { keyName: name, sig: payload };
+}
+
+export function formatSignature(s: NarinfoSignature): string {
+  return `${s.keyName}:${base64Encode(s.sig)}`;
+}
+
+export type VerifyResult =
+  | { valid: true; keyName: string }
+  | { valid: false; reason: "unsigned" | "no-trusted-key" | "bad-signature" };
+
+const ED25519 = { name: "Ed25519" } as const;
+
+// Imported verify keys, keyed by the key's base64: a cache of parsed configuration, bounded by the
+// number of trusted keys ever configured.
+const verifyKeys = new Map<string, Promise<CryptoKey>>();
+
+function importVerifyKey(key: PublicKey): Promise<CryptoKey> {
+  const id = base64Encode(key.key);
+  let k = verifyKeys.get(id);
+  if (k === undefined) {
+    k = crypto.subtle.importKey("raw", key.key, ED25519, false, ["verify"]);
+    // A failed import must not stay cached.
+    k.catch(() => verifyKeys.delete(id));
+    verifyKeys.set(id, k);
+  }
+  return k;
+}
+
+/** Ed25519 signatures are over the fingerprint's UTF-8 bytes (libutil/signature/local-keys.cc, verifyDetached). */
+export async function verifyFingerprint(fingerprint: string, sig: Uint8Array, key: PublicKey): Promise<boolean> {
+  if (key.key.length !== PUBLIC_KEY_BYTES) throw new FormatError("public key", `key is not ${PUBLIC_KEY_BYTES} bytes`);
+  if (sig.length !== SIGNATURE_BYTES) return false;
+  return crypto.subtle.verify(ED25519, await importVerifyKey(key), sig, new TextEncoder().encode(fingerprint));
+}
+
+/**
+ * Valid when at least one Sig by a key named in `keys` verifies over the fingerprint, which is the
+ * client's own rule (libstore/path-info.cc, checkSignatures counts good signatures; the substituter
+ * needs one). Malformed Sig lines are skipped, as Nix skips signatures it cannot check.
+ * Reasons: "unsigned" — no well-formed Sig at all; "no-trusted-key" — none by a key named in `keys`;
+ * "bad-signature" — some were, none verified (including when NarHash is not sha256, which cannot
+ * have a valid fingerprint).
+ */
+export async function verifyNarinfo(n: Narinfo, keys: PublicKey[], storeDir: string = STORE_DIR): Promise<VerifyResult> {
+  const sigs: NarinfoSignature[] = [];
+  for (const line of n.sigs) {
+    try {
+      sigs.push(parseSignature(line));
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+    }
+  }
+  if (sigs.length === 0) return { valid: false, reason: "unsigned" };
+
+  const candidates = sigs.flatMap((s) => keys.filter((k) => k.name === s.keyName).map((k) => ({ s, k })));
+  if (candidates.length === 0) return { valid: false, reason: "no-trusted-key" };
+
+  let fingerprint: string;
+  try {
+    fingerprint = narinfoFingerprint(n, storeDir);
+  } catch (e) {
+    if (e instanceof FormatError) return { valid: false, reason: "bad-signature" };
+    throw e;
+  }
+  for (const { s, k } of candidates) {
+    if (await verifyFingerprint(fingerprint, s.sig, k)) return { valid: true, keyName: k.name };
+  }
+  return { valid: false, reason: "bad-signature" };
+}
+
+// DER PKCS#8 PrivateKeyInfo header for an Ed25519 key (RFC 8410 §7): the 32-byte seed follows.
+const PKCS8_ED25519_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+]);
+
+export function ed25519SeedToPkcs8(seed: Uint8Array): Uint8Array {
+  if (seed.length !== 32) throw new FormatError("secret key", "seed is not 32 bytes");
+  const der = new Uint8Array(PKCS8_ED25519_PREFIX.length + 32);
+  der.set(PKCS8_ED25519_PREFIX);
+  der.set(seed, PKCS8_ED25519_PREFIX.length);
+  return der;
+}
+
+// Imported signing keys, keyed by the parsed key's seed array (no secret text kept as a map key).
+const signingKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
+
+/**
+ * Imports the seed and checks that it yields the public half stored in the key file: a spliced or
+ * truncated secret would otherwise sign with a key no client trusts, failing only at the client.
+ */
+function importSigningKey(sk: SecretKey): Promise<CryptoKey> {
+  let k = signingKeys.get(sk.seed);
+  if (k === undefined) {
+    k = (async () => {
+      const key = await crypto.subtle.importKey("pkcs8", ed25519SeedToPkcs8(sk.seed), ED25519, true, ["sign"]);
+      const jwk = (await crypto.subtle.exportKey("jwk", key)) as JsonWebKey;
+      if (jwk.x !== base64UrlEncode(sk.publicKey)) {
+        throw new FormatError("secret key", "public half does not match the seed");
+      }
+      return key;
+    })();
+    k.catch(() => signingKeys.delete(sk.seed));
+    signingKeys.set(sk.seed, k);
+  }
+  return k;
+}
+
+function base64UrlEncode(bytes: Uint8Array): string {
+  return base64Encode(bytes).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+/** Returns the raw 64-byte signature of the fingerprint's UTF-8 bytes. */
+export async function signFingerprint(fingerprint: string, sk: SecretKey): Promise<Uint8Array> {
+  const key = await importSigningKey(sk);
+  const sig = await crypto.subtle.sign(ED25519, key, new TextEncoder().encode(fingerprint));
+  return new Uint8Array(sig);
+}
+
+/** A Sig line value, `<key name>:<base64>`, as `nix store sign` would add. */
+export async function signNarinfo(n: Narinfo, sk: SecretKey, storeDir: string = STORE_DIR): Promise<string> {
+  const sig = await signFingerprint(narinfoFingerprint(n, storeDir), sk);
+  return formatSignature({ keyName: sk.name, sig });
+}

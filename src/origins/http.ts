@@ -1,0 +1,30 @@
+/** An upstream binary cache over HTTP(S), such as cache.nixos.org. */
+import { fetchHttpObject } from "./httpObject";
+import { encodeObjectPath } from "./objectPath";
+import type { FetchOptions, Origin, OriginAnswer } from "./origin";
+import type { Timeouts } from "./timeouts";
+
+// Nix treats 403 as absent for every file but nix-cache-info (NIX-PROTOCOL.md), and so do we for upstreams.
+const ABSENT = new Set([403, 404, 410]);
+
+export class HttpOrigin implements Origin {
+  readonly type = "http";
+
+  constructor(
+    readonly name: string,
+    private readonly baseUrl: string,
+    private readonly timeouts: Timeouts,
+  ) {}
+
+  fetch(key: string, options: FetchOptions): Promise<OriginAnswer> {
+    return fetchHttpObject({
+      origin: this.name,
+      url: `${this.baseUrl.replace(/\/+$/, "")}/${encodeObjectPath(key)}`,
+      options,
+      timeouts: this.timeouts,
+      absent: ABSENT,
+      // No client headers are forwarded: upstreams see only what they need to answer.
+      headers: { accept: "*/*" },
+    });
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * An S3 bucket, reached with SigV4 (aws4fetch) the way cache.nixos.org's CDN reaches `nix-cache`:
+ * Requester Pays, query strings never forwarded, 403 read as "absent" (S3 answers 403 for a missing key when the
+ * caller may not list the bucket).
+ */
+import { AwsClient } from "aws4fetch";
+import { fetchHttpObject } from "./httpObject";
+import { encodeObjectPath } from "./objectPath";
+import type { FetchOptions, Origin, OriginAnswer } from "./origin";
+import type { Timeouts } from "./timeouts";
+
+const ABSENT = new Set([403, 404, 410]);
+
+export interface S3Location {
+  /** Path-style endpoint for S3-compatible servers; without it, AWS's virtual-hosted endpoint for the region. */
+  endpoint?: string;
+  bucket: string;
+  region: string;
+  requesterPays: boolean;
+}
+
+export function s3ObjectUrl(location: S3Location, key: string): string {
+  const path = encodeObjectPath(key);
+  if (location.endpoint) return `${location.endpoint.replace(/\/+$/, "")}/${encodeURIComponent(location.bucket)}/${path}`;
+  return `https://${location.bucket}.s3.${location.region}.amazonaws.com/${path}`;
+}
+
+export class S3Origin implements Origin {
+  readonly type = "s3";
+  private readonly client: AwsClient;
+
+  constructor(
+    readonly name: string,
+    private readonly location: S3Location,
+    credentials: { accessKeyId: string; secretAccessKey: string },
+    private readonly timeouts: Timeouts,
+  ) {
+    this.client = new AwsClient({ ...credentials, service: "s3", region: location.region, retries: 0 });
+  }
+
+  fetch(key: string, options: FetchOptions): Promise<OriginAnswer> {
+    const headers: Record<string, string> = {};
+    // Signed in, as the CDN does (signed headers host;x-amz-content-sha256;x-amz-date;x-amz-request-payer).
+    if (this.location.requesterPays) headers["x-amz-request-payer"] = "requester";
+    return fetchHttpObject({
+      origin: this.name,
+      url: s3ObjectUrl(this.location, key),
+      options,
+      timeouts: this.timeouts,
+      absent: ABSENT,
+      headers,
+      send: async (request) => fetch(await this.client.sign(request)),
+    });
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * The single cache-key function, imported by the cache worker (to put and match) and the admin worker (to purge),
+ * so that a purge always names exactly what was cached. Keys are URLs on the public hostname because the zone
+ * purge API removes Cache API entries by URL.
+ */
+export function cacheKeyUrl(publicBase: string, objectKey: string): string {
+  const base = publicBase.replace(/\/+$/, "");
+  // One encoding for every spelling a client may use (`+`, `%2B`, `%2b`): the key is built from the decoded object key.
+  const path = objectKey.split("/").map(encodeURIComponent).join("/");
+  return `${base}/${path}`;
+}
+
+export function cacheKeyRequest(publicBase: string, objectKey: string, range?: string | null): Request {
+  const headers = new Headers();
+  if (range) headers.set("range", range);
+  return new Request(cacheKeyUrl(publicBase, objectKey), { method: "GET", headers });
+}

@@ -1,0 +1,41 @@
+/** What a handler needs to answer one request. */
+import type { CacheConfig } from "../config";
+import type { EdgeCache } from "../edge/edgeCache";
+import type { Attempt } from "../origins/chain";
+
+export interface RequestContext {
+  request: Request;
+  method: "GET" | "HEAD";
+  config: CacheConfig;
+  edge: EdgeCache;
+  ctx: ExecutionContext;
+  started: number;
+}
+
+/** Server-Timing entries: time to each origin that was asked, so a slow miss shows where it went. */
+export function serverTiming(started: number, attempts: readonly Attempt[] = []): string {
+  const entries = attempts.map(
+    (a, i) => `origin-${i};desc="${a.origin.replace(/["\\]/g, "")} ${a.outcome}";dur=${a.ms}`,
+  );
+  entries.push(`total;dur=${Date.now() - started}`);
+  return entries.join(", ");
+}
+
+/** Headers on every answer: the CDN's CORS header, and what the edge did. */
+export function baseHeaders(rc: RequestContext, cacheStatus: "HIT" | "MISS" | "BYPASS", attempts?: readonly Attempt[]): Headers {
+  const headers = new Headers();
+  headers.set("access-control-allow-origin", "*");
+  headers.set("x-cache-status", cacheStatus);
+  headers.set("server-timing", serverTiming(rc.started, attempts));
+  return headers;
+}
+
+/** A cached response with the headers of this request's answer. */
+export function fromEdge(rc: RequestContext, cached: Response): Response {
+  const headers = new Headers(cached.headers);
+  headers.set("x-cache-status", "HIT");
+  headers.set("server-timing", serverTiming(rc.started));
+  const body = rc.method === "HEAD" ? null : cached.body;
+  if (rc.method === "HEAD") void cached.body?.cancel();
+  return new Response(body, { status: cached.status, headers, encodeBody: "manual" });
+}

@@ -1,0 +1,94 @@
+/**
+ * `<hash>.narinfo`: fail closed. A narinfo is served only when its StorePath is the one asked for and a trusted key
+ * signed it; a forged, unsigned or malformed one counts as absent from that origin and is never cached.
+ */
+import { log } from "../log";
+import { FormatError } from "../narinfo/errors";
+import { formatNarinfo, parseNarinfo, type Narinfo } from "../narinfo/narinfo";
+import { signNarinfo, verifyNarinfo } from "../narinfo/signature";
+import { backfillTargets, fetchFromOrigins, type Acceptor } from "../origins/chain";
+import { errorResponse } from "../routing/errors";
+import type { Route } from "../routing/routes";
+import { baseHeaders, fromEdge, type RequestContext } from "./context";
+import { readBounded } from "./readBounded";
+
+// Narinfos of paths with thousands of references stay well under this.
+const MAX_NARINFO_BYTES = 1024 * 1024;
+
+type NarinfoRoute = Extract<Route, { kind: "narinfo" }>;
+
+function acceptNarinfo(rc: RequestContext, route: NarinfoRoute): Acceptor<Narinfo> {
+  const { storeDir } = rc.config.cacheInfo;
+  return async (object) => {
+    if (!object.body) return { ok: false, reason: "empty body" };
+    const text = await readBounded(object.body, MAX_NARINFO_BYTES);
+    if (text === undefined) return { ok: false, reason: "narinfo too large" };
+    let narinfo: Narinfo;
+    try {
+      narinfo = parseNarinfo(text, storeDir);
+    } catch (e) {
+      if (e instanceof FormatError) return { ok: false, reason: `malformed narinfo: ${e.message}` };
+      throw e;
+    }
+    // Nix rejects a narinfo for another path (libstore/binary-cache-store.cc); so do we, before anyone caches it.
+    if (narinfo.storePath.hash !== route.hash) return { ok: false, reason: "StorePath does not match the requested hash" };
+    const verdict = await verifyNarinfo(narinfo, rc.config.trustedKeys, storeDir);
+    if (!verdict.valid) return { ok: false, reason: `signature: ${verdict.reason}` };
+    return { ok: true, value: narinfo };
+  };
+}
+
+async function withOurSignature(rc: RequestContext, narinfo: Narinfo): Promise<Narinfo> {
+  const key = rc.config.signingKey;
+  if (!key) return narinfo;
+  const sig = await signNarinfo(narinfo, key, rc.config.cacheInfo.storeDir);
+  if (narinfo.sigs.includes(sig)) return narinfo;
+  return { ...narinfo, sigs: [...narinfo.sigs.filter((s) => !s.startsWith(`${key.name}:`)), sig] };
+}
+
+export async function serveNarinfo(rc: RequestContext, route: NarinfoRoute): Promise<Response> {
+  const cached = await rc.edge.match(route.key);
+  if (cached) return fromEdge(rc, cached);
+
+  const result = await fetchFromOrigins(rc.config.chain, route.key, { method: "GET" }, acceptNarinfo(rc, route));
+  switch (result.kind) {
+    case "found": {
+      const text = formatNarinfo(await withOurSignature(rc, result.value), rc.config.cacheInfo.storeDir);
+      const headers = baseHeaders(rc, "MISS", result.attempts);
+      headers.set("content-type", "text/x-nix-narinfo");
+      headers.set("cache-control", `public, max-age=${rc.config.ttl.narinfo}`);
+      headers.set("accept-ranges", "bytes");
+      const response = new Response(text, { status: 200, headers });
+      rc.edge.put(route.key, response.clone());
+      for (const bucket of backfillTargets(rc.config.chain, result.index)) {
+        rc.ctx.waitUntil(
+          // The origin's text, not ours: R2 keeps what the uploader signed, re-signing happens on the way out.
+          bucket
+            .put(route.key, formatNarinfo(result.value, rc.config.cacheInfo.storeDir), { httpMetadata: { contentType: "text/x-nix-narinfo" } })
+            .catch((e: unknown) => log("warn", "backfill-failed", { key: route.key, error: String(e) })),
+        );
+      }
+      return rc.method === "HEAD" ? new Response(null, { status: 200, headers }) : response;
+    }
+    case "absent": {
+      // Cached briefly so a storm of lookups for a path nobody built stays at the edge; short so a new upload
+      // shows up soon (the admin worker's upload hook also purges these).
+      const headers = baseHeaders(rc, "MISS", result.attempts);
+      headers.set("content-type", "text/plain; charset=utf-8");
+      headers.set("cache-control", `public, max-age=${rc.config.ttl.negative}`);
+      const response = new Response("Not Found\n", { status: 404, headers });
+      if (rc.config.ttl.negative > 0) rc.edge.put(route.key, response.clone());
+      return rc.method === "HEAD" ? new Response(null, { status: 404, headers }) : response;
+    }
+    case "unsatisfiable":
+    case "failed": {
+      const detail = result.attempts.map((a) => `${a.origin}: ${a.outcome} ${a.detail ?? ""}`).join("; ");
+      log("error", "origins-failed", { key: route.key, detail });
+      const timeout = result.kind === "failed" && result.timeout;
+      return errorResponse(
+        timeout ? { kind: "origin-timeout", detail } : { kind: "origin-unavailable", detail },
+        baseHeaders(rc, "MISS", result.attempts),
+      );
+    }
+  }
+}

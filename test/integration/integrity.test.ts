@@ -1,0 +1,171 @@
+import { env as baseEnv } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Env } from "../../src/env";
+import { parseSecretKey } from "../../src/narinfo/keys";
+import { formatNarinfo, parseNarinfo } from "../../src/narinfo/narinfo";
+import { signNarinfo } from "../../src/narinfo/signature";
+import { bytesOf, call, callStreaming, fixtureBytes, fixturePath, fixtureText, seedR2, testEnv } from "./harness";
+
+const bucket = () => (baseEnv as unknown as Env).NAR_BUCKET!;
+const testSecretKey = () => parseSecretKey(fixtureText("keys/cache-test-1.sk").trim());
+
+async function generateKeyPair(name: string): Promise<{ secret: string; public: string }> {
+  const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  const pub = new Uint8Array((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer);
+  const pkcs8 = new Uint8Array((await crypto.subtle.exportKey("pkcs8", pair.privateKey)) as ArrayBuffer);
+  const seed = pkcs8.slice(-32);
+  const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
+  const sk = new Uint8Array(64);
+  sk.set(seed);
+  sk.set(pub, 32);
+  return { secret: `${name}:${b64(sk)}`, public: `${name}:${b64(pub)}` };
+}
+
+describe("narinfo signatures (fail closed)", () => {
+  it("a narinfo whose fields were changed after signing is absent and not cached", async () => {
+    const app = fixturePath("feas-app");
+    const forged = fixtureText(app.xz.narinfoPath).replace(/NarSize: \d+/, "NarSize: 4242");
+    await bucket().put(`${app.hashPart}.narinfo`, forged);
+    const env = testEnv({ NEGATIVE_TTL: "0" });
+    const first = await call(env, `/${app.hashPart}.narinfo`);
+    expect(first.status).toBe(404);
+    // The forged copy must not have been cached: once the origin holds the genuine one, it is served.
+    await seedR2(bucket());
+    const again = await call(env, `/${app.hashPart}.narinfo`);
+    expect(again.status).toBe(200);
+    expect(await again.text()).toBe(fixtureText(app.xz.narinfoPath));
+  });
+
+  it("an unsigned narinfo is absent", async () => {
+    const app = fixturePath("feas-app");
+    await bucket().put(`${app.hashPart}.narinfo`, fixtureText(app.xz.narinfoPath).replace(/^Sig: .*\n/m, ""));
+    expect((await call(testEnv(), `/${app.hashPart}.narinfo`)).status).toBe(404);
+  });
+
+  it("a narinfo signed by an untrusted key is absent", async () => {
+    const app = fixturePath("feas-app");
+    await seedR2(bucket());
+    const other = await generateKeyPair("other-1");
+    expect((await call(testEnv({ TRUSTED_PUBLIC_KEYS: other.public }), `/${app.hashPart}.narinfo`)).status).toBe(404);
+  });
+
+  it("a validly signed narinfo for another store path is refused", async () => {
+    const app = fixturePath("feas-app");
+    const dep = fixturePath("feas-dep");
+    // dep's genuine, signed narinfo placed under app's hash.
+    await bucket().put(`${app.hashPart}.narinfo`, fixtureText(dep.xz.narinfoPath));
+    expect((await call(testEnv(), `/${app.hashPart}.narinfo`)).status).toBe(404);
+  });
+
+  it("a forged narinfo in the first origin falls through to a good one in the next (stub upstream)", async () => {
+    const app = fixturePath("feas-app");
+    await bucket().put(`${app.hashPart}.narinfo`, fixtureText(app.xz.narinfoPath).replace("feas-dep", "feas-evil"));
+    const { stubOrigins, fixtureUpstream } = await import("./harness");
+    stubOrigins(fixtureUpstream("xz"));
+    const env = testEnv({ ORIGINS: [{ type: "r2", binding: "NAR_BUCKET" }, { type: "http", url: "http://upstream.stub" }] });
+    const res = await call(env, `/${app.hashPart}.narinfo`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(fixtureText(app.xz.narinfoPath));
+  });
+
+  it("trusts any of several keys", async () => {
+    await seedR2(bucket());
+    const other = await generateKeyPair("other-1");
+    const app = fixturePath("feas-app");
+    const env = testEnv({ TRUSTED_PUBLIC_KEYS: `${other.public}  ${fixtureText("keys/cache-test-1.pk").trim()}` });
+    expect((await call(env, `/${app.hashPart}.narinfo`)).status).toBe(200);
+  });
+
+  it("with SIGNING_KEY, served narinfos carry that key's signature as well", async () => {
+    await seedR2(bucket());
+    const ours = await generateKeyPair("edge-1");
+    const app = fixturePath("feas-app");
+    const res = await call(testEnv({ SIGNING_KEY: ours.secret }), `/${app.hashPart}.narinfo`);
+    const served = parseNarinfo(await res.text());
+    expect(served.sigs).toHaveLength(2);
+    expect(served.sigs[0]).toBe(app.sig);
+    expect(served.sigs[1]).toMatch(/^edge-1:/);
+    // The added signature verifies with the new key alone: clients can move to it (key rotation).
+    const { verifyNarinfo } = await import("../../src/narinfo/signature");
+    const { parsePublicKey } = await import("../../src/narinfo/keys");
+    expect(await verifyNarinfo(served, [parsePublicKey(ours.public)])).toMatchObject({ valid: true, keyName: "edge-1" });
+  });
+
+  it("a narinfo re-signed with the fixtures' key after a change is served (the check is the signature, not the bytes)", async () => {
+    const app = fixturePath("feas-app");
+    const original = parseNarinfo(fixtureText(app.xz.narinfoPath));
+    const changed = { ...original, deriver: "unknown-deriver" };
+    const sig = await signNarinfo(changed, testSecretKey());
+    await bucket().put(`${app.hashPart}.narinfo`, formatNarinfo({ ...changed, sigs: [sig] }));
+    const res = await call(testEnv(), `/${app.hashPart}.narinfo`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("Deriver: unknown-deriver\n");
+  });
+});
+
+describe("NAR integrity (hash checked as it streams)", () => {
+  it("a NAR whose bytes do not match the hash in its URL is cut short and never cached", async () => {
+    const app = fixturePath("feas-app");
+    const good = fixtureBytes(app.xz.narPath);
+    const bad = good.slice();
+    bad[bad.length - 1] = bad[bad.length - 1]! ^ 0xff;
+    await bucket().put(app.xz.url, bad);
+    const env = testEnv();
+    const { response, settled } = await callStreaming(env, `/${app.xz.url}`);
+    // The status line went out before the last byte could be checked; the body must then fail, not complete.
+    expect(response.status).toBe(200);
+    await expect(response.arrayBuffer()).rejects.toThrow();
+    await settled();
+    // No cached copy is ever served whole: the worker deletes what the failed write left, and checks hits too,
+    // so at worst one more cut transfer precedes the retry that reaches the (now good) origin.
+    await bucket().put(app.xz.url, good);
+    let again = await callStreaming(env, `/${app.xz.url}`);
+    if (again.response.headers.get("x-cache-status") === "HIT") {
+      await expect(again.response.arrayBuffer()).rejects.toThrow();
+      await again.settled();
+      again = await callStreaming(env, `/${app.xz.url}`);
+    }
+    expect(again.response.headers.get("x-cache-status")).toBe("MISS");
+    expect(new Uint8Array(await again.response.arrayBuffer())).toEqual(good);
+    await again.settled();
+  });
+
+  it("a NAR shorter than its Content-Length is not cached (stub upstream truncates)", async () => {
+    const app = fixturePath("feas-app");
+    const good = fixtureBytes(app.xz.narPath);
+    const { stubOrigins } = await import("./harness");
+    stubOrigins(() => {
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(good.slice(0, 100));
+          c.close();
+        },
+        cancel() {},
+      });
+      return new Response(stream, { headers: { "content-length": String(good.byteLength) } });
+    });
+    const env = testEnv({ ORIGINS: [{ type: "http", url: "http://truncating.stub" }] });
+    const { response, settled } = await callStreaming(env, `/${app.xz.url}`);
+    await expect(response.arrayBuffer()).rejects.toThrow();
+    await settled();
+    const again = await callStreaming(env, `/${app.xz.url}`);
+    if (again.response.headers.get("x-cache-status") === "HIT") {
+      // Whatever the Cache API kept of the cut body is not served whole.
+      await expect(again.response.arrayBuffer()).rejects.toThrow();
+    } else {
+      await again.response.body?.cancel();
+    }
+    await again.settled();
+  });
+
+  it("a good NAR is cached and the second request is a HIT", async () => {
+    await seedR2(bucket());
+    const app = fixturePath("feas-app");
+    const env = testEnv();
+    const first = await call(env, `/${app.xz.url}`);
+    expect(first.headers.get("x-cache-status")).toBe("MISS");
+    const second = await call(env, `/${app.xz.url}`);
+    expect(second.headers.get("x-cache-status")).toBe("HIT");
+    expect(await bytesOf(second)).toEqual(fixtureBytes(app.xz.narPath));
+  });
+});
