@@ -5,20 +5,23 @@
 //   node infra/cloudflare/provision.mjs                apply it
 //
 // What it manages (all read from `nix-instantiate --eval --strict --json infra/eval.nix -A cloudflare`):
-//   R2 buckets (NAR_BUCKET), KV namespaces (DENYLIST), D1 databases (AUDIT), worker routes,
-//   DNS records of every zone in the inventory.
-// Idempotent: it lists what exists and creates only what is missing; a route or DNS record
-// whose name exists with other content is updated in place. It never deletes: records and
+//   R2 buckets (NAR_BUCKET), KV namespaces (DENYLIST), D1 databases (AUDIT), DNS records of
+//   every zone in the inventory. It creates these.
+//   The workers' hostnames (cache.<domain>, cache-admin.<domain>, per environment) are Workers
+//   Custom Domains declared in wrangler.toml and attached by `wrangler deploy`; this script
+//   only checks them and prints the deploy that is missing, so each resource has one writer.
+// Idempotent: it lists what exists and creates only what is missing; a DNS record whose
+// name exists with other content is updated in place. It never deletes: records and
 // resources it does not know are reported as unmanaged and left alone, because the zone may
 // hold records this repository does not own.
 //
-// Environment (apply only): CLOUDFLARE_API_TOKEN (Account: R2, Workers KV, D1, Workers
-// Routes edit; Zone: DNS edit), CLOUDFLARE_ACCOUNT_ID (must equal the inventory's accountId),
+// Environment (apply only): CLOUDFLARE_API_TOKEN (Account: R2 edit, Workers KV edit, D1 edit,
+// Workers Scripts read; Zone: DNS edit, Zone read), CLOUDFLARE_ACCOUNT_ID (must equal the inventory's accountId),
 // CLOUDFLARE_ZONE_IDS="example-nix.org=<id>,example-nix.net=<id>" (optional: zones missing
 // from it are looked up by name).
 //
 // Options: --inventory <file> evaluates another inventory (tests); --env <name> limits
-// buckets, namespaces, databases and routes to one environment (DNS is shared).
+// buckets, namespaces, databases and custom domains to one environment (DNS is shared).
 
 import { execFileSync } from "node:child_process";
 import path from "node:path";
@@ -36,7 +39,7 @@ export function loadPlan(inventoryFile) {
 export function filterEnv(plan, env) {
   if (!env) return plan;
   const only = (xs) => xs.filter((x) => x.env === env);
-  return { ...plan, r2Buckets: only(plan.r2Buckets), kvNamespaces: only(plan.kvNamespaces), d1Databases: only(plan.d1Databases), routes: only(plan.routes) };
+  return { ...plan, r2Buckets: only(plan.r2Buckets), kvNamespaces: only(plan.kvNamespaces), d1Databases: only(plan.d1Databases), customDomains: only(plan.customDomains) };
 }
 
 const describeRecord = (r) =>
@@ -68,7 +71,7 @@ export function formatPlan(plan) {
   for (const b of plan.r2Buckets) lines.push(`ensure r2 bucket ${b.name} (${b.env}, binding ${b.binding}): ${b.why}`);
   for (const n of plan.kvNamespaces) lines.push(`ensure kv namespace ${n.title} (${n.env}, binding ${n.binding}): ${n.why}`);
   for (const d of plan.d1Databases) lines.push(`ensure d1 database ${d.name} (${d.env}, binding ${d.binding}): ${d.why}`);
-  for (const r of plan.routes) lines.push(`ensure route ${r.pattern} -> ${r.script} (zone ${r.zone}): ${r.why}`);
+  for (const c of plan.customDomains) lines.push(`check  custom domain ${c.hostname} -> ${c.service} (attached by \`wrangler deploy --env ${c.env}\`): ${c.why}`);
   for (const [zone, records] of Object.entries(plan.dns)) {
     for (const r of records) lines.push(`ensure dns ${zone}: ${describeRecord(r)} ; ${r.comment}`);
   }
@@ -146,15 +149,20 @@ export async function provision(plan, { api, accountId, zoneIds = {}, log = cons
     return (zoneIds[zone] = found[0].id);
   };
 
-  const routesByZone = groupBy(plan.routes, (r) => r.zone);
-  for (const [zone, wanted] of Object.entries(routesByZone)) {
-    const z = await zoneId(zone);
-    const existing = (await api.call("GET", `/zones/${z}/workers/routes`)).result;
-    for (const r of wanted) {
-      const have = existing.find((x) => x.pattern === r.pattern);
-      if (!have) { await api.call("POST", `/zones/${z}/workers/routes`, { pattern: r.pattern, script: r.script }); act(`create route ${r.pattern} -> ${r.script}`); }
-      else if (have.script !== r.script) { await api.call("PUT", `/zones/${z}/workers/routes/${have.id}`, { pattern: r.pattern, script: r.script }); act(`update route ${r.pattern} -> ${r.script} (was ${have.script ?? "none"})`); }
-      else act(`ok     route ${r.pattern} -> ${r.script}`);
+  // GET /accounts/:id/workers/domains lists every attached custom domain of the account.
+  const pending = [];
+  if (plan.customDomains.length > 0) {
+    const attached = (await api.call("GET", `${acct}/workers/domains`)).result;
+    for (const c of plan.customDomains) {
+      const have = attached.find((d) => d.hostname === c.hostname);
+      if (have?.service === c.service) act(`ok     custom domain ${c.hostname} -> ${c.service}`);
+      else {
+        const line = have
+          ? `wrong  custom domain ${c.hostname} -> ${have.service}, expected ${c.service}: fix wrangler.toml, then \`wrangler deploy --env ${c.env}\``
+          : `todo   custom domain ${c.hostname} -> ${c.service}: run \`wrangler deploy --env ${c.env}\``;
+        pending.push(line);
+        log(line);
+      }
     }
   }
 
@@ -191,13 +199,7 @@ export async function provision(plan, { api, accountId, zoneIds = {}, log = cons
 
   for (const w of plan.warnings) log(`warning: ${w}`);
   for (const [what, id] of Object.entries(ids)) log(`id     ${what} = ${id}  (for wrangler.toml)`);
-  return actions;
-}
-
-function groupBy(xs, key) {
-  const out = {};
-  for (const x of xs) (out[key(x)] ??= []).push(x);
-  return out;
+  return Object.assign(actions, { pending });
 }
 
 function parseArgs(argv) {
@@ -231,7 +233,8 @@ async function main() {
   const zoneIds = Object.fromEntries(
     (process.env.CLOUDFLARE_ZONE_IDS ?? "").split(",").filter(Boolean).map((kv) => kv.split("=").map((s) => s.trim())),
   );
-  await provision(plan, { api: cloudflareApi({ token }), accountId, zoneIds });
+  const actions = await provision(plan, { api: cloudflareApi({ token }), accountId, zoneIds });
+  if (actions.pending.length > 0) console.log(`${actions.pending.length} custom domain(s) not attached yet: deploy the workers, then run this again`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -21,12 +21,15 @@ in
     inherit env; name = e.auditDatabase; binding = "AUDIT";
     why = "the admin worker's audit trail";
   });
-  # One route per worker hostname, the whole path space: the worker is the origin.
-  routes = map
+  # Each worker hostname is a Workers Custom Domain declared in wrangler.toml and attached by
+  # `wrangler deploy` (which also creates its DNS record and certificate). One writer per
+  # resource: provision.mjs only checks these, and says which deploy is missing.
+  customDomains = map
     (w: {
-      inherit (w) env script;
+      inherit (w) env;
+      hostname = w.fqdn;
+      service = w.script;
       zone = domain;
-      pattern = "${w.fqdn}/*";
       why = "${w.kind} worker for ${w.env}";
     })
     workerHostnames;

@@ -19,7 +19,8 @@ let
   record = zone: name: type: content: comment: extra:
     { inherit zone name type content comment ttl; proxied = false; priority = null; data = null; } // extra;
 
-  # --- hosts: every host reachable by name; Hydra reaches builders as <name>.<domain> ----
+  # --- hosts: every host reachable by name; Hydra reaches builders as <name>.<domain>.
+  # Never proxied: SSH, SMTP and the nix-ssh protocol cannot pass Cloudflare's HTTP proxy.
   hostRecords = concatMap
     (n:
       let h = hosts.${n}; why = "host ${n} (${h.role}, ${h.provider})"; in
@@ -27,12 +28,12 @@ let
       ++ (if h.ipv6 != null then [ (record domain h.fqdn "AAAA" h.ipv6 why { }) ] else [ ]))
     (attrNames hosts);
 
-  # --- workers: the hostname exists only so Cloudflare's proxy receives the request and a
-  # worker route (lib/cloudflare.nix) hands it to the script. 100:: is the IPv6 discard prefix
-  # (RFC 6666): no origin behind it, which is what Cloudflare documents for worker-only names.
-  workerRecords = map
-    (w: record domain w.fqdn "AAAA" "100::" "${w.env} ${w.kind} worker ${w.script}; origin-less, routed to the worker"
-      { proxied = true; })
+  # --- workers: no records here. wrangler.toml attaches each worker hostname as a Workers
+  # Custom Domain (`routes = [{ pattern = …, custom_domain = true }]`), and Cloudflare then
+  # creates the DNS record and the certificate itself; a record of ours under that name would
+  # make the attachment fail ("externally managed DNS records"). The zone file says so.
+  workerNotes = map
+    (w: "; ${w.fqdn}: Workers Custom Domain of ${w.script} (${w.env}), created by `wrangler deploy`")
     workerHostnames;
 
   # --- CAA on every zone: only the listed CAs may issue for our names (RFC 8659) ----------
@@ -65,7 +66,7 @@ let
 
   zones = attrNames (inventory.domains or { });
   recordsOf = zone:
-    (if zone == domain then hostRecords ++ workerRecords ++ heloRecords else [ ])
+    (if zone == domain then hostRecords ++ heloRecords else [ ])
     ++ (if elem zone mailDomains then mailRecords zone else [ ])
     ++ caaRecords zone;
 
@@ -96,7 +97,7 @@ let
     ; inventory, not this file. SOA and NS records belong to the DNS provider.
     $ORIGIN ${zone}.
     $TTL ${toString ttl}
-    ${concatStringsSep "\n" (map zoneLine (filter (r: r.zone == zone) records))}
+    ${concatStringsSep "\n" ((if zone == domain then workerNotes else [ ]) ++ map zoneLine (filter (r: r.zone == zone) records))}
   '';
 
   # --- Cloudflare API bodies -----------------------------------------------------------

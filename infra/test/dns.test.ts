@@ -25,12 +25,13 @@ describe("zone files and Cloudflare JSON", () => {
     expect(strings.every((s) => s.length <= 255)).toBe(true);
   });
 
-  it("give Cloudflare's proxied records ttl 1 (automatic) and CAA as data", () => {
+  it("give Cloudflare CAA as data, and comments within its 100-character limit", () => {
     const cf = evalInfra<Record<string, Record<string, unknown>[]>>("cloudflareDns", fixture("inventory.nix"));
-    const cache = cf["example-nix.org"]!.find((r) => r.name === "cache.example-nix.org")!;
-    expect(cache).toMatchObject({ type: "AAAA", content: "100::", proxied: true, ttl: 1 });
     const caa = cf["example-nix.dev"]!.find((r) => r.type === "CAA")!;
     expect(caa.data).toEqual({ flags: 0, tag: "issue", value: "letsencrypt.org" });
+    expect(caa.content).toBeUndefined();
+    const mx = cf["example-nix.org"]!.find((r) => r.type === "MX")!;
+    expect(mx).toMatchObject({ content: "mx.example-nix.org", priority: 10, ttl: 300 });
     for (const r of Object.values(cf).flat()) expect(String(r.comment).length).toBeLessThanOrEqual(100);
   });
 });
@@ -44,16 +45,16 @@ describe("records", () => {
     expect(find(rs, "AAAA", "big.example-nix.org")).toEqual([]); // IPv4-only builder
   });
 
-  it("route the cache and admin hostnames to the workers (proxied, origin-less)", () => {
-    const rs = records();
-    for (const name of ["cache.example-nix.org", "cache-admin.example-nix.org"]) {
-      const [r] = find(rs, "AAAA", name);
-      expect(r).toMatchObject({ content: "100::", proxied: true });
-    }
-    const routes = evalInfra<{ routes: { pattern: string; script: string }[] }>("cloudflare", fixture("inventory.nix")).routes;
-    expect(routes.map((r) => `${r.pattern} ${r.script}`)).toEqual([
-      "cache.example-nix.org/* nix-cache-edge",
-      "cache-admin.example-nix.org/* nix-cache-admin",
+  it("leave the worker hostnames to Workers Custom Domains (wrangler deploy creates their records)", () => {
+    // A record of ours under these names would block the custom domain attachment.
+    expect(records().filter((r) => r.name.startsWith("cache"))).toEqual([]);
+    const zone = evalInfra<Record<string, string>>("zoneFiles", fixture("inventory.nix"))["example-nix.org"]!;
+    expect(zone).toContain("; cache.example-nix.org: Workers Custom Domain of nix-cache-edge (production), created by `wrangler deploy`\n");
+    expect(zone).toContain("; cache-admin.example-nix.org: Workers Custom Domain of nix-cache-admin (production), created by `wrangler deploy`\n");
+    const domains = evalInfra<{ customDomains: { hostname: string; service: string }[] }>("cloudflare", fixture("inventory.nix")).customDomains;
+    expect(domains.map((d) => `${d.hostname} ${d.service}`)).toEqual([
+      "cache.example-nix.org nix-cache-edge",
+      "cache-admin.example-nix.org nix-cache-admin",
     ]);
   });
 

@@ -29,19 +29,19 @@ describe("provision.mjs --dry-run", () => {
       "ensure r2 bucket nix-cache (production, binding NAR_BUCKET): NARs, narinfos, .ls and logs; Hydra uploads, the cache worker reads",
       "ensure kv namespace nix-cache-denylist (production, binding DENYLIST): store-path hashes the cache worker refuses to serve; the admin worker writes it",
       "ensure d1 database nix-cache-audit (production, binding AUDIT): the admin worker's audit trail",
-      "ensure route cache.example-nix.org/* -> nix-cache-edge (zone example-nix.org): cache worker for production",
-      "ensure route cache-admin.example-nix.org/* -> nix-cache-admin (zone example-nix.org): admin worker for production",
+      "check  custom domain cache.example-nix.org -> nix-cache-edge (attached by `wrangler deploy --env production`): cache worker for production",
+      "check  custom domain cache-admin.example-nix.org -> nix-cache-admin (attached by `wrangler deploy --env production`): admin worker for production",
     ]);
     expect(lines).toContain("ensure dns example-nix.org: MX example-nix.org 10 mx.example-nix.org ; mail for example-nix.org is received by mx");
-    expect(lines).toContain("ensure dns example-nix.org: AAAA cache.example-nix.org 100:: (proxied) ; production cache worker nix-cache-edge; origin-less, routed to the worker");
+    expect(lines).toContain("ensure dns example-nix.org: A hydra.example-nix.org 192.0.2.10 ; host hydra (hydra, hetzner-cloud)");
     expect(lines).toContain('ensure dns example-nix.dev: CAA example-nix.dev 0 issue "letsencrypt.org" ; only letsencrypt.org may issue certificates');
-    expect(lines.filter((l) => l.startsWith("ensure dns "))).toHaveLength(15); // org: 6 host, 2 worker, HELO SPF, MX, SPF, DKIM, DMARC, CAA; dev: CAA
+    expect(lines.filter((l) => l.startsWith("ensure dns "))).toHaveLength(13); // org: 6 host, HELO SPF, MX, SPF, DKIM, DMARC, CAA; dev: CAA
   });
 
   it("covers both environments of the real inventory, and --env narrows to one", () => {
     const all = run(["--dry-run"]).stdout;
     expect(all).toContain("ensure r2 bucket nix-cache-staging (staging");
-    expect(all).toContain("ensure route cache-staging.example-nix.org/* -> nix-cache-edge-staging");
+    expect(all).toContain("check  custom domain cache-staging.example-nix.org -> nix-cache-edge-staging (attached by `wrangler deploy --env staging`)");
     const staging = run(["--dry-run", "--env", "staging"]).stdout;
     expect(staging).not.toContain("ensure r2 bucket nix-cache (production");
     expect(staging).toContain("ensure kv namespace nix-cache-denylist-staging");
@@ -69,7 +69,7 @@ function fakeCloudflare(zones: Record<string, string>) {
     buckets: [] as { name: string }[],
     kv: [] as { id: string; title: string }[],
     d1: [] as { uuid: string; name: string }[],
-    routes: {} as Record<string, { id: string; pattern: string; script: string }[]>,
+    customDomains: [] as { hostname: string; service: string }[],
     dns: {} as Record<string, Record<string, unknown>[]>,
     writes: [] as string[],
   };
@@ -101,13 +101,7 @@ function fakeCloudflare(zones: Record<string, string>) {
       return ok(db);
     }
     if (p === "/zones") return ok(zones[u.searchParams.get("name")!] ? [{ id: zones[u.searchParams.get("name")!] }] : []);
-    if ((m = p.match(/^\/zones\/([^/]+)\/workers\/routes(?:\/(.+))?$/))) {
-      const rs = (state.routes[m[1]!] ??= []);
-      if (init.method === "GET") return ok(rs);
-      if (init.method === "POST") rs.push({ id: `r${++n}`, ...body });
-      else Object.assign(rs.find((r) => r.id === m![2])!, body);
-      return ok({});
-    }
+    if (p.endsWith("/workers/domains") && init.method === "GET") return ok(state.customDomains);
     if ((m = p.match(/^\/zones\/([^/]+)\/dns_records(?:\/(.+))?$/))) {
       const rs = (state.dns[m[1]!] ??= []);
       if (init.method === "GET") return paged(rs);
@@ -128,36 +122,50 @@ describe("provision() against a fake Cloudflare API", () => {
   it("creates everything on the first run and nothing on the second", async () => {
     const cf = fakeCloudflare(zones);
     const api = cloudflareApi({ token: "t", fetch: cf.fetch });
-    const first: string[] = await provision(plan, { api, accountId, log: () => {} });
-    expect(first.filter((a) => a.startsWith("create"))).toHaveLength(1 + 1 + 1 + 2 + 15); // bucket, namespace, database, 2 routes, 15 records
+    const first = await provision(plan, { api, accountId, log: () => {} });
+    expect(first.filter((a: string) => a.startsWith("create"))).toHaveLength(1 + 1 + 1 + 13); // bucket, namespace, database, records
     expect(cf.state.buckets.map((b) => b.name)).toEqual(["nix-cache"]);
-    expect(cf.state.routes["zone-org"]!.map((r) => `${r.pattern} ${r.script}`)).toEqual([
-      "cache.example-nix.org/* nix-cache-edge",
-      "cache-admin.example-nix.org/* nix-cache-admin",
+    expect(cf.state.kv.map((k) => k.title)).toEqual(["nix-cache-denylist"]);
+    expect(cf.state.d1.map((d) => d.name)).toEqual(["nix-cache-audit"]);
+    // Custom domains are wrangler's to attach: reported, never written.
+    expect(first.pending).toEqual([
+      "todo   custom domain cache.example-nix.org -> nix-cache-edge: run `wrangler deploy --env production`",
+      "todo   custom domain cache-admin.example-nix.org -> nix-cache-admin: run `wrangler deploy --env production`",
     ]);
+    expect(cf.state.writes.some((w) => w.includes("workers"))).toBe(false);
 
+    cf.state.customDomains.push({ hostname: "cache.example-nix.org", service: "nix-cache-edge" }, { hostname: "cache-admin.example-nix.org", service: "nix-cache-admin" });
     const writes = cf.state.writes.length;
-    const second: string[] = await provision(plan, { api, accountId, log: () => {} });
-    expect(second.every((a) => a.startsWith("ok"))).toBe(true);
+    const second = await provision(plan, { api, accountId, log: () => {} });
+    expect(second.every((a: string) => a.startsWith("ok"))).toBe(true);
+    expect(second.pending).toEqual([]);
     expect(cf.state.writes.length).toBe(writes);
   });
 
-  it("updates a moved host and a hijacked route in place, and leaves unknown records alone", async () => {
+  it("prints the KV and D1 ids wrangler.toml needs", async () => {
+    const cf = fakeCloudflare(zones);
+    const logs: string[] = [];
+    await provision(plan, { api: cloudflareApi({ token: "t", fetch: cf.fetch }), accountId, log: (l: string) => logs.push(l) });
+    expect(logs).toContain(`id     kv production DENYLIST = ${cf.state.kv[0]!.id}  (for wrangler.toml)`);
+    expect(logs).toContain(`id     d1 production AUDIT = ${cf.state.d1[0]!.uuid}  (for wrangler.toml)`);
+  });
+
+  it("updates a moved host in place, flags a custom domain on the wrong worker, and leaves unknown records alone", async () => {
     const cf = fakeCloudflare(zones);
     const api = cloudflareApi({ token: "t", fetch: cf.fetch });
     await provision(plan, { api, accountId, log: () => {} });
     const a = cf.state.dns["zone-org"]!.find((r) => r.type === "A" && r.name === "hydra.example-nix.org")!;
     a.content = "198.51.100.1";
-    cf.state.routes["zone-org"]![0]!.script = "something-else";
+    cf.state.customDomains.push({ hostname: "cache.example-nix.org", service: "something-else" });
     cf.state.dns["zone-org"]!.push({ id: "foreign", type: "TXT", name: "example-nix.org", content: "google-site-verification=x" });
 
     const logs: string[] = [];
-    const actions: string[] = await provision(plan, { api, accountId, log: (l: string) => logs.push(l) });
-    expect(actions.filter((x) => !x.startsWith("ok"))).toEqual([
-      "update route cache.example-nix.org/* -> nix-cache-edge (was something-else)",
-      "update dns A hydra.example-nix.org 192.0.2.10 (was 198.51.100.1)",
-    ]);
+    const actions = await provision(plan, { api, accountId, log: (l: string) => logs.push(l) });
+    expect(actions.filter((x: string) => !x.startsWith("ok"))).toEqual(["update dns A hydra.example-nix.org 192.0.2.10 (was 198.51.100.1)"]);
     expect(a.content).toBe("192.0.2.10");
+    expect(actions.pending[0]).toBe(
+      "wrong  custom domain cache.example-nix.org -> something-else, expected nix-cache-edge: fix wrangler.toml, then `wrangler deploy --env production`",
+    );
     expect(logs).toContain("unmanaged dns TXT example-nix.org google-site-verification=x (left alone)");
     expect(cf.state.dns["zone-org"]!.some((r) => r.id === "foreign")).toBe(true);
   });

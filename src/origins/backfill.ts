@@ -4,7 +4,6 @@
  * stream errors and the write is abandoned, leaving no object.
  */
 import { log } from "../log";
-import { withKnownLength } from "../streams/pipes";
 
 // R2's single PUT takes up to ~5 GiB (NIX-PROTOCOL.md, Cloudflare facts); keep a margin.
 export const SINGLE_PUT_LIMIT = 4 * 1024 ** 3;
@@ -28,13 +27,15 @@ export async function backfill(
   metadata: ObjectMetadata,
   complete: () => boolean,
 ): Promise<boolean> {
+  let stored = false;
   try {
     await putStream(bucket, key, body, length, metadata);
+    stored = true;
   } catch (e) {
     log("warn", "backfill-failed", { key, error: String(e) });
   }
-  if (complete()) return true;
-  await bucket.delete(key).catch(() => undefined);
+  if (stored && complete()) return true;
+  if (stored) await bucket.delete(key).catch(() => undefined);
   return false;
 }
 
@@ -47,7 +48,9 @@ export async function putStream(
 ): Promise<void> {
   const httpMetadata = { contentType: metadata.contentType, contentEncoding: metadata.contentEncoding };
   if (length !== undefined && length <= SINGLE_PUT_LIMIT) {
-    await bucket.put(key, withKnownLength(body, length), { httpMetadata });
+    // The serving path hands over a branch of a stream whose length is already fixed (withKnownLength before
+    // the tee), which R2 accepts as it is; piping it into a second FixedLengthStream is not supported by workerd.
+    await bucket.put(key, body, { httpMetadata });
     return;
   }
   await putMultipart(bucket, key, body, httpMetadata);

@@ -5,7 +5,7 @@ import type { FetchOptions, Origin, OriginAnswer } from "./origin";
 import type { Timeouts } from "./timeouts";
 
 // Nix treats 403 as absent for every file but nix-cache-info (NIX-PROTOCOL.md), and so do we for upstreams.
-const ABSENT = new Set([403, 404, 410]);
+const isAbsent = (status: number) => status === 403 || status === 404 || status === 410;
 
 export class HttpOrigin implements Origin {
   readonly type = "http";
@@ -22,7 +22,7 @@ export class HttpOrigin implements Origin {
       url: `${this.baseUrl.replace(/\/+$/, "")}/${encodeObjectPath(key)}`,
       options,
       timeouts: this.timeouts,
-      absent: ABSENT,
+      isAbsent,
       // No client headers are forwarded: upstreams see only what they need to answer.
       headers: { accept: "*/*" },
     });

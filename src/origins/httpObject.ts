@@ -1,5 +1,6 @@
 /** Fetching one object over HTTP, shared by upstream caches and S3: timeouts, status mapping, header picking. */
 import { formatRangeHeader, parseContentRange } from "../routing/range";
+import { readBounded } from "../streams/readBounded";
 import type { FetchOptions, OriginAnswer, OriginObject } from "./origin";
 import { withIdleTimeout, type Timeouts } from "./timeouts";
 
@@ -8,12 +9,19 @@ export interface HttpObjectRequest {
   url: string;
   options: FetchOptions;
   timeouts: Timeouts;
-  /** Statuses that mean "absent": 404 and 410 everywhere; S3 adds 403 (NIX-PROTOCOL.md). */
-  absent: ReadonlySet<number>;
+  /**
+   * Whether an error status means "absent": 404 and 410 everywhere, 403 for upstream caches and S3
+   * (NIX-PROTOCOL.md). Given the start of the error body, so S3's 403 for a bad signature can be told apart
+   * from its 403 for a missing key.
+   */
+  isAbsent: (status: number, errorBody: string) => boolean;
   headers?: Record<string, string>;
   /** Sends the prepared request; S3 signs it here. */
   send?: (request: Request) => Promise<Response>;
 }
+
+// Enough for an S3 error document's <Code>; the rest of an error body is of no use.
+const ERROR_BODY_LIMIT = 4096;
 
 function optionalNumber(value: string | null): number | undefined {
   if (value === null || !/^\d+$/.test(value)) return undefined;
@@ -73,15 +81,16 @@ export async function fetchHttpObject(req: HttpObjectRequest): Promise<OriginAns
     if (req.options.method === "HEAD") {
       await response.body?.cancel();
     } else if (response.body) {
-      object.body = withIdleTimeout(response.body, req.timeouts.betweenBytesMs, () => abort.abort());
+      object.body = withIdleTimeout(response.body, req.timeouts.betweenBytesMs, () => abort.abort(), req.origin);
     }
     return { kind: "found", object };
   }
-  await response.body?.cancel();
-  if (req.absent.has(status)) return { kind: "absent", status };
+  const errorBody = response.body ? ((await readBounded(response.body, ERROR_BODY_LIMIT)) ?? "") : "";
+  if (req.isAbsent(status, errorBody)) return { kind: "absent", status };
   if (status === 416) {
     const size = optionalNumber(response.headers.get("content-range")?.replace(/^bytes \*\//, "") ?? null);
     return { kind: "unsatisfiable", size };
   }
-  return { kind: "failed", reason: `HTTP ${status}`, timeout: status === 504 || status === 408 };
+  const code = /<Code>([^<]{1,64})<\/Code>/.exec(errorBody)?.[1];
+  return { kind: "failed", reason: `HTTP ${status}${code ? ` ${code}` : ""}`, timeout: status === 504 || status === 408 };
 }

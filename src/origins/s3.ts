@@ -9,7 +9,19 @@ import { encodeObjectPath } from "./objectPath";
 import type { FetchOptions, Origin, OriginAnswer } from "./origin";
 import type { Timeouts } from "./timeouts";
 
-const ABSENT = new Set([403, 404, 410]);
+/**
+ * S3 answers 403 AccessDenied for a missing key when the caller may not list the bucket, and 404 NoSuchKey when it
+ * may: both are "absent". Every other error code (SignatureDoesNotMatch, InvalidAccessKeyId, NoSuchBucket,
+ * RequestTimeTooSkewed, …) is a broken origin, which must fail loudly and let the next origin answer rather than
+ * pass for an empty bucket. A HEAD has no error body: its 403/404 can only be read as absent.
+ */
+const ABSENT_CODES = new Set(["AccessDenied", "NoSuchKey"]);
+
+export function s3IsAbsent(status: number, errorBody: string): boolean {
+  if (status !== 403 && status !== 404 && status !== 410) return false;
+  const code = /<Code>([^<]{1,64})<\/Code>/.exec(errorBody)?.[1];
+  return code === undefined || ABSENT_CODES.has(code);
+}
 
 export interface S3Location {
   /** Path-style endpoint for S3-compatible servers; without it, AWS's virtual-hosted endpoint for the region. */
@@ -47,7 +59,7 @@ export class S3Origin implements Origin {
       url: s3ObjectUrl(this.location, key),
       options,
       timeouts: this.timeouts,
-      absent: ABSENT,
+      isAbsent: s3IsAbsent,
       headers,
       send: async (request) => fetch(await this.client.sign(request)),
     });

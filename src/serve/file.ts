@@ -36,23 +36,6 @@ function contentLength(headers: Headers): number | undefined {
   return value !== null && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
-/**
- * A whole NAR from the edge cache is checked again as it streams out: a copy the Cache API kept from a write
- * that failed half-way (seen with Miniflare), or one damaged at rest, is cut short and evicted, and the client's
- * retry goes to the origins. Ranges cannot be checked and are served as cached.
- */
-function checkedHit(rc: RequestContext, route: FileRoute, cached: Response): Response {
-  const sha256 = fileHashOf(route);
-  if (rc.method === "HEAD" || cached.status !== 200 || !cached.body || !sha256) return fromEdge(rc, cached);
-  const length = contentLength(cached.headers);
-  const verifier = verifyingStream({ sha256, length }, (outcome) => {
-    if (outcome.ok) return;
-    log("error", "edge-copy-corrupt", { key: route.key, detail: outcome.detail });
-    rc.edge.delete(route.key);
-  });
-  return fromEdge(rc, new Response(pipeThroughQuietly(cached.body, verifier.stream), cached));
-}
-
 function objectHeaders(rc: RequestContext, route: FileRoute, object: OriginObject, headers: Headers): Headers {
   headers.set("content-type", contentTypeOf(route));
   headers.set("accept-ranges", "bytes");
@@ -71,6 +54,21 @@ function objectHeaders(rc: RequestContext, route: FileRoute, object: OriginObjec
   return headers;
 }
 
+/**
+ * A whole object from the edge cache is checked again as it streams out: its length against the Content-Length it
+ * was stored with and, for a NAR whose URL names it, its sha256. A copy the Cache API kept from a write that
+ * failed half-way (Miniflare does keep such truncated bodies), or one damaged at rest, is cut short and evicted,
+ * so the client's retry goes to the origins. Ranges cannot be checked and are served as cached.
+ */
+function checkedHit(rc: RequestContext, route: FileRoute, cached: Response): Response {
+  if (rc.method === "HEAD" || cached.status !== 200 || !cached.body) return fromEdge(rc, cached);
+  const verifier = verifyingStream({ sha256: fileHashOf(route), length: contentLength(cached.headers) }, (outcome) => {
+    if (outcome.ok) return;
+    log("error", "edge-copy-corrupt", { key: route.key, detail: outcome.detail });
+    rc.edge.delete(route.key);
+  });
+  return fromEdge(rc, new Response(pipeThroughQuietly(cached.body, verifier.stream), cached));
+}
 
 export async function serveFile(rc: RequestContext, route: FileRoute): Promise<Response> {
   const rangeHeader = rc.request.headers.get("range");

@@ -10,7 +10,7 @@ import { backfillTargets, fetchFromOrigins, type Acceptor } from "../origins/cha
 import { errorResponse } from "../routing/errors";
 import type { Route } from "../routing/routes";
 import { baseHeaders, fromEdge, type RequestContext } from "./context";
-import { readBounded } from "./readBounded";
+import { readBounded } from "../streams/readBounded";
 
 // Narinfos of paths with thousands of references stay well under this.
 const MAX_NARINFO_BYTES = 1024 * 1024;

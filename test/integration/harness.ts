@@ -43,6 +43,15 @@ export function fixturePath(name: string): ExpectedPath {
 
 export const TEST_KEY = (): string => expected().publicKey;
 
+/** Empties a bucket: storage outlives single tests within a file. */
+export async function emptyBucket(bucket: R2Bucket): Promise<void> {
+  for (;;) {
+    const listed = await bucket.list({ limit: 1000 });
+    if (listed.objects.length === 0) return;
+    await bucket.delete(listed.objects.map((o) => o.key));
+  }
+}
+
 /** Uploads one compression variant of the fixture cache into an R2 bucket, as `nix copy` laid it out. */
 export async function seedR2(bucket: R2Bucket, variant: "xz" | "zstd" = "xz"): Promise<void> {
   for (const [path] of Object.entries(fixtureFiles())) {
@@ -82,6 +91,24 @@ export async function callStreaming(env: Env, path: string, init: RequestInit = 
   const ctx = createExecutionContext();
   const response = await worker.fetch(new Request(`https://cache.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>, env, ctx);
   return { response, settled: () => waitOnExecutionContext(ctx) };
+}
+
+/**
+ * Fetches `path` as a retrying client would after a failed transfer: a cached copy left behind by the failed write
+ * may be cut short once (and is evicted then); the request after that must reach the origins.
+ */
+export async function fetchAfterFailedTransfer(env: Env, path: string): Promise<Response> {
+  const first = await callStreaming(env, path);
+  if (first.response.headers.get("x-cache-status") !== "HIT") {
+    const body = new Uint8Array(await first.response.arrayBuffer());
+    await first.settled();
+    return new Response(body, first.response);
+  }
+  let cut = false;
+  await first.response.arrayBuffer().catch(() => (cut = true));
+  await first.settled();
+  if (!cut) throw new Error("a HIT for an object whose write failed was served whole");
+  return call(env, path);
 }
 
 export type StubHandler = (request: Request) => Response | Promise<Response>;

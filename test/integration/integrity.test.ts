@@ -1,12 +1,15 @@
 import { env as baseEnv } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import { parseSecretKey } from "../../src/narinfo/keys";
 import { formatNarinfo, parseNarinfo } from "../../src/narinfo/narinfo";
 import { signNarinfo } from "../../src/narinfo/signature";
 import { bytesOf, call, callStreaming, fixtureBytes, fixturePath, fixtureText, seedR2, testEnv } from "./harness";
+import { emptyBucket, fetchAfterFailedTransfer } from "./harness";
 
 const bucket = () => (baseEnv as unknown as Env).NAR_BUCKET!;
+
+beforeEach(() => emptyBucket(bucket()));
 const testSecretKey = () => parseSecretKey(fixtureText("keys/cache-test-1.sk").trim());
 
 async function generateKeyPair(name: string): Promise<{ secret: string; public: string }> {
@@ -119,15 +122,9 @@ describe("NAR integrity (hash checked as it streams)", () => {
     // No cached copy is ever served whole: the worker deletes what the failed write left, and checks hits too,
     // so at worst one more cut transfer precedes the retry that reaches the (now good) origin.
     await bucket().put(app.xz.url, good);
-    let again = await callStreaming(env, `/${app.xz.url}`);
-    if (again.response.headers.get("x-cache-status") === "HIT") {
-      await expect(again.response.arrayBuffer()).rejects.toThrow();
-      await again.settled();
-      again = await callStreaming(env, `/${app.xz.url}`);
-    }
-    expect(again.response.headers.get("x-cache-status")).toBe("MISS");
-    expect(new Uint8Array(await again.response.arrayBuffer())).toEqual(good);
-    await again.settled();
+    const again = await fetchAfterFailedTransfer(env, `/${app.xz.url}`);
+    expect(again.headers.get("x-cache-status")).toBe("MISS");
+    expect(await bytesOf(again)).toEqual(good);
   });
 
   it("a NAR shorter than its Content-Length is not cached (stub upstream truncates)", async () => {
@@ -148,14 +145,10 @@ describe("NAR integrity (hash checked as it streams)", () => {
     const { response, settled } = await callStreaming(env, `/${app.xz.url}`);
     await expect(response.arrayBuffer()).rejects.toThrow();
     await settled();
-    const again = await callStreaming(env, `/${app.xz.url}`);
-    if (again.response.headers.get("x-cache-status") === "HIT") {
-      // Whatever the Cache API kept of the cut body is not served whole.
-      await expect(again.response.arrayBuffer()).rejects.toThrow();
-    } else {
-      await again.response.body?.cancel();
-    }
-    await again.settled();
+    stubOrigins(() => new Response(good, { headers: { "content-length": String(good.byteLength) } }));
+    const again = await fetchAfterFailedTransfer(env, `/${app.xz.url}`);
+    expect(again.headers.get("x-cache-status")).toBe("MISS");
+    expect(await bytesOf(again)).toEqual(good);
   });
 
   it("a good NAR is cached and the second request is a HIT", async () => {
@@ -169,3 +162,4 @@ describe("NAR integrity (hash checked as it streams)", () => {
     expect(await bytesOf(second)).toEqual(fixtureBytes(app.xz.narPath));
   });
 });
+

@@ -1,9 +1,12 @@
 import { env as baseEnv } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import { bytesOf, call, fixtureBytes, fixturePath, fixtureText, seedR2, testEnv } from "./harness";
+import { emptyBucket } from "./harness";
 
 const bucket = () => (baseEnv as unknown as Env).NAR_BUCKET!;
+
+beforeEach(() => emptyBucket(bucket()));
 
 describe("endpoints served from R2", () => {
   it("nix-cache-info carries cache.nixos.org's values by default", async () => {

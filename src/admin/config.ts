@@ -1,0 +1,130 @@
+/**
+ * The admin worker's vars and secrets as a typed configuration, parsed once per isolate and env. ORIGINS goes
+ * through the cache worker's own parser, so the admin looks narinfos up exactly where the cache finds them.
+ */
+import { ConfigError, parseOrigins } from "../config";
+import type { Env } from "../env";
+import { FormatError } from "../narinfo/errors";
+import { parseTrustedPublicKeys, type PublicKey } from "../narinfo/keys";
+import type { ChainLink } from "../origins/chain";
+import type { S3Location } from "../origins/s3";
+import type { AdminEnv } from "./env";
+import { parseAdminTokens, type AdminToken } from "./tokens";
+
+export const DEFAULT_API_BASE = "https://api.cloudflare.com/client/v4";
+/** Accepted by every plan's purge_cache `files` limit; see PURGE_BATCH_SIZE in wrangler.admin.toml. */
+export const DEFAULT_PURGE_BATCH_SIZE = 30;
+
+/** An S3 origin objects can be deleted from, when ALLOW_S3_DELETE is set. */
+export interface S3DeleteTarget {
+  name: string;
+  location: S3Location;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}
+
+export interface ZonePurgeConfig {
+  zoneId: string;
+  apiBase: string;
+  apiToken: string;
+  batchSize: number;
+}
+
+export interface AdminConfig {
+  chain: ChainLink[];
+  trustedKeys: PublicKey[];
+  storeDir: string;
+  publicUrl: string;
+  /** Undefined when CLOUDFLARE_ZONE_ID is empty: no global purge. */
+  zone?: ZonePurgeConfig;
+  allowS3Delete: boolean;
+  s3: S3DeleteTarget[];
+  tokens: AdminToken[];
+  hookSecret?: string;
+  denylist: KVNamespace;
+  audit: D1Database;
+}
+
+function rawOriginSpecs(value: unknown): Record<string, unknown>[] {
+  const specs = typeof value === "string" ? (JSON.parse(value) as unknown) : value;
+  return Array.isArray(specs) ? (specs.filter((s) => typeof s === "object" && s !== null) as Record<string, unknown>[]) : [];
+}
+
+function s3Targets(env: AdminEnv): S3DeleteTarget[] {
+  // parseOrigins has already validated every field used here.
+  return rawOriginSpecs(env.ORIGINS)
+    .filter((spec) => spec.type === "s3")
+    .map((spec) => {
+      const bucket = String(spec.bucket);
+      const prefix = String(spec.credentials);
+      return {
+        name: typeof spec.name === "string" ? spec.name : `s3:${bucket}`,
+        location: {
+          endpoint: typeof spec.endpoint === "string" ? spec.endpoint : undefined,
+          bucket,
+          region: typeof spec.region === "string" ? spec.region : "us-east-1",
+          requesterPays: spec.requesterPays === true || spec.requesterPays === "true",
+        },
+        credentials: {
+          accessKeyId: String(env[`${prefix}_ACCESS_KEY_ID`]),
+          secretAccessKey: String(env[`${prefix}_SECRET_ACCESS_KEY`]),
+        },
+      };
+    });
+}
+
+function flag(value: unknown, name: string): boolean {
+  if (value === undefined || value === "" || value === false || value === "false" || value === "0") return false;
+  if (value === true || value === "true" || value === "1") return true;
+  throw new ConfigError(`${name} must be true or false`);
+}
+
+export function parseAdminConfig(env: AdminEnv): AdminConfig {
+  if (!env.PUBLIC_URL || !/^https?:\/\/[^/]+\/?$/.test(env.PUBLIC_URL)) {
+    throw new ConfigError("PUBLIC_URL must be the cache's base URL, e.g. https://cache.example.org");
+  }
+  if (!env.DENYLIST) throw new ConfigError("no KV binding DENYLIST");
+  if (!env.AUDIT) throw new ConfigError("no D1 binding AUDIT");
+  let trustedKeys: PublicKey[];
+  try {
+    trustedKeys = parseTrustedPublicKeys(env.TRUSTED_PUBLIC_KEYS ?? "");
+  } catch (e) {
+    if (e instanceof FormatError) throw new ConfigError(`TRUSTED_PUBLIC_KEYS: ${e.message}`);
+    throw e;
+  }
+  let zone: ZonePurgeConfig | undefined;
+  if (env.CLOUDFLARE_ZONE_ID) {
+    if (!/^[0-9a-f]{32}$/.test(env.CLOUDFLARE_ZONE_ID)) throw new ConfigError("CLOUDFLARE_ZONE_ID is not a zone id");
+    if (!env.CLOUDFLARE_API_TOKEN) throw new ConfigError("CLOUDFLARE_ZONE_ID is set but the CLOUDFLARE_API_TOKEN secret is not");
+    const apiBase = (env.CLOUDFLARE_API_BASE || DEFAULT_API_BASE).replace(/\/+$/, "");
+    if (!/^https?:\/\//.test(apiBase)) throw new ConfigError("CLOUDFLARE_API_BASE must be http(s)");
+    const batch = env.PURGE_BATCH_SIZE === undefined || env.PURGE_BATCH_SIZE === "" ? DEFAULT_PURGE_BATCH_SIZE : Number(env.PURGE_BATCH_SIZE);
+    if (!Number.isInteger(batch) || batch < 1 || batch > 500) throw new ConfigError("PURGE_BATCH_SIZE must be 1..500");
+    zone = { zoneId: env.CLOUDFLARE_ZONE_ID, apiBase, apiToken: env.CLOUDFLARE_API_TOKEN, batchSize: batch };
+  }
+  const chain = parseOrigins(env.ORIGINS, env as Env);
+  return {
+    chain,
+    trustedKeys,
+    storeDir: typeof env.STORE_DIR === "string" && env.STORE_DIR ? env.STORE_DIR : "/nix/store",
+    publicUrl: env.PUBLIC_URL.replace(/\/+$/, ""),
+    zone,
+    allowS3Delete: flag(env.ALLOW_S3_DELETE, "ALLOW_S3_DELETE"),
+    s3: s3Targets(env),
+    tokens: parseAdminTokens(env.ADMIN_TOKENS),
+    hookSecret: env.HOOK_SECRET || undefined,
+    denylist: env.DENYLIST,
+    audit: env.AUDIT,
+  };
+}
+
+const parsed = new WeakMap<AdminEnv, AdminConfig>();
+
+/** Parsed config for this env, cached per isolate (the origins' circuit breakers live in it). */
+export function adminConfigFor(env: AdminEnv): AdminConfig {
+  let config = parsed.get(env);
+  if (!config) {
+    config = parseAdminConfig(env);
+    parsed.set(env, config);
+  }
+  return config;
+}

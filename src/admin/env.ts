@@ -1,0 +1,31 @@
+/**
+ * The admin worker's bindings, declared once. Every var is described in wrangler.admin.toml and docs/admin.md;
+ * secrets are listed in .dev.vars.admin.example. S3 credentials arrive under each origin's `credentials` prefix,
+ * exactly as for the cache worker, hence the index signature.
+ */
+export interface AdminEnv {
+  /** The cache worker's ORIGINS: where narinfos are looked up and (R2, S3) objects deleted. */
+  ORIGINS?: unknown;
+  /** Space-separated `name:base64` keys; GET /v1/paths reports whether a narinfo verifies against them. */
+  TRUSTED_PUBLIC_KEYS?: string;
+  /** Required: the cache's public base URL. Purged URLs are cacheKeyUrl(PUBLIC_URL, key). */
+  PUBLIC_URL?: string;
+  /** Zone of PUBLIC_URL; empty disables the global purge (local development). */
+  CLOUDFLARE_ZONE_ID?: string;
+  /** Default https://api.cloudflare.com/client/v4. */
+  CLOUDFLARE_API_BASE?: string;
+  /** URLs per purge_cache call, default 30. */
+  PURGE_BATCH_SIZE?: string | number;
+  /** Whether POST /v1/delete deletes from S3 origins too; default false. */
+  ALLOW_S3_DELETE?: string | boolean;
+  /** Secret: API token with the Cache Purge permission on the zone. */
+  CLOUDFLARE_API_TOKEN?: string;
+  /** Secret: JSON array of {id, sha256, scopes}; sha256 is the hex SHA-256 of the bearer token. */
+  ADMIN_TOKENS?: string;
+  /** Secret: shared secret the S3 upload hook presents in the X-Hook-Secret header. */
+  HOOK_SECRET?: string;
+  NAR_BUCKET?: R2Bucket;
+  DENYLIST?: KVNamespace;
+  AUDIT?: D1Database;
+  [binding: string]: unknown;
+}

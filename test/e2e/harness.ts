@@ -1,0 +1,726 @@
+/**
+ * End-to-end harness: a real Nix client (Debian's nix-bin, Nix 2.8), `wrangler dev`, an upstream binary cache served
+ * over HTTP on loopback, the local R2 that `wrangler dev --persist-to` uses, and a real SigV4-checking S3 server
+ * (scripts/s3-origin.sh, OpenStack Swift + s3api) behind a counting proxy.
+ *
+ * Everything runs on 127.0.0.1 with free ports and lives under one temp dir, removed at the end
+ * (set E2E_KEEP=1 to keep it for debugging).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import http from "node:http";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+import { contentTypeFor, seedR2 } from "../../scripts/seed-r2.mjs";
+import { s3Client } from "../../scripts/s3-client.mjs";
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+/** The R2 bucket name of NAR_BUCKET in wrangler.toml's top level (the local demo), which `wrangler dev` uses. */
+export const R2_BUCKET = "nix-cache-demo";
+const NIX_FEATURES = ["--extra-experimental-features", "nix-command"];
+
+// ---------------------------------------------------------------------------------------------------------------
+// processes
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/**
+ * Runs a command without blocking the event loop (the upstream server and the S3 proxy live in this process and
+ * must keep answering while Nix downloads). Never throws for a non-zero exit; `check` turns that into an error.
+ */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  const started = Date.now();
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd ?? REPO_ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      stderr += `\n[harness] killed after ${opts.timeoutMs} ms`;
+      child.kill("SIGKILL");
+    }, opts.timeoutMs ?? 120_000);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${cmd}: ${e.message}`));
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+export async function check(cmd: string, args: string[], opts?: Parameters<typeof run>[2]): Promise<RunResult> {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) {
+    throw new Error(`${cmd} ${args.join(" ")} exited ${r.code ?? r.signal}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  }
+  return r;
+}
+
+/** Fails (never skips) when a tool the suite needs is missing. */
+export async function requireTool(cmd: string, args: string[], install: string): Promise<string> {
+  let r: RunResult;
+  try {
+    r = await run(cmd, args, { timeoutMs: 20_000 });
+  } catch {
+    throw new Error(`e2e: "${cmd}" is not installed. Install it with: ${install}`);
+  }
+  if (r.code !== 0) throw new Error(`e2e: "${cmd} ${args.join(" ")}" failed (${r.code}): ${r.stderr}. Install: ${install}`);
+  return r.stdout.trim();
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolvePromise(port));
+    });
+  });
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const server = net.createServer();
+    server.once("error", () => resolvePromise(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolvePromise(true)));
+  });
+}
+
+/** A base port with `count` consecutive free ports (the S3 server uses PORT..PORT+4). */
+export async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = await portFree(base + i);
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function makeTempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), "nix-edge-e2e-"));
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  if (process.env.E2E_KEEP) {
+    console.log(`[e2e] E2E_KEEP set: keeping ${dir}`);
+    return;
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// the closure, built by a real Nix
+
+export interface CachePath {
+  /** Short role in the closure: dep, big, tool, app. */
+  role: string;
+  storePath: string;
+  /** The 32-char hash part: the narinfo is `<hashPart>.narinfo`. */
+  hashPart: string;
+  narinfoKey: string;
+  /** The narinfo's URL, e.g. `nar/<nix32>.nar.zst`: the NAR's key in the cache. */
+  narKey: string;
+  compression: string;
+  fileSize: number;
+  narSize: number;
+  narinfoText: string;
+}
+
+export interface Closure {
+  salt: string;
+  /** Dependencies first: dep, big, tool (`e2e-c++-tool`), app. */
+  paths: CachePath[];
+  byRole: Record<"dep" | "big" | "tool" | "app", CachePath>;
+  drvs: string[];
+  /** The binary cache written by `nix copy --to file://…` (big path zstd, the others xz). */
+  cacheDir: string;
+  publicKey: string;
+  secretKeyFile: string;
+}
+
+// Derivations with builder /bin/sh and no nixpkgs. `salt` makes every run's store paths new, so they never collide
+// with the fixture/demo paths or a previous run. The big path is >100 MB of random bytes (zstd cannot shrink it).
+const CLOSURE_NIX = `{ salt }:
+let
+  mk = name: script: extra: builtins.derivation ({
+    inherit name salt;
+    system = builtins.currentSystem;
+    builder = "/bin/sh";
+    args = [ "-c" script ];
+  } // extra);
+  dep = mk "e2e-dep" ''printf 'e2e dependency %s\\n' "$salt" > "$out"'' {};
+  big = mk "e2e-big" ''/bin/dd if=/dev/urandom of="$out" bs=1048576 count=105 status=none'' {};
+  tool = mk "e2e-c++-tool" ''printf '#!/bin/sh\\n# %s\\ncat %s\\n' "$salt" "$dep" > "$out"'' { inherit dep; };
+  app = mk "e2e-app" ''/bin/mkdir -p "$out/bin" && printf '#!/bin/sh\\n# %s\\n/bin/sh %s\\ncat %s\\nwc -c < %s\\n' "$salt" "$tool" "$dep" "$big" > "$out/bin/e2e-app" && /bin/chmod +x "$out/bin/e2e-app" && /bin/ln -s "$dep" "$out/dep"'' { inherit dep tool big; };
+in { inherit dep big tool app; }
+`;
+
+const ROLES = ["dep", "big", "tool", "app"] as const;
+
+function narinfoField(text: string, field: string): string {
+  const m = new RegExp(`^${field}: (.*)$`, "m").exec(text);
+  if (!m) throw new Error(`narinfo has no ${field}:\n${text}`);
+  return m[1]!;
+}
+
+export async function buildClosure(workDir: string): Promise<Closure> {
+  const salt = randomBytes(12).toString("hex");
+  await mkdir(workDir, { recursive: true });
+  const nixFile = join(workDir, "closure.nix");
+  await writeFile(nixFile, CLOSURE_NIX);
+  const built = await check(
+    "nix-build",
+    [nixFile, "--argstr", "salt", salt, ...ROLES.flatMap((r) => ["-A", r]), "--no-out-link",
+      "--option", "substituters", "", "--option", "sandbox", "false"],
+    { timeoutMs: 120_000 },
+  );
+  const outPaths = built.stdout.trim().split("\n").map((l) => l.trim());
+  if (outPaths.length !== ROLES.length || !outPaths.every((p) => p.startsWith("/nix/store/"))) {
+    throw new Error(`unexpected nix-build output:\n${built.stdout}\n${built.stderr}`);
+  }
+  const drvs: string[] = [];
+  for (const p of outPaths) drvs.push((await check("nix-store", ["-q", "--deriver", p])).stdout.trim());
+
+  const secretKeyFile = join(workDir, "e2e.sk");
+  const publicKeyFile = join(workDir, "e2e.pk");
+  await check("nix-store", ["--generate-binary-cache-key", `nix-edge-e2e-${salt.slice(0, 8)}-1`, secretKeyFile, publicKeyFile]);
+  const publicKey = (await readFile(publicKeyFile, "utf8")).trim();
+  await check("nix", [...NIX_FEATURES, "store", "sign", "--key-file", secretKeyFile, ...outPaths]);
+
+  // One cache dir, two compressions: zstd for the big path (xz on 100 MB takes minutes), xz for the small ones.
+  // `nix copy` skips paths whose narinfo exists, so the second copy only adds the small paths.
+  const cacheDir = join(workDir, "cache");
+  const bigPath = outPaths[1]!;
+  await check("nix", [...NIX_FEATURES, "copy", "--to", `file://${cacheDir}?compression=zstd`, bigPath], { timeoutMs: 120_000 });
+  await check("nix", [...NIX_FEATURES, "copy", "--to", `file://${cacheDir}?compression=xz`, ...outPaths], { timeoutMs: 120_000 });
+  // Empty dirs a file:// store creates; they would only be noise in R2/S3 listings.
+  for (const d of ["log", "realisations"]) await rm(join(cacheDir, d), { recursive: true, force: true });
+
+  const paths: CachePath[] = [];
+  for (const [i, storePath] of outPaths.entries()) {
+    const hashPart = storePath.slice("/nix/store/".length, "/nix/store/".length + 32);
+    const narinfoKey = `${hashPart}.narinfo`;
+    const narinfoText = await readFile(join(cacheDir, narinfoKey), "utf8");
+    paths.push({
+      role: ROLES[i]!,
+      storePath,
+      hashPart,
+      narinfoKey,
+      narKey: narinfoField(narinfoText, "URL"),
+      compression: narinfoField(narinfoText, "Compression"),
+      fileSize: Number(narinfoField(narinfoText, "FileSize")),
+      narSize: Number(narinfoField(narinfoText, "NarSize")),
+      narinfoText,
+    });
+  }
+  const byRole = Object.fromEntries(paths.map((p) => [p.role, p])) as Closure["byRole"];
+  return { salt, paths, byRole, drvs, cacheDir, publicKey, secretKeyFile };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// the Nix client
+
+export async function isValidPath(storePath: string): Promise<boolean> {
+  return (await run("nix-store", ["--check-validity", storePath])).code === 0;
+}
+
+/** Deletes store paths referrers first (pass them dependencies first, as Closure.paths is ordered). */
+export async function deletePaths(storePaths: readonly string[]): Promise<void> {
+  for (const p of [...storePaths].reverse()) {
+    if (!(await isValidPath(p))) continue;
+    await check("nix-store", ["--delete", p], { timeoutMs: 60_000 });
+    if (await isValidPath(p)) throw new Error(`nix-store --delete left ${p} valid`);
+  }
+}
+
+export interface NixClient {
+  /** `nix-store -r` through `cacheUrl`, with a fresh client cache (~/.cache/nix) and no narinfo caching. */
+  substitute(paths: readonly string[], cacheUrl: string, extraOptions?: Record<string, string>): Promise<RunResult>;
+  verify(paths: readonly string[]): Promise<RunResult>;
+}
+
+export function nixClient(publicKey: string, homeDir: string): NixClient {
+  const cacheHome = join(homeDir, "xdg-cache");
+  return {
+    async substitute(paths, cacheUrl, extraOptions = {}) {
+      // Nix remembers narinfo answers per cache URL in $XDG_CACHE_HOME/nix; start every substitution clean.
+      await rm(cacheHome, { recursive: true, force: true });
+      const options: Record<string, string> = {
+        substituters: cacheUrl,
+        "trusted-public-keys": publicKey,
+        "narinfo-cache-negative-ttl": "0",
+        "narinfo-cache-positive-ttl": "0",
+        "connect-timeout": "5",
+        ...extraOptions,
+      };
+      return run(
+        "nix-store",
+        ["-r", ...paths, ...Object.entries(options).flatMap(([k, v]) => ["--option", k, v])],
+        { env: { XDG_CACHE_HOME: cacheHome }, timeoutMs: 180_000 },
+      );
+    },
+    verify(paths) {
+      return run("nix-store", ["--verify-path", ...paths], { timeoutMs: 120_000 });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// loopback HTTP: an upstream cache, a counting proxy for S3, a raw client
+
+export interface RequestRecord {
+  method: string;
+  /** Path as received, without query. */
+  path: string;
+  status: number;
+  range?: string;
+  /** First bytes of an error body (S3's XML error), for diagnostics. */
+  errorBody?: string;
+}
+
+export interface CountingServer {
+  url: string;
+  port: number;
+  requests: RequestRecord[];
+  /** Requests whose path ends with `/<key>` (after URL-decoding). */
+  countFor(key: string, method?: string): number;
+  close(): Promise<void>;
+}
+
+function pathOf(rawUrl: string): string {
+  return new URL(rawUrl, "http://x").pathname;
+}
+
+function endsWithKey(path: string, key: string): boolean {
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // keep raw
+  }
+  return decoded === `/${key}` || decoded.endsWith(`/${key}`);
+}
+
+function listen(server: http.Server): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolvePromise((server.address() as net.AddressInfo).port));
+  });
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolvePromise) => {
+    server.closeAllConnections();
+    server.close(() => resolvePromise());
+  });
+}
+
+function counting(server: http.Server, port: number, requests: RequestRecord[]): CountingServer {
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    countFor: (key, method) => requests.filter((r) => endsWithKey(r.path, key) && (!method || r.method === method)).length,
+    close: () => closeServer(server),
+  };
+}
+
+/** `bytes=a-b`, `bytes=a-`, `bytes=-n` against `size`: the inclusive range, "unsatisfiable", or null (ignore). */
+function parseRange(header: string | undefined, size: number): { start: number; end: number } | "unsatisfiable" | null {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return null;
+  if (m[1] === "") {
+    const n = Number(m[2]);
+    if (n === 0) return "unsatisfiable";
+    return { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return "unsatisfiable";
+  return { start, end };
+}
+
+/**
+ * A binary cache over HTTP, like a plain nginx in front of `nix copy --to file://DIR`: GET/HEAD, Range (206/416),
+ * 404. `root()` can be switched to serve another directory (a tampered copy).
+ */
+export async function startStaticServer(initialRoot: string): Promise<CountingServer & { setRoot(dir: string): void }> {
+  let root = initialRoot;
+  const requests: RequestRecord[] = [];
+  const server = http.createServer(async (req, res) => {
+    const record: RequestRecord = { method: req.method ?? "?", path: pathOf(req.url ?? "/"), status: 0, range: req.headers.range };
+    requests.push(record);
+    const reply = (status: number, headers: Record<string, string | number> = {}, body?: string) => {
+      record.status = status;
+      res.writeHead(status, headers);
+      res.end(req.method === "HEAD" ? undefined : body);
+    };
+    if (req.method !== "GET" && req.method !== "HEAD") return reply(405, { allow: "GET, HEAD" });
+    let rel: string;
+    try {
+      rel = decodeURIComponent(record.path).replace(/^\/+/, "");
+    } catch {
+      return reply(400);
+    }
+    const file = resolve(root, rel);
+    if (!file.startsWith(resolve(root) + sep)) return reply(404, {}, "Not Found\n");
+    let size: number;
+    try {
+      const st = await stat(file);
+      if (!st.isFile()) return reply(404, {}, "Not Found\n");
+      size = st.size;
+    } catch {
+      return reply(404, { "content-type": "text/plain" }, "Not Found\n");
+    }
+    const base = { "content-type": contentTypeFor(rel), "accept-ranges": "bytes" };
+    const range = parseRange(req.headers.range, size);
+    if (range === "unsatisfiable") return reply(416, { ...base, "content-range": `bytes */${size}` });
+    const start = range ? range.start : 0;
+    const end = range ? range.end : size - 1;
+    const headers: Record<string, string | number> = { ...base, "content-length": end - start + 1 };
+    if (range) headers["content-range"] = `bytes ${start}-${end}/${size}`;
+    record.status = range ? 206 : 200;
+    res.writeHead(record.status, headers);
+    if (req.method === "HEAD" || size === 0) return res.end();
+    createReadStream(file, { start, end }).on("error", () => res.destroy()).pipe(res);
+  });
+  const port = await listen(server);
+  return { ...counting(server, port, requests), setRoot: (dir: string) => (root = dir) };
+}
+
+/**
+ * A transparent proxy that counts what reaches S3. The Host header goes through exactly as received, so the SigV4
+ * signature the worker made for the proxy's host:port still verifies at the S3 server.
+ */
+export async function startCountingProxy(targetPort: number): Promise<CountingServer> {
+  const requests: RequestRecord[] = [];
+  const server = http.createServer((req, res) => {
+    const record: RequestRecord = { method: req.method ?? "?", path: pathOf(req.url ?? "/"), status: 0, range: req.headers.range };
+    requests.push(record);
+    const upstream = http.request(
+      { host: "127.0.0.1", port: targetPort, method: req.method, path: req.url, headers: req.headers },
+      (upRes) => {
+        record.status = upRes.statusCode ?? 0;
+        if (record.status >= 400) {
+          let snippet = "";
+          upRes.on("data", (d: Buffer) => {
+            if (snippet.length < 2000) snippet += d.toString();
+          });
+          upRes.on("end", () => (record.errorBody = snippet.slice(0, 2000)));
+        }
+        res.writeHead(record.status, upRes.headers);
+        upRes.pipe(res);
+      },
+    );
+    upstream.on("error", (e) => {
+      record.status = 599;
+      record.errorBody = String(e);
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(upstream);
+  });
+  const port = await listen(server);
+  return counting(server, port, requests);
+}
+
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  /** False when the connection ended before the whole body (Content-Length) arrived. */
+  complete: boolean;
+  error?: string;
+}
+
+/** A curl-like request: no Accept-Encoding, no decoding, and a body cut short is reported, not hidden. */
+export function rawRequest(url: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<RawResponse> {
+  return new Promise((resolvePromise, reject) => {
+    const req = http.request(url, { method: init.method ?? "GET", headers: { "user-agent": "nix-edge-e2e", ...init.headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      let error: string | undefined;
+      res.on("data", (d: Buffer) => chunks.push(d));
+      res.on("aborted", () => (error ??= "aborted"));
+      res.on("error", (e) => (error ??= String(e)));
+      res.on("close", () =>
+        resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), complete: res.complete && !error, error }),
+      );
+    });
+    req.setTimeout(120_000, () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// wrangler dev
+
+export interface LogEvent {
+  level?: string;
+  event?: string;
+  [field: string]: unknown;
+}
+
+export interface WorkerHandle {
+  url: string;
+  port: number;
+  persistTo: string;
+  /** Everything wrangler dev printed (stdout and stderr). */
+  output(): string;
+  /** The worker's JSON log lines. */
+  events(): LogEvent[];
+  waitForEvents(predicate: (events: LogEvent[]) => boolean, timeoutMs?: number): Promise<LogEvent[]>;
+  stop(): Promise<void>;
+}
+
+const WRANGLER_ENV = {
+  WRANGLER_SEND_METRICS: "false",
+  WRANGLER_SEND_ERROR_REPORTS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_HIDE_BANNER: "true",
+  NO_COLOR: "1",
+  FORCE_COLOR: "0",
+  CI: "1",
+};
+
+const running = new Set<ChildProcess>();
+
+function parseEvents(text: string): LogEvent[] {
+  const events: LogEvent[] = [];
+  for (const line of text.split("\n")) {
+    const at = line.indexOf('{"level":');
+    if (at < 0) continue;
+    try {
+      events.push(JSON.parse(line.slice(at)) as LogEvent);
+    } catch {
+      // a line that only looks like one of ours
+    }
+  }
+  return events;
+}
+
+/** Kills a process group (wrangler and the workerd it started), then waits for the leader to exit. */
+async function killGroup(child: ChildProcess): Promise<void> {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  const exited = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r())));
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, s);
+    } catch {
+      // already gone
+    }
+  };
+  signal("SIGTERM");
+  const timedOut = await Promise.race([exited.then(() => false), sleep(5_000).then(() => true)]);
+  // workerd may outlive wrangler for a moment; the group kill reaches it either way.
+  signal("SIGKILL");
+  if (timedOut) await Promise.race([exited, sleep(2_000)]);
+  running.delete(child);
+}
+
+/** Stops every wrangler dev still running (for afterAll). */
+export async function stopAllWorkers(): Promise<void> {
+  await Promise.all([...running].map(killGroup));
+}
+
+export async function startWorker(opts: { persistTo: string; vars: Record<string, string>; logFile?: string }): Promise<WorkerHandle> {
+  await mkdir(opts.persistTo, { recursive: true });
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const args = [
+    join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
+    "dev",
+    "--ip", "127.0.0.1",
+    "--port", String(port),
+    "--inspector-port", String(inspectorPort),
+    "--persist-to", opts.persistTo,
+    "--show-interactive-dev-session=false",
+    "--log-level", "log",
+    ...Object.entries(opts.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...WRANGLER_ENV },
+    stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, so stop() reaches workerd too.
+    detached: true,
+  });
+  running.add(child);
+  let out = "";
+  const append = (d: Buffer) => {
+    out += d.toString();
+  };
+  child.stdout!.on("data", append);
+  child.stderr!.on("data", append);
+  const handle: WorkerHandle = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    persistTo: opts.persistTo,
+    output: () => out,
+    events: () => parseEvents(out),
+    async waitForEvents(predicate, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const events = parseEvents(out);
+        if (predicate(events)) return events;
+        if (Date.now() > deadline) return events;
+        await sleep(200);
+      }
+    },
+    async stop() {
+      await killGroup(child);
+      if (opts.logFile) await writeFile(opts.logFile, out);
+    },
+  };
+  const deadline = Date.now() + 60_000;
+  while (!/Ready on/.test(out)) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      running.delete(child);
+      throw new Error(`wrangler dev exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out}`);
+    }
+    if (Date.now() > deadline) {
+      await handle.stop();
+      throw new Error(`wrangler dev not ready after 60 s:\n${out}`);
+    }
+    await sleep(100);
+  }
+  // "Ready on" comes before the first request is served; wait until one is.
+  for (;;) {
+    try {
+      const r = await rawRequest(`${handle.url}/nix-cache-info`);
+      if (r.status === 200) break;
+      if (Date.now() > deadline) throw new Error(`/nix-cache-info answered ${r.status}: ${r.body.toString()}\n${out}`);
+    } catch (e) {
+      if (Date.now() > deadline) {
+        await handle.stop();
+        throw e;
+      }
+    }
+    await sleep(100);
+  }
+  return handle;
+}
+
+/** Tail of the worker's output for assertion messages. */
+export function tail(text: string, lines = 60): string {
+  return text.split("\n").slice(-lines).join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// R2 (Miniflare's persistence, as `wrangler dev --persist-to` uses it)
+
+export async function seedR2From(persistTo: string, cacheDir: string): Promise<string[]> {
+  return seedR2({ persistTo, bucket: R2_BUCKET, cacheDir });
+}
+
+export async function listR2(persistTo: string): Promise<string[]> {
+  const mf = new Miniflare({
+    modules: true,
+    script: "export default { fetch() { return new Response(null, { status: 404 }); } }",
+    defaultPersistRoot: join(persistTo, "v3"),
+    r2Buckets: { BUCKET: R2_BUCKET },
+  });
+  try {
+    const r2 = await mf.getR2Bucket("BUCKET");
+    const keys: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await r2.list({ cursor });
+      keys.push(...page.objects.map((o) => o.key));
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+    return keys;
+  } finally {
+    await mf.dispose();
+  }
+}
+
+/** Drops wrangler dev's local Cache API state (the "edge cache"), keeping R2. */
+export async function clearEdgeCache(persistTo: string): Promise<void> {
+  await rm(join(persistTo, "v3", "cache"), { recursive: true, force: true });
+}
+
+/** A copy of a cache dir with only some paths' narinfos and NARs (plus nix-cache-info). */
+export async function subsetCache(closure: Closure, roles: readonly string[], dir: string): Promise<void> {
+  await mkdir(join(dir, "nar"), { recursive: true });
+  await writeFile(join(dir, "nix-cache-info"), await readFile(join(closure.cacheDir, "nix-cache-info")));
+  for (const p of closure.paths.filter((p) => roles.includes(p.role))) {
+    await writeFile(join(dir, p.narinfoKey), p.narinfoText);
+    await writeFile(join(dir, p.narKey), await readFile(join(closure.cacheDir, p.narKey)));
+  }
+}
+
+export async function listFiles(dir: string, prefix = ""): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) out.push(...(await listFiles(join(dir, e.name), `${prefix}${e.name}/`)));
+    else out.push(`${prefix}${e.name}`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// the S3 server (scripts/s3-origin.sh)
+
+export const S3_CREDENTIALS = { accessKeyId: "test:tester", secretAccessKey: "testing", region: "us-east-1" };
+
+export interface S3Server {
+  endpoint: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startS3(stateDir: string): Promise<S3Server> {
+  const port = await freePortRange(5);
+  const env = { S3_ORIGIN_DIR: stateDir, S3_ORIGIN_PORT: String(port) };
+  const script = join(REPO_ROOT, "scripts", "s3-origin.sh");
+  const started = await run("bash", [script, "start"], { env, timeoutMs: 90_000 });
+  if (started.code !== 0) {
+    await run("bash", [script, "stop"], { env, timeoutMs: 30_000 }).catch(() => undefined);
+    throw new Error(
+      `e2e: the S3 server did not start (scripts/s3-origin.sh start exited ${started.code}). CI installs it with ` +
+        `"apt-get install -y --no-install-recommends swift swift-proxy swift-account swift-container swift-object memcached".\n` +
+        `${started.stdout}\n${started.stderr}`,
+    );
+  }
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      await run("bash", [script, "stop"], { env, timeoutMs: 60_000 });
+    },
+  };
+}
+
+export function s3For(endpoint: string, secretAccessKey = S3_CREDENTIALS.secretAccessKey) {
+  return s3Client({ endpoint, accessKeyId: S3_CREDENTIALS.accessKeyId, secretAccessKey, region: S3_CREDENTIALS.region });
+}
