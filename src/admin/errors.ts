@@ -9,10 +9,9 @@ export type AdminError =
   | { kind: "bad-request"; detail: string }
   | { kind: "unauthorized"; detail: string }
   | { kind: "forbidden"; scope: string }
-  | { kind: "not-found" }
+  | { kind: "not-found"; detail?: string }
   | { kind: "method-not-allowed"; allow: string }
   | { kind: "payload-too-large"; limit: number }
-  | { kind: "unsupported-media-type" }
   | { kind: "misconfigured"; detail: string }
   | { kind: "upstream-failed"; detail: string }
   | { kind: "internal"; detail: string };
@@ -31,8 +30,6 @@ export function adminStatusOf(error: AdminError): number {
       return 405;
     case "payload-too-large":
       return 413;
-    case "unsupported-media-type":
-      return 415;
     case "misconfigured":
     case "internal":
       return 500;
@@ -54,13 +51,11 @@ export function publicMessage(error: AdminError): string {
     case "forbidden":
       return `token lacks the "${error.scope}" scope`;
     case "not-found":
-      return "no such route";
+      return error.detail ?? "no such route";
     case "method-not-allowed":
       return `method not allowed (allowed: ${error.allow})`;
     case "payload-too-large":
       return `body larger than ${error.limit} bytes`;
-    case "unsupported-media-type":
-      return "body must be application/json";
     case "misconfigured":
       return "admin worker misconfigured";
     case "upstream-failed":

@@ -1,0 +1,66 @@
+/**
+ * What an admin names a path with, parsed at the boundary into store path hashes: a store path
+ * (`/nix/store/<hash>-<name>`), a base name (`<hash>-<name>`), a bare hash, or a narinfo URL
+ * (`https://cache.example.org/<hash>.narinfo`, `/<hash>.narinfo`, `<hash>.narinfo`).
+ */
+import { FormatError } from "../narinfo/errors";
+import { parseStorePath, parseStorePathBaseName, parseStorePathHash } from "../narinfo/storePath";
+
+export interface Target {
+  /** As the caller wrote it, echoed back in results. */
+  input: string;
+  hash: string;
+  /** Only when the input was a store path or base name. */
+  name?: string;
+}
+
+/**
+ * Each path costs a narinfo lookup per origin, a few Cache API deletes and its share of purge calls, all subrequests;
+ * 100 paths stay well inside the Workers subrequest limit (1000 per request on paid plans).
+ */
+export const MAX_TARGETS = 100;
+
+function parseOne(input: string, storeDir: string): Target {
+  if (input.startsWith(storeDir + "/")) {
+    const p = parseStorePath(input.replace(/\/+$/, ""), storeDir);
+    return { input, hash: p.hash, name: p.name };
+  }
+  const narinfo = /(?:^|\/)([^/]+)\.narinfo$/.exec(input.replace(/[?#].*$/, ""));
+  if (narinfo?.[1] !== undefined) {
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(input) && !/^https?:\/\//.test(input)) throw new FormatError("narinfo URL", "must be http(s)");
+    return { input, hash: parseStorePathHash(narinfo[1]) };
+  }
+  if (input.includes("/")) throw new FormatError("path", `not a store path under ${storeDir}, a hash or a narinfo URL`);
+  if (input.length > 32) {
+    const p = parseStorePathBaseName(input);
+    return { input, hash: p.hash, name: p.name };
+  }
+  return { input, hash: parseStorePathHash(input) };
+}
+
+export type TargetsResult = { ok: true; targets: Target[] } | { ok: false; detail: string };
+
+/** All or nothing: one bad entry refuses the call, naming every bad entry, before anything is changed. */
+export function parseTargets(value: unknown, storeDir: string): TargetsResult {
+  if (!Array.isArray(value) || value.length === 0) return { ok: false, detail: '"paths" must be a non-empty array of strings' };
+  if (value.length > MAX_TARGETS) return { ok: false, detail: `at most ${MAX_TARGETS} paths per call (got ${value.length})` };
+  const targets: Target[] = [];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  value.forEach((item: unknown, i) => {
+    if (typeof item !== "string" || item.length === 0 || item.length > 1024) {
+      problems.push(`paths[${i}]: not a non-empty string`);
+      return;
+    }
+    try {
+      const target = parseOne(item.trim(), storeDir);
+      if (seen.has(target.hash)) return;
+      seen.add(target.hash);
+      targets.push(target);
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      problems.push(`paths[${i}] ${JSON.stringify(item.slice(0, 120))}: ${e.what}: ${e.message}`);
+    }
+  });
+  return problems.length > 0 ? { ok: false, detail: problems.join("; ") } : { ok: true, targets };
+}

@@ -1,0 +1,494 @@
+/**
+ * End to end: Debian's nix-bin (Nix 2.8) substitutes a freshly built closure through `wrangler dev`, from an
+ * upstream cache over HTTP, from R2, and from a real SigV4-checking S3 server (issues 2 and 3).
+ *
+ * The closure (test/e2e/harness.ts) has four paths, built with a per-run salt so they are new every run:
+ *   e2e-dep (xz) ← e2e-c++-tool (xz, `+` in its name) ← e2e-app (xz) → e2e-big (110 MB of random bytes, zstd)
+ * Every scenario starts its own `wrangler dev` with its own --persist-to dir (so its own R2 and edge cache), deletes
+ * the paths from the local store first and substitutes them with `nix-store -r`.
+ */
+import { join } from "node:path";
+import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  buildClosure,
+  clearEdgeCache,
+  deletePaths,
+  isValidPath,
+  listR2,
+  makeTempDir,
+  nixClient,
+  rawRequest,
+  removeDir,
+  requireTool,
+  run,
+  s3For,
+  S3_CREDENTIALS,
+  seedR2From,
+  startCountingProxy,
+  startS3,
+  startStaticServer,
+  startWorker,
+  stopAllWorkers,
+  subsetCache,
+  tail,
+  type CachePath,
+  type Closure,
+  type CountingServer,
+  type LogEvent,
+  type NixClient,
+  type RunResult,
+  type S3Server,
+  type WorkerHandle,
+} from "./harness";
+
+let work: string;
+let closure: Closure;
+let nix: NixClient;
+let upstream: CountingServer & { setRoot(dir: string): void };
+const extraServers: CountingServer[] = [];
+const timings: [string, number][] = [];
+let workerCount = 0;
+
+const allPaths = () => closure.paths.map((p) => p.storePath);
+const pathsOf = (...roles: string[]) => closure.paths.filter((p) => roles.includes(p.role));
+
+async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await fn();
+  } finally {
+    timings.push([name, Date.now() - started]);
+  }
+}
+
+async function withWorker<T>(
+  name: string,
+  opts: { origins: unknown[]; vars?: Record<string, string>; persistTo?: string },
+  fn: (worker: WorkerHandle) => Promise<T>,
+): Promise<T> {
+  const persistTo = opts.persistTo ?? join(work, "persist", `${name}-${++workerCount}`);
+  const worker = await startWorker({
+    persistTo,
+    logFile: join(work, "logs", `${name}-${workerCount}.log`),
+    vars: { ORIGINS: JSON.stringify(opts.origins), TRUSTED_PUBLIC_KEYS: closure.publicKey, ...opts.vars },
+  });
+  try {
+    return await fn(worker);
+  } finally {
+    await worker.stop();
+  }
+}
+
+function explain(r: RunResult, worker?: WorkerHandle): string {
+  return (
+    `nix-store exited ${r.code ?? r.signal} after ${r.ms} ms\n--- nix stderr\n${tail(r.stderr, 40)}` +
+    (worker ? `\n--- wrangler dev output (tail)\n${tail(worker.output())}` : "")
+  );
+}
+
+/** Substitution succeeded, every path is valid and verifies, and the app runs with its whole closure. */
+async function expectSubstituted(r: RunResult, paths: readonly CachePath[], worker: WorkerHandle): Promise<void> {
+  expect(r.code, explain(r, worker)).toBe(0);
+  for (const p of paths) expect(await isValidPath(p.storePath), `${p.storePath} valid after substitution`).toBe(true);
+  const verified = await nix.verify(paths.map((p) => p.storePath));
+  expect(verified.code, `nix-store --verify-path: ${verified.stderr}`).toBe(0);
+  if (paths.some((p) => p.role === "app")) {
+    const ran = await run(`${closure.byRole.app.storePath}/bin/e2e-app`, []);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).toContain(`e2e dependency ${closure.salt}`);
+    expect(ran.stdout).toContain(String(105 * 1024 * 1024));
+  }
+}
+
+function eventsNamed(worker: WorkerHandle, event: string): LogEvent[] {
+  return worker.events().filter((e) => e.event === event);
+}
+
+function expectNoOriginTrouble(worker: WorkerHandle): void {
+  const bad = worker.events().filter((e) =>
+    ["origin-failed", "origins-failed", "integrity-failed", "origin-object-rejected", "request-refused"].includes(e.event ?? ""),
+  );
+  expect(bad, `unexpected worker log events:\n${tail(worker.output())}`).toEqual([]);
+}
+
+function snapshotCounts(server: CountingServer, paths: readonly CachePath[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const p of paths) for (const key of [p.narinfoKey, p.narKey]) counts.set(key, server.countFor(key));
+  return counts;
+}
+
+beforeAll(async () => {
+  await requireTool("nix-store", ["--version"], "apt-get install -y nix-bin");
+  await requireTool("nix", ["--version"], "apt-get install -y nix-bin");
+  work = await makeTempDir();
+  await mkdir(join(work, "logs"), { recursive: true });
+  closure = await timed("build closure (nix-build, sign, nix copy)", () => buildClosure(join(work, "build")));
+  // From here on the paths must come through the worker.
+  await deletePaths(allPaths());
+  nix = nixClient(closure.publicKey, work);
+  upstream = await startStaticServer(closure.cacheDir);
+});
+
+afterAll(async () => {
+  await stopAllWorkers();
+  await upstream?.close();
+  for (const s of extraServers) await s.close();
+  if (closure) {
+    await deletePaths(allPaths()).catch((e) => console.error(`[e2e] could not delete store paths: ${e}`));
+    await deletePaths(closure.drvs).catch((e) => console.error(`[e2e] could not delete derivations: ${e}`));
+  }
+  if (work) await removeDir(work);
+  console.log(`[e2e] timings:\n${timings.map(([n, ms]) => `  ${(ms / 1000).toFixed(1).padStart(6)} s  ${n}`).join("\n")}`);
+});
+
+describe("issue 2: nix-bin substitutes through wrangler dev from HTTP and R2", () => {
+  it("the closure has what the issue asks for: ≥3 paths, one over 100 MB, a `+` name, xz and zstd", () => {
+    expect(closure.paths.length).toBeGreaterThanOrEqual(3);
+    expect(closure.byRole.big.narSize).toBeGreaterThan(100 * 1000 * 1000);
+    expect(closure.byRole.big.compression).toBe("zstd");
+    expect(closure.byRole.tool.storePath).toMatch(/-e2e-c\+\+-tool$/);
+    expect(closure.byRole.tool.compression).toBe("xz");
+    expect(new Set(closure.paths.map((p) => p.compression))).toEqual(new Set(["xz", "zstd"]));
+    expect(closure.byRole.app.narinfoText).toMatch(new RegExp(`^References: .*${closure.byRole.big.hashPart}`, "m"));
+  });
+
+  it("(1) upstream over HTTP only: the whole closure substitutes and verifies", async () => {
+    await timed("(1) HTTP upstream only", () =>
+      withWorker("http-only", { origins: [{ type: "http", name: "upstream", url: upstream.url }] }, async (w) => {
+        await deletePaths(allPaths());
+        const r = await nix.substitute(allPaths(), w.url);
+        await expectSubstituted(r, closure.paths, w);
+        for (const p of closure.paths) {
+          expect(upstream.countFor(p.narinfoKey, "GET"), `upstream GET ${p.narinfoKey}`).toBeGreaterThan(0);
+          expect(upstream.countFor(p.narKey, "GET"), `upstream GET ${p.narKey}`).toBeGreaterThan(0);
+        }
+        expectNoOriginTrouble(w);
+      }),
+    );
+  });
+
+  it("HEAD and Range through wrangler dev (origin range on a miss, edge cache after a full GET)", async () => {
+    const big = closure.byRole.big;
+    const file = await readFile(join(closure.cacheDir, big.narKey));
+    await timed("HEAD and Range", () =>
+      withWorker("range", { origins: [{ type: "http", name: "upstream", url: upstream.url }] }, async (w) => {
+        const head = await rawRequest(`${w.url}/${big.narinfoKey}`, { method: "HEAD" });
+        expect(head.status).toBe(200);
+        expect(head.headers["content-type"]).toBe("text/x-nix-narinfo");
+        expect(head.body.length).toBe(0);
+
+        const headNar = await rawRequest(`${w.url}/${big.narKey}`, { method: "HEAD" });
+        expect(headNar.status).toBe(200);
+        expect(headNar.headers["content-length"]).toBe(String(file.length));
+        expect(headNar.headers["accept-ranges"]).toBe("bytes");
+        expect(headNar.headers["content-encoding"]).toBeUndefined();
+        expect(headNar.body.length).toBe(0);
+
+        const check = async (when: string) => {
+          const partial = await rawRequest(`${w.url}/${big.narKey}`, { headers: { range: "bytes=100-" } });
+          expect(partial.status, `${when}: Range bytes=100-`).toBe(206);
+          expect(partial.complete).toBe(true);
+          expect(partial.headers["content-range"]).toBe(`bytes 100-${file.length - 1}/${file.length}`);
+          expect(partial.headers["content-length"]).toBe(String(file.length - 100));
+          expect(partial.body.length).toBe(file.length - 100);
+          expect(partial.body.equals(file.subarray(100)), `${when}: bytes 100- are the file's`).toBe(true);
+
+          const beyond = await rawRequest(`${w.url}/${big.narKey}`, { headers: { range: "bytes=999999999999-" } });
+          expect(beyond.status, `${when}: Range bytes=999999999999-`).toBe(416);
+          if (beyond.headers["content-range"] !== undefined) {
+            expect(beyond.headers["content-range"]).toBe(`bytes */${file.length}`);
+          }
+        };
+        await check("miss");
+
+        const full = await rawRequest(`${w.url}/${big.narKey}`);
+        expect(full.status).toBe(200);
+        expect(full.complete).toBe(true);
+        expect(full.body.equals(file), "full GET returns the NAR file").toBe(true);
+        // The edge cache write runs after the response (waitUntil); wait for it to be answerable.
+        let status = "";
+        for (let i = 0; i < 100 && status !== "HIT"; i++) {
+          const h = await rawRequest(`${w.url}/${big.narKey}`, { method: "HEAD" });
+          status = String(h.headers["x-cache-status"]);
+          if (status !== "HIT") await new Promise((r) => setTimeout(r, 200));
+        }
+        expect(status, "the full NAR reached the edge cache").toBe("HIT");
+        await check("edge cache hit");
+        expectNoOriginTrouble(w);
+      }),
+    );
+  });
+
+  it("(2) R2 only (seeded with scripts/seed-r2.mjs): the whole closure substitutes and verifies", async () => {
+    await timed("(2) R2 only", async () => {
+      const persistTo = join(work, "persist", "r2-only");
+      await seedR2From(persistTo, closure.cacheDir);
+      const before = upstream.requests.length;
+      await withWorker("r2-only", { origins: [{ type: "r2", binding: "NAR_BUCKET" }], persistTo }, async (w) => {
+        await deletePaths(allPaths());
+        const r = await nix.substitute(allPaths(), w.url);
+        await expectSubstituted(r, closure.paths, w);
+        expectNoOriginTrouble(w);
+      });
+      expect(upstream.requests.length, "nothing went to the HTTP upstream").toBe(before);
+    });
+  });
+
+  it("(3) a tampered narinfo (NarSize, References changed, old Sig kept) is refused: 404, origin-object-rejected, nix fails", async () => {
+    await timed("(3) tampered narinfo", async () => {
+      const dir = join(work, "tampered-narinfo");
+      const { dep, tool, app } = closure.byRole;
+      await subsetCache(closure, ["dep", "tool", "app"], dir);
+      await writeFile(join(dir, tool.narinfoKey), tool.narinfoText.replace(/^NarSize: (\d+)$/m, (_, n) => `NarSize: ${Number(n) + 1}`));
+      const bigRef = `${closure.byRole.big.storePath.slice("/nix/store/".length)}`;
+      const droppedRef = app.narinfoText.replace(/^(References: .*)$/m, (line) => line.replace(` ${bigRef}`, "").replace(`${bigRef} `, ""));
+      expect(droppedRef).not.toBe(app.narinfoText);
+      await writeFile(join(dir, app.narinfoKey), droppedRef);
+      const tampered = await startStaticServer(dir);
+      extraServers.push(tampered);
+      await withWorker("tampered-narinfo", { origins: [{ type: "http", name: "tampered", url: tampered.url }] }, async (w) => {
+        await deletePaths(allPaths());
+        // The untouched path still substitutes: the cache works, only the tampered ones are refused.
+        const ok = await nix.substitute([dep.storePath], w.url);
+        await expectSubstituted(ok, [dep], w);
+
+        for (const p of [tool, app]) {
+          const r = await nix.substitute([p.storePath], w.url);
+          expect(r.code, `nix-store -r of tampered ${p.role} must fail\n${explain(r, w)}`).not.toBe(0);
+          expect(await isValidPath(p.storePath)).toBe(false);
+          const direct = await rawRequest(`${w.url}/${p.narinfoKey}`);
+          expect(direct.status, `GET ${p.narinfoKey}`).toBe(404);
+          expect(direct.body.toString()).not.toContain("StorePath");
+          expect(tampered.countFor(p.narinfoKey, "GET")).toBeGreaterThan(0);
+          // Never fetched the NAR of a narinfo it refused.
+          expect(tampered.countFor(p.narKey)).toBe(0);
+        }
+        const rejected = eventsNamed(w, "origin-object-rejected");
+        for (const p of [tool, app]) {
+          expect(rejected.some((e) => e.key === p.narinfoKey), `origin-object-rejected logged for ${p.narinfoKey}\n${tail(w.output())}`).toBe(true);
+        }
+      });
+      await deletePaths(allPaths());
+    });
+  });
+
+  it("(3b) a NAR with a corrupted byte is never served whole, nix fails, and it is not cached", async () => {
+    await timed("(3b) corrupted NAR", async () => {
+      const dir = join(work, "corrupt-nar");
+      const { dep, tool } = closure.byRole;
+      await subsetCache(closure, ["dep", "tool"], dir);
+      const narFile = join(dir, tool.narKey);
+      const good = await readFile(narFile);
+      const bad = Buffer.from(good);
+      const at = Math.floor(bad.length / 2);
+      bad[at] = bad[at]! ^ 0x01;
+      await writeFile(narFile, bad);
+      const corrupt = await startStaticServer(dir);
+      extraServers.push(corrupt);
+      await withWorker("corrupt-nar", { origins: [{ type: "http", name: "corrupt", url: corrupt.url }] }, async (w) => {
+        await deletePaths(allPaths());
+        const r = await nix.substitute([tool.storePath], w.url, { "download-attempts": "2" });
+        expect(r.code, `nix-store -r with a corrupted NAR must fail\n${explain(r, w)}`).not.toBe(0);
+        expect(await isValidPath(tool.storePath)).toBe(false);
+
+        const direct = await rawRequest(`${w.url}/${tool.narKey}`);
+        const servedWhole = direct.status === 200 && direct.complete && direct.body.equals(bad);
+        expect(servedWhole, `the corrupted NAR came through whole: status ${direct.status}, ${direct.body.length}/${bad.length} bytes, complete=${direct.complete}`).toBe(false);
+        expect(direct.body.length, "at most all but the held-back last chunk").toBeLessThan(bad.length);
+        const failures = await w.waitForEvents((ev) => ev.some((e) => e.event === "integrity-failed" && e.key === tool.narKey), 10_000);
+        expect(failures.some((e) => e.event === "integrity-failed" && e.key === tool.narKey), `integrity-failed logged\n${tail(w.output())}`).toBe(true);
+
+        // Repair the origin: the next GET must go to it again (nothing bad was cached) and get the good bytes.
+        await writeFile(narFile, good);
+        const before = corrupt.countFor(tool.narKey, "GET");
+        const again = await rawRequest(`${w.url}/${tool.narKey}`);
+        expect(again.status).toBe(200);
+        expect(again.complete).toBe(true);
+        expect(again.body.equals(good), "good bytes after the origin was repaired").toBe(true);
+        expect(again.headers["x-cache-status"], "the corrupted copy was not cached").not.toBe("HIT");
+        expect(corrupt.countFor(tool.narKey, "GET"), "the repaired NAR came from the origin").toBe(before + 1);
+
+        const retry = await nix.substitute([tool.storePath], w.url);
+        await expectSubstituted(retry, [dep, tool], w);
+      });
+      await deletePaths(allPaths());
+    });
+  });
+});
+
+describe("issue 3: S3 origin (real Swift s3api, SigV4) through wrangler dev", () => {
+  let s3: S3Server;
+  let proxy: CountingServer;
+  let bucket: string;
+  const S3_VARS = { S3_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId, S3_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey };
+  const s3Origin = (name: string) => ({
+    type: "s3",
+    name,
+    endpoint: proxy.url,
+    bucket,
+    region: S3_CREDENTIALS.region,
+    requesterPays: true,
+    credentials: "S3",
+  });
+
+  beforeAll(async () => {
+    s3 = await timed("start S3 server (scripts/s3-origin.sh)", () => startS3(join(work, "s3-origin")));
+    proxy = await startCountingProxy(s3.port);
+    bucket = `nix-e2e-${closure.salt.slice(0, 12)}`;
+    // Uploaded straight to S3 (not through the proxy) with aws4fetch, so the proxy counts only the worker's requests.
+    const client = s3For(s3.endpoint);
+    await timed("upload the cache to S3 (s3-client.mjs)", async () => {
+      await client.createBucket(bucket);
+      await client.uploadDir(bucket, closure.cacheDir);
+    });
+    // The signature check is real: the wrong secret is refused by the server itself.
+    const wrong = await s3For(s3.endpoint, "not-the-secret").getObject(bucket, closure.byRole.dep.narinfoKey);
+    const body = await wrong.text();
+    expect(wrong.status, body).toBe(403);
+    expect(body).toContain("SignatureDoesNotMatch");
+  });
+
+  afterAll(async () => {
+    await stopAllWorkers();
+    await proxy?.close();
+    await s3?.stop();
+  });
+
+  it("(4) S3 alone: the whole closure substitutes and verifies", async () => {
+    await timed("(4) S3 only", () =>
+      withWorker("s3-only", { origins: [s3Origin("s3")], vars: S3_VARS }, async (w) => {
+        await deletePaths(allPaths());
+        const before = snapshotCounts(proxy, closure.paths);
+        const r = await nix.substitute(allPaths(), w.url);
+        await expectSubstituted(r, closure.paths, w);
+        for (const p of closure.paths) {
+          for (const key of [p.narinfoKey, p.narKey]) {
+            expect(proxy.countFor(key, "GET") - before.get(key)!, `S3 GET ${key}`).toBeGreaterThan(0);
+            const answered = proxy.requests.filter((q) => q.path.endsWith(`/${key}`) && q.method === "GET");
+            expect(answered.every((q) => q.status === 200 || q.status === 206), JSON.stringify(answered)).toBe(true);
+          }
+        }
+        expectNoOriginTrouble(w);
+      }),
+    );
+  });
+
+  it("(5) R2 first, S3 fallback for the paths only S3 has", async () => {
+    await timed("(5) R2 first, S3 fallback", async () => {
+      const persistTo = join(work, "persist", "r2-then-s3");
+      const partial = join(work, "r2-partial");
+      await subsetCache(closure, ["dep", "tool"], partial);
+      await seedR2From(persistTo, partial);
+      await withWorker(
+        "r2-then-s3",
+        { origins: [{ type: "r2", binding: "NAR_BUCKET" }, s3Origin("s3")], vars: S3_VARS, persistTo },
+        async (w) => {
+          await deletePaths(allPaths());
+          const before = snapshotCounts(proxy, closure.paths);
+          const r = await nix.substitute(allPaths(), w.url);
+          await expectSubstituted(r, closure.paths, w);
+          const delta = (key: string) => proxy.countFor(key) - before.get(key)!;
+          for (const p of pathsOf("dep", "tool")) {
+            expect(delta(p.narinfoKey), `${p.role} narinfo is in R2: S3 not asked`).toBe(0);
+            expect(delta(p.narKey), `${p.role} NAR is in R2: S3 not asked`).toBe(0);
+          }
+          for (const p of pathsOf("big", "app")) {
+            expect(delta(p.narinfoKey), `${p.role} narinfo only in S3`).toBeGreaterThan(0);
+            expect(delta(p.narKey), `${p.role} NAR only in S3`).toBeGreaterThan(0);
+          }
+          expectNoOriginTrouble(w);
+        },
+      );
+    });
+  });
+
+  it("(6) backfill: the first fetch reaches S3 and is written to R2, the second is served from R2 (S3 count does not grow)", async () => {
+    await timed("(6) backfill R2 from S3", async () => {
+      const persistTo = join(work, "persist", "backfill");
+      const origins = [{ type: "r2", binding: "NAR_BUCKET", backfill: true }, s3Origin("s3")];
+      const first = snapshotCounts(proxy, closure.paths);
+      await withWorker("backfill-1", { origins, vars: S3_VARS, persistTo }, async (w) => {
+        await deletePaths(allPaths());
+        const r = await nix.substitute(allPaths(), w.url);
+        await expectSubstituted(r, closure.paths, w);
+        for (const p of closure.paths) {
+          expect(proxy.countFor(p.narinfoKey) - first.get(p.narinfoKey)!, `first fetch of ${p.narinfoKey} reached S3`).toBeGreaterThan(0);
+          expect(proxy.countFor(p.narKey) - first.get(p.narKey)!, `first fetch of ${p.narKey} reached S3`).toBeGreaterThan(0);
+        }
+        const events = await w.waitForEvents(
+          (ev) => closure.paths.every((p) => ev.some((e) => e.event === "backfilled" && e.key === p.narKey)),
+          60_000,
+        );
+        for (const p of closure.paths) {
+          expect(events.some((e) => e.event === "backfilled" && e.key === p.narKey), `backfilled logged for ${p.narKey}\n${tail(w.output())}`).toBe(true);
+        }
+        expectNoOriginTrouble(w);
+      });
+      const inR2 = await listR2(persistTo);
+      for (const p of closure.paths) {
+        expect(inR2, "R2 holds the narinfo after backfill").toContain(p.narinfoKey);
+        expect(inR2, "R2 holds the NAR after backfill").toContain(p.narKey);
+      }
+      // A new worker over the same R2 but an empty edge cache: an edge hit would prove nothing about R2.
+      await clearEdgeCache(persistTo);
+      const second = snapshotCounts(proxy, closure.paths);
+      const secondTotal = proxy.requests.length;
+      await withWorker("backfill-2", { origins, vars: S3_VARS, persistTo }, async (w) => {
+        await deletePaths(allPaths());
+        const r = await nix.substitute(allPaths(), w.url);
+        await expectSubstituted(r, closure.paths, w);
+        for (const p of closure.paths) {
+          for (const key of [p.narinfoKey, p.narKey]) {
+            expect(proxy.countFor(key) - second.get(key)!, `second fetch of ${key} did not reach S3`).toBe(0);
+          }
+        }
+        expect(proxy.requests.slice(secondTotal), "no request at all reached S3 the second time").toEqual([]);
+        expectNoOriginTrouble(w);
+      });
+    });
+  });
+
+  it("(7) a wrong S3 secret: the S3 origin fails loudly in the logs (SignatureDoesNotMatch/403) and the request falls through to the next origin", async () => {
+    await timed("(7) wrong S3 secret", async () => {
+      const paths = pathsOf("dep", "tool");
+      await withWorker(
+        "s3-wrong-secret",
+        {
+          origins: [s3Origin("s3-wrong-secret"), { type: "http", name: "upstream", url: upstream.url }],
+          vars: { ...S3_VARS, S3_SECRET_ACCESS_KEY: "not-the-secret" },
+        },
+        async (w) => {
+          await deletePaths(allPaths());
+          const s3Before = proxy.requests.length;
+          const upBefore = snapshotCounts(upstream, paths);
+          const r = await nix.substitute(paths.map((p) => p.storePath), w.url);
+          await expectSubstituted(r, paths, w);
+
+          // The S3 server really refused the signature...
+          const refused = proxy.requests.slice(s3Before);
+          expect(refused.length, "the worker asked S3 first").toBeGreaterThan(0);
+          expect(refused.every((q) => q.status === 403), JSON.stringify(refused)).toBe(true);
+          expect(refused.some((q) => q.errorBody?.includes("SignatureDoesNotMatch")), JSON.stringify(refused)).toBe(true);
+          // ...and the next origin served the paths.
+          for (const p of paths) {
+            expect(upstream.countFor(p.narinfoKey) - upBefore.get(p.narinfoKey)!, `fell through to upstream for ${p.narinfoKey}`).toBeGreaterThan(0);
+            expect(upstream.countFor(p.narKey) - upBefore.get(p.narKey)!, `fell through to upstream for ${p.narKey}`).toBeGreaterThan(0);
+          }
+
+          // Loud: a signature error is an origin failure, never a quiet "absent".
+          const failed = eventsNamed(w, "origin-failed").filter((e) => e.origin === "s3-wrong-secret");
+          expect(
+            failed.length,
+            `expected origin-failed events for s3-wrong-secret; worker output:\n${tail(w.output())}`,
+          ).toBeGreaterThan(0);
+          expect(
+            failed.every((e) => /SignatureDoesNotMatch|403/.test(String(e.reason ?? e.detail ?? ""))),
+            `origin-failed must name SignatureDoesNotMatch/403: ${JSON.stringify(failed)}`,
+          ).toBe(true);
+        },
+      );
+      await deletePaths(allPaths());
+    });
+  });
+});
