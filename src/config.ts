@@ -40,10 +40,10 @@ export const DEFAULTS = {
 
 const DEFAULT_ORIGINS = [{ type: "r2", binding: "NAR_BUCKET" }];
 
-function seconds(value: unknown, name: string, fallback: number): number {
+function wholeNumber(value: unknown, name: string, fallback: number): number {
   if (value === undefined || value === "") return fallback;
   const n = typeof value === "number" ? value : Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a whole number of seconds`);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a whole number`);
   return n;
 }
 
@@ -65,16 +65,16 @@ function str(spec: Record<string, unknown>, field: string, where: string, requir
 
 function originTimeouts(spec: Record<string, unknown>, where: string): Timeouts {
   return {
-    firstByteMs: seconds(spec.firstByteTimeout, `${where}.firstByteTimeout`, DEFAULT_TIMEOUTS.firstByteMs / 1000) * 1000,
+    firstByteMs: wholeNumber(spec.firstByteTimeout, `${where}.firstByteTimeout`, DEFAULT_TIMEOUTS.firstByteMs / 1000) * 1000,
     betweenBytesMs:
-      seconds(spec.betweenBytesTimeout, `${where}.betweenBytesTimeout`, DEFAULT_TIMEOUTS.betweenBytesMs / 1000) * 1000,
+      wholeNumber(spec.betweenBytesTimeout, `${where}.betweenBytesTimeout`, DEFAULT_TIMEOUTS.betweenBytesMs / 1000) * 1000,
   };
 }
 
 function breakerSettings(spec: Record<string, unknown>, where: string): BreakerSettings {
   return {
-    failures: seconds(spec.breakerFailures, `${where}.breakerFailures`, DEFAULT_BREAKER.failures) || 1,
-    cooldownMs: seconds(spec.breakerCooldown, `${where}.breakerCooldown`, DEFAULT_BREAKER.cooldownMs / 1000) * 1000,
+    failures: wholeNumber(spec.breakerFailures, `${where}.breakerFailures`, DEFAULT_BREAKER.failures) || 1,
+    cooldownMs: wholeNumber(spec.breakerCooldown, `${where}.breakerCooldown`, DEFAULT_BREAKER.cooldownMs / 1000) * 1000,
   };
 }
 
@@ -149,16 +149,16 @@ export function parseConfig(env: Env): CacheConfig {
   }
   // Failing closed: with no trusted key every narinfo would be refused, which would look like an empty cache.
   if (trustedKeys.length === 0) throw new ConfigError("TRUSTED_PUBLIC_KEYS is empty");
-  const priority = seconds(env.PRIORITY, "PRIORITY", DEFAULTS.priority);
+  const priority = wholeNumber(env.PRIORITY, "PRIORITY", DEFAULTS.priority);
   return {
     chain: parseOrigins(env.ORIGINS, env),
     trustedKeys,
     signingKey,
     ttl: {
-      narinfo: seconds(env.NARINFO_TTL, "NARINFO_TTL", DEFAULTS.narinfoTtl),
-      negative: seconds(env.NEGATIVE_TTL, "NEGATIVE_TTL", DEFAULTS.negativeTtl),
-      nar: seconds(env.NAR_TTL, "NAR_TTL", DEFAULTS.narTtl),
-      file: seconds(env.NARINFO_TTL, "NARINFO_TTL", DEFAULTS.narinfoTtl),
+      narinfo: wholeNumber(env.NARINFO_TTL, "NARINFO_TTL", DEFAULTS.narinfoTtl),
+      negative: wholeNumber(env.NEGATIVE_TTL, "NEGATIVE_TTL", DEFAULTS.negativeTtl),
+      nar: wholeNumber(env.NAR_TTL, "NAR_TTL", DEFAULTS.narTtl),
+      file: wholeNumber(env.NARINFO_TTL, "NARINFO_TTL", DEFAULTS.narinfoTtl),
     },
     cacheInfo: {
       storeDir: env.STORE_DIR || DEFAULTS.storeDir,
@@ -166,7 +166,10 @@ export function parseConfig(env: Env): CacheConfig {
       priority,
     },
     publicUrl: env.PUBLIC_URL || undefined,
-    maxEdgeObjectBytes: DEFAULTS.maxEdgeObjectBytes,
+    maxEdgeObjectBytes: Math.min(
+      wholeNumber(env.EDGE_CACHE_MAX_BYTES, "EDGE_CACHE_MAX_BYTES", DEFAULTS.maxEdgeObjectBytes),
+      DEFAULTS.maxEdgeObjectBytes,
+    ),
     denylist: env.DENYLIST,
   };
 }

@@ -12,6 +12,8 @@ export interface Env {
   NARINFO_TTL?: string | number;
   NEGATIVE_TTL?: string | number;
   NAR_TTL?: string | number;
+  /** Largest object kept in the edge cache, in bytes; at most (and by default) the Cache API's 512 MiB. */
+  EDGE_CACHE_MAX_BYTES?: string | number;
   STORE_DIR?: string;
   WANT_MASS_QUERY?: string | number | boolean;
   PRIORITY?: string | number;

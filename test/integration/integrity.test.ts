@@ -151,6 +151,17 @@ describe("NAR integrity (hash checked as it streams)", () => {
     expect(await bytesOf(again)).toEqual(good);
   });
 
+  it("objects over EDGE_CACHE_MAX_BYTES stream through uncached (BYPASS), still checked", async () => {
+    await seedR2(bucket());
+    const app = fixturePath("feas-app");
+    const env = testEnv({ EDGE_CACHE_MAX_BYTES: "100" });
+    for (let i = 0; i < 2; i++) {
+      const res = await call(env, `/${app.xz.url}`);
+      expect(res.headers.get("x-cache-status")).toBe("BYPASS");
+      expect(await bytesOf(res)).toEqual(fixtureBytes(app.xz.narPath));
+    }
+  });
+
   it("a good NAR is cached and the second request is a HIT", async () => {
     await seedR2(bucket());
     const app = fixturePath("feas-app");
