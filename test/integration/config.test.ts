@@ -1,0 +1,55 @@
+import { env as baseEnv } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../../src/config";
+import type { Env } from "../../src/env";
+import { TEST_KEY } from "./harness";
+
+const env = (overrides: Partial<Env>): Env => ({ ...(baseEnv as unknown as Env), TRUSTED_PUBLIC_KEYS: TEST_KEY(), ...overrides });
+
+describe("configuration", () => {
+  it("accepts ORIGINS as an array of tables or as the same JSON string", () => {
+    const origins = [{ type: "r2", binding: "NAR_BUCKET", backfill: true }, { type: "http", url: "https://cache.nixos.org" }];
+    for (const value of [origins, JSON.stringify(origins)]) {
+      const config = parseConfig(env({ ORIGINS: value }));
+      expect(config.chain.map((l) => l.origin.name)).toEqual(["r2:NAR_BUCKET", "https://cache.nixos.org"]);
+      expect(config.chain[0]!.backfill).toBeDefined();
+      expect(config.chain[1]!.backfill).toBeUndefined();
+    }
+  });
+
+  it("defaults: R2 origin, cache.nixos.org's nix-cache-info, TTLs", () => {
+    const config = parseConfig(env({ ORIGINS: undefined, NARINFO_TTL: undefined, NEGATIVE_TTL: undefined, NAR_TTL: undefined, PRIORITY: undefined, WANT_MASS_QUERY: undefined, STORE_DIR: undefined }));
+    expect(config.chain.map((l) => l.origin.type)).toEqual(["r2"]);
+    expect(config.cacheInfo).toEqual({ storeDir: "/nix/store", wantMassQuery: true, priority: 40 });
+    expect(config.ttl).toMatchObject({ narinfo: 86400, negative: 300, nar: 31536000 });
+  });
+
+  it.each([
+    [{ ORIGINS: "not json" }, "ORIGINS is not valid JSON"],
+    [{ ORIGINS: [] }, "ORIGINS must be a non-empty array"],
+    [{ ORIGINS: [{ type: "ftp" }] }, 'ORIGINS[0]: unknown type "ftp"'],
+    [{ ORIGINS: [{ type: "r2", binding: "NOPE" }] }, 'no R2 binding "NOPE"'],
+    [{ ORIGINS: [{ type: "http", url: "file:///etc" }] }, '"url" must be http(s)'],
+    [{ ORIGINS: [{ type: "http", url: "https://a" }, { type: "http", url: "https://a" }] }, "duplicate origin name"],
+    [{ ORIGINS: [{ type: "s3", bucket: "b", credentials: "X" }] }, "X_ACCESS_KEY_ID and X_SECRET_ACCESS_KEY are not set"],
+    [{ NEGATIVE_TTL: "-1" }, "NEGATIVE_TTL must be a whole number"],
+    [{ WANT_MASS_QUERY: "maybe" }, "WANT_MASS_QUERY must be true or false"],
+    [{ TRUSTED_PUBLIC_KEYS: "" }, "TRUSTED_PUBLIC_KEYS is empty"],
+    [{ TRUSTED_PUBLIC_KEYS: "nonsense" }, "public key"],
+  ] as [Partial<Env>, string][])("rejects %j: %s", (overrides, message) => {
+    expect(() => parseConfig(env(overrides))).toThrow(ConfigError);
+    expect(() => parseConfig(env(overrides))).toThrow(message);
+  });
+
+  it("a bad SIGNING_KEY is refused without echoing the key", () => {
+    const secret = "mykey:" + btoa("x".repeat(10));
+    let message = "";
+    try {
+      parseConfig(env({ SIGNING_KEY: secret }));
+    } catch (e) {
+      message = String(e);
+    }
+    expect(message).toContain("secret key");
+    expect(message).not.toContain(btoa("x".repeat(10)));
+  });
+});
