@@ -31,8 +31,14 @@ function fileHashOf(route: FileRoute): Uint8Array | undefined {
   }
 }
 
-function contentLength(headers: Headers): number | undefined {
-  const value = headers.get("content-length");
+/**
+ * The length an edge copy must have, stored beside it: the Cache API answers with a body of its own framing and
+ * drops Content-Length, so without this a hit could not tell a whole copy from one a broken write left behind.
+ */
+const STORED_LENGTH = "x-object-length";
+
+function storedLength(headers: Headers): number | undefined {
+  const value = headers.get(STORED_LENGTH) ?? headers.get("content-length");
   return value !== null && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
@@ -54,6 +60,11 @@ function objectHeaders(rc: RequestContext, route: FileRoute, object: OriginObjec
   return headers;
 }
 
+function withStoredLength(response: Response, length: number | undefined): Response {
+  if (length !== undefined) response.headers.set(STORED_LENGTH, String(length));
+  return response;
+}
+
 /**
  * A whole object from the edge cache is checked again as it streams out: its length against the Content-Length it
  * was stored with and, for a NAR whose URL names it, its sha256. A copy the Cache API kept from a write that
@@ -61,13 +72,21 @@ function objectHeaders(rc: RequestContext, route: FileRoute, object: OriginObjec
  * so the client's retry goes to the origins. Ranges cannot be checked and are served as cached.
  */
 function checkedHit(rc: RequestContext, route: FileRoute, cached: Response): Response {
-  if (rc.method === "HEAD" || cached.status !== 200 || !cached.body) return fromEdge(rc, cached);
-  const verifier = verifyingStream({ sha256: fileHashOf(route), length: contentLength(cached.headers) }, (outcome) => {
+  const length = storedLength(cached.headers);
+  const headers = new Headers(cached.headers);
+  headers.delete(STORED_LENGTH);
+  if (length !== undefined) headers.set("content-length", String(length));
+  if (rc.method === "HEAD" || cached.status !== 200 || !cached.body) {
+    return fromEdge(rc, new Response(cached.body, { status: cached.status, headers }));
+  }
+  const verifier = verifyingStream({ sha256: fileHashOf(route), length }, (outcome) => {
     if (outcome.ok) return;
     log("error", "edge-copy-corrupt", { key: route.key, detail: outcome.detail });
     rc.edge.delete(route.key);
   });
-  return fromEdge(rc, new Response(pipeThroughQuietly(cached.body, verifier.stream), cached));
+  // With a known length a copy that turns out short is a cut transfer to the client, not a clean short 200.
+  const body = withKnownLength(pipeThroughQuietly(cached.body, verifier.stream), length);
+  return fromEdge(rc, new Response(body, { status: cached.status, headers }));
 }
 
 export async function serveFile(rc: RequestContext, route: FileRoute): Promise<Response> {
@@ -109,7 +128,7 @@ export async function serveFile(rc: RequestContext, route: FileRoute): Promise<R
   const copies: ((stream: ReadableStream<Uint8Array>) => void)[] = [];
   if (cacheable) {
     copies.push((stream) =>
-      rc.edge.put(route.key, new Response(stream, init), verifier.passed),
+      rc.edge.put(route.key, withStoredLength(new Response(stream, init), object.length), verifier.passed),
     );
   }
   for (const bucket of backfillTargets(rc.config.chain, result.index)) {
