@@ -15,7 +15,7 @@ export async function readJsonObject(request: Request): Promise<BodyResult> {
   if (bytes.byteLength > MAX_BODY_BYTES) return { ok: false, error: { kind: "payload-too-large", limit: MAX_BODY_BYTES } };
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
   } catch {
     return { ok: false, error: { kind: "bad-request", detail: "body is not valid JSON" } };
   }

@@ -1,0 +1,72 @@
+/**
+ * GET /v1/paths/<hash>: where a path is. Blocked or not (and why), which origins hold its narinfo and NAR,
+ * whether this data centre's edge cache holds its objects (other data centres cannot be asked), and whether the
+ * narinfo's signatures verify against TRUSTED_PUBLIC_KEYS, the cache worker's condition for serving it.
+ */
+import { verifyNarinfo } from "../narinfo/signature";
+import { cacheKeyUrl } from "../routing/cacheKey";
+import type { ActionContext, ActionOutcome } from "./action";
+import type { BlockRecord } from "./blockPaths";
+import { lookupNarinfo, servedObjects } from "./servedObjects";
+import { parseTargets } from "./targets";
+
+export async function pathStatus(c: ActionContext, param: string, cache: Cache = caches.default): Promise<ActionOutcome> {
+  const parsed = parseTargets([param], c.config.storeDir);
+  if (!parsed.ok) return { kind: "error", error: { kind: "bad-request", detail: parsed.detail } };
+  const target = parsed.targets[0]!;
+  const { config } = c;
+
+  const raw = await config.denylist.get(`path:${target.hash}`);
+  let blocked: BlockRecord | null = null;
+  if (raw !== null) {
+    try {
+      blocked = JSON.parse(raw) as BlockRecord;
+    } catch {
+      blocked = { reason: raw, by: "unknown", at: "unknown" };
+    }
+  }
+
+  const lookup = await lookupNarinfo(config.chain, target.hash, config.storeDir);
+  const served = servedObjects(target, lookup, config.storeDir);
+  let signature: unknown = null;
+  let narinfo: unknown = null;
+  if (lookup.kind === "found") {
+    const n = lookup.narinfo;
+    const verdict = await verifyNarinfo(n, config.trustedKeys, config.storeDir);
+    signature = verdict.valid ? { valid: true, key: verdict.keyName } : { valid: false, reason: verdict.reason };
+    narinfo = { origin: lookup.origin, url: n.url, compression: n.compression, narSize: n.narSize, deriver: n.deriver, sigs: n.sigs };
+  }
+
+  const origins = [];
+  for (const link of config.chain) {
+    const where: Record<string, string> = {};
+    for (const route of served.routes) {
+      if (route.kind !== "narinfo" && route.kind !== "nar") continue;
+      const answer = await link.origin.fetch(route.key, { method: "HEAD" });
+      where[route.kind] = answer.kind === "found" ? "present" : answer.kind === "absent" ? "absent" : "error";
+    }
+    origins.push({ name: link.origin.name, type: link.origin.type, ...where });
+  }
+
+  const edge: Record<string, string> = {};
+  for (const route of served.routes) {
+    if (!("key" in route)) continue;
+    const hit = await cache.match(cacheKeyUrl(config.publicUrl, route.key));
+    await hit?.body?.cancel();
+    edge[route.key] = hit === undefined ? "not-cached" : hit.status === 200 ? "cached" : `cached-${hit.status}`;
+  }
+
+  return {
+    kind: "ok",
+    status: 200,
+    body: {
+      hash: target.hash,
+      storePath: served.storePath ?? null,
+      blocked,
+      narinfo: lookup.kind === "found" ? narinfo : lookup.kind,
+      signature,
+      origins,
+      edge: { scope: "this data centre only", objects: edge },
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { bindings, callAdmin, callCache, envs, fakeCloudflareApi, fixturePath, fixtureText, restoreFetch, seedR2 } from "./harness";
+
+afterEach(restoreFetch);
+
+describe("GET /v1/paths/<hash>", () => {
+  it("reports origins, this data centre's edge cache, the block, and a valid signature", async () => {
+    await seedR2(bindings().NAR_BUCKET);
+    const { admin, cache } = await envs();
+    const app = fixturePath("feas-app");
+    await callCache(cache, `/${app.hashPart}.narinfo`);
+    const res = await callAdmin(admin, "GET", `/v1/paths/${app.hashPart}`, { token: "read" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.json).toMatchObject({
+      hash: app.hashPart,
+      storePath: app.storePath,
+      blocked: null,
+      narinfo: { origin: "r2:NAR_BUCKET", url: app.xz.url, narSize: 960 },
+      signature: { valid: true, key: "cache-test-1" },
+      origins: [{ name: "r2:NAR_BUCKET", type: "r2", narinfo: "present", nar: "present" }],
+      edge: { objects: { [`${app.hashPart}.narinfo`]: "cached", [app.xz.url]: "not-cached" } },
+    });
+  });
+
+  it("says when a narinfo would be refused (untrusted key) and when a path is nowhere", async () => {
+    await seedR2(bindings().NAR_BUCKET);
+    const { admin } = await envs({ TRUSTED_PUBLIC_KEYS: "other-key-1:md02nb9cJ0f43Yapj5TiC/kdbfRi3wpZyyG3ptGfF3c=" });
+    const dep = fixturePath("feas-dep");
+    const res = await callAdmin(admin, "GET", `/v1/paths/${dep.storePath.slice("/nix/store/".length)}`, { token: "read" });
+    expect(res.json.signature).toEqual({ valid: false, reason: "no-trusted-key" });
+    const tampered = fixtureText(dep.xz.narinfoPath).replace("NarSize: 176", "NarSize: 177");
+    await bindings().NAR_BUCKET.put(`${dep.hashPart}.narinfo`, tampered);
+    const trusted = await envs();
+    expect((await callAdmin(trusted.admin, "GET", `/v1/paths/${dep.hashPart}`)).json.signature).toEqual({ valid: false, reason: "bad-signature" });
+    const none = await callAdmin(admin, "GET", "/v1/paths/0000000000000000000000000000000f");
+    expect(none.json).toMatchObject({ narinfo: "absent", signature: null, origins: [{ narinfo: "absent" }] });
+    expect((await callAdmin(admin, "GET", "/v1/paths/xyz")).status).toBe(400);
+  });
+
+  it("accepts a URL-encoded store path", async () => {
+    fakeCloudflareApi();
+    await seedR2(bindings().NAR_BUCKET);
+    const { admin } = await envs();
+    const lib = fixturePath("feas-c++-lib");
+    const res = await callAdmin(admin, "GET", `/v1/paths/${encodeURIComponent(lib.storePath)}`);
+    expect(res.status).toBe(200);
+    expect(res.json.storePath).toBe(lib.storePath);
+  });
+});

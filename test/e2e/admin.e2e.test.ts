@@ -1,0 +1,241 @@
+/**
+ * End to end for the admin worker: `wrangler dev` runs the cache worker and the admin worker together
+ * (multi-config dev: one workerd, shared local KV, R2, D1 and Cache API), a real Nix client (Debian's nix-bin)
+ * substitutes through the cache worker, and the admin CLI (scripts/admin-cli.mjs) drives the admin API.
+ *
+ * Multi-config dev exposes only its first worker on the port, so the first is a tiny gateway bound to both
+ * (`/v1/*` → admin, everything else → cache), the way the two hostnames of one zone reach them in production.
+ * The gateway and a copy of wrangler.admin.toml (with a .dev.vars beside it holding the test tokens' hashes) are
+ * written to a temp dir. The cache is demo/ (signed by the demo key both configs trust); Nix substitutes into a
+ * chroot store under the temp dir, so the machine's /nix/store is never touched.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { check, freePort, makeTempDir, rawRequest, removeDir, REPO_ROOT, requireTool, run, seedR2From, sleep, type RunResult } from "./harness";
+
+const WRANGLER_ENV = {
+  WRANGLER_SEND_METRICS: "false",
+  WRANGLER_SEND_ERROR_REPORTS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_HIDE_BANNER: "true",
+  NO_COLOR: "1",
+  CI: "1",
+};
+const TOKENS = { admin: "e2e-admin-token-4vK9pQ2sW7", reader: "e2e-read-token-8nM3xL6tR1" };
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+let work: string;
+let persistTo: string;
+let url: string;
+let dev: ChildProcess;
+let devOutput = "";
+let demo: { publicKey: string; paths: string[]; top: string };
+const hashOf = (storePath: string) => storePath.slice("/nix/store/".length, "/nix/store/".length + 32);
+
+const GATEWAY = `export default {
+  fetch(request, env) {
+    return (new URL(request.url).pathname.startsWith("/v1/") ? env.ADMIN : env.CACHE).fetch(request);
+  },
+};
+`;
+
+async function writeConfigs(dir: string, port: number): Promise<{ gateway: string; admin: string }> {
+  const gateway = join(dir, "gateway.toml");
+  await writeFile(join(dir, "gateway.mjs"), GATEWAY);
+  await writeFile(
+    gateway,
+    [
+      'name = "nix-cache-e2e-gateway"',
+      'main = "gateway.mjs"',
+      'compatibility_date = "2026-04-20"',
+      "services = [",
+      '  { binding = "CACHE", service = "nix-cache-edge" },',
+      '  { binding = "ADMIN", service = "nix-cache-admin" },',
+      "]",
+      "",
+    ].join("\n"),
+  );
+  // The repo's admin config with paths made absolute, so that its .dev.vars can live in the temp dir.
+  const admin = join(dir, "wrangler.admin.toml");
+  const text = (await readFile(join(REPO_ROOT, "wrangler.admin.toml"), "utf8"))
+    .replace(/^main = "src\/admin\/index.ts"$/m, `main = ${JSON.stringify(join(REPO_ROOT, "src/admin/index.ts"))}`)
+    .replaceAll('migrations_dir = "migrations/admin"', `migrations_dir = ${JSON.stringify(join(REPO_ROOT, "migrations/admin"))}`);
+  if (!text.includes(join(REPO_ROOT, "src/admin/index.ts"))) throw new Error("wrangler.admin.toml: main not found");
+  await writeFile(admin, text);
+  const tokens = [
+    { id: "e2e-admin", sha256: sha256(TOKENS.admin), scopes: ["purge", "block", "delete", "read"] },
+    { id: "e2e-reader", sha256: sha256(TOKENS.reader), scopes: ["read"] },
+  ];
+  await writeFile(
+    join(dir, ".dev.vars"),
+    // The cache worker keys its edge cache by the request's origin (its PUBLIC_URL is empty locally).
+    `ADMIN_TOKENS='${JSON.stringify(tokens)}'\nPUBLIC_URL=http://127.0.0.1:${port}\nHOOK_SECRET=e2e-hook-secret\n`,
+  );
+  return { gateway, admin };
+}
+
+async function startDev(configs: string[], port: number): Promise<void> {
+  const inspector = await freePort();
+  dev = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev",
+      ...configs.flatMap((c) => ["-c", c]),
+      "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
+      "--persist-to", persistTo, "--show-interactive-dev-session=false",
+    ],
+    { cwd: REPO_ROOT, env: { ...process.env, ...WRANGLER_ENV }, stdio: ["ignore", "pipe", "pipe"], detached: true },
+  );
+  dev.stdout!.on("data", (d: Buffer) => (devOutput += d.toString()));
+  dev.stderr!.on("data", (d: Buffer) => (devOutput += d.toString()));
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (dev.exitCode !== null) throw new Error(`wrangler dev exited ${dev.exitCode}:\n${devOutput}`);
+    if (Date.now() > deadline) throw new Error(`wrangler dev not ready after 90 s:\n${devOutput}`);
+    try {
+      if ((await rawRequest(`${url}/nix-cache-info`)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+}
+
+async function stopDev(): Promise<void> {
+  if (!dev?.pid) return;
+  const exited = new Promise<void>((r) => (dev.exitCode !== null || dev.signalCode !== null ? r() : dev.once("exit", () => r())));
+  for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+    try {
+      process.kill(-dev.pid, signal);
+    } catch {
+      // already gone
+    }
+    await Promise.race([exited, sleep(5_000)]);
+  }
+}
+
+function cli(args: string[], token: string | null = TOKENS.admin, base = url): Promise<RunResult> {
+  return run(process.execPath, [join(REPO_ROOT, "scripts/admin-cli.mjs"), ...args], {
+    env: { NIX_CACHE_ADMIN_URL: base, NIX_CACHE_ADMIN_TOKEN: token ?? "" },
+    timeoutMs: 60_000,
+  });
+}
+
+let storeCount = 0;
+
+/** `nix-store -r` into a fresh chroot store, with no client-side narinfo cache. */
+async function substitute(storePath: string): Promise<{ result: RunResult; valid: boolean }> {
+  storeCount += 1;
+  const store = join(work, `store-${storeCount}`);
+  const options = [
+    "--option", "store", store,
+    "--option", "substituters", url,
+    "--option", "trusted-public-keys", demo.publicKey,
+    "--option", "narinfo-cache-negative-ttl", "0",
+    "--option", "narinfo-cache-positive-ttl", "0",
+    "--option", "connect-timeout", "5",
+  ];
+  const env = { XDG_CACHE_HOME: join(work, `xdg-${storeCount}`) };
+  const result = await run("nix-store", ["-r", storePath, ...options], { env, timeoutMs: 120_000 });
+  const valid = (await run("nix-store", ["--check-validity", storePath, "--option", "store", store], { env })).code === 0;
+  return { result, valid };
+}
+
+const status = async (path: string) => {
+  const r = await rawRequest(`${url}${path}`);
+  return { status: r.status, cache: r.headers["x-cache-status"] };
+};
+
+beforeAll(async () => {
+  await requireTool("nix-store", ["--version"], "apt-get install -y nix-bin");
+  demo = JSON.parse(await readFile(join(REPO_ROOT, "demo/demo.json"), "utf8"));
+  work = await makeTempDir();
+  persistTo = join(work, "state");
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  const { gateway, admin } = await writeConfigs(work, port);
+  await check(
+    process.execPath,
+    [join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"), "d1", "migrations", "apply", "nix-cache-audit", "--local", "-c", admin, "--persist-to", persistTo],
+    { env: { ...WRANGLER_ENV }, timeoutMs: 60_000 },
+  );
+  await seedR2From(persistTo, join(REPO_ROOT, "demo/cache"));
+  await startDev([gateway, join(REPO_ROOT, "wrangler.toml"), admin], port);
+}, 180_000);
+
+afterAll(async () => {
+  await stopDev();
+  if (work) await removeDir(work);
+});
+
+describe("admin worker end to end (wrangler dev, Nix 2.8, admin CLI)", () => {
+  it("purge: the CLI names what it purged and the next request is a MISS", async () => {
+    const hash = hashOf(demo.top);
+    await status(`/${hash}.narinfo`);
+    expect(await status(`/${hash}.narinfo`)).toEqual({ status: 200, cache: "HIT" });
+    const r = await cli(["purge", demo.top]);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toContain("purged 4 URL(s) for 1 path(s)");
+    expect(r.stdout).toContain(`${url}/${hash}.narinfo`);
+    expect(r.stdout).toContain("CLOUDFLARE_ZONE_ID not set");
+    expect(await status(`/${hash}.narinfo`)).toEqual({ status: 200, cache: "MISS" });
+  });
+
+  it("block: the cache answers 410 at once and nix-store -r cannot substitute; unblock restores it", async () => {
+    const hash = hashOf(demo.top);
+    const before = await substitute(demo.top);
+    expect(before.result.code, before.result.stderr).toBe(0);
+    expect(before.valid).toBe(true);
+
+    const blocked = await cli(["block", "--reason", "e2e: compromised", demo.top]);
+    expect(blocked.code, blocked.stderr + blocked.stdout).toBe(0);
+    expect(blocked.stdout).toContain(`denylist: path:${hash}`);
+    expect((await status(`/${hash}.narinfo`)).status).toBe(410);
+
+    const after = await substitute(demo.top);
+    expect(after.result.code).not.toBe(0);
+    expect(after.valid).toBe(false);
+    expect(after.result.stderr).toMatch(/no substituter|don't know how to build/);
+
+    const unblocked = await cli(["unblock", hash]);
+    expect(unblocked.code, unblocked.stderr + unblocked.stdout).toBe(0);
+    expect(unblocked.stdout).toContain(`unblocked ${hash} (was: "e2e: compromised" by e2e-admin`);
+    expect((await status(`/${hash}.narinfo`)).status).toBe(200);
+    const again = await substitute(demo.top);
+    expect(again.result.code, again.result.stderr).toBe(0);
+    expect(again.valid).toBe(true);
+  });
+
+  it("status and audit through the CLI with a read-only token", async () => {
+    const s = await cli(["status", demo.top], TOKENS.reader);
+    expect(s.code, s.stderr).toBe(0);
+    expect(JSON.parse(s.stdout)).toMatchObject({ hash: hashOf(demo.top), blocked: null, signature: { valid: true, key: "nix-edge-cache-demo-1" } });
+    const a = await cli(["audit", "--limit", "3"], TOKENS.reader);
+    expect(a.code, a.stderr).toBe(0);
+    const records = JSON.parse(a.stdout).records;
+    expect(records.map((r: { action: string; actor: string; result: string }) => [r.action, r.actor, r.result])).toEqual([
+      ["unblock", "e2e-admin", "ok"],
+      ["block", "e2e-admin", "ok"],
+      ["purge", "e2e-admin", "ok"],
+    ]);
+  });
+
+  it("the CLI explains 401, 403 and network errors", async () => {
+    const unknown = await cli(["purge", demo.top], "not-a-token");
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([1, "nix-cache-admin: unauthorized (401): NIX_CACHE_ADMIN_TOKEN is missing or not a known token"]);
+    const missing = await cli(["purge", demo.top], null);
+    expect([missing.code, missing.stderr.trim()]).toEqual([2, "nix-cache-admin: NIX_CACHE_ADMIN_TOKEN is not set"]);
+    const forbidden = await cli(["purge", demo.top], TOKENS.reader);
+    expect([forbidden.code, forbidden.stderr.trim()]).toEqual([1, 'nix-cache-admin: forbidden (403): token lacks the "purge" scope']);
+    const port = await freePort();
+    const down = await cli(["purge", demo.top], TOKENS.admin, `http://127.0.0.1:${port}`);
+    expect(down.code).toBe(3);
+    expect(down.stderr).toContain(`cannot reach http://127.0.0.1:${port}: ECONNREFUSED`);
+    const bad = await cli(["purge", "/etc/passwd"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/error \(400\): paths\[0\] "\/etc\/passwd": path: not a store path/);
+  });
+});
