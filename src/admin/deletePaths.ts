@@ -11,11 +11,10 @@ import { log } from "../log";
 import type { R2Origin } from "../origins/r2";
 import { s3ObjectUrl } from "../origins/s3";
 import { cacheKeyUrl } from "../routing/cacheKey";
-import { invalid, type ActionContext, type ActionOutcome } from "./action";
+import type { ActionContext, ActionOutcome } from "./action";
 import type { S3DeleteTarget } from "./config";
 import { purgeFailed, purgeUrls, reportOf, resolveTargets } from "./purge";
-import { optionalBoolean, unknownFields } from "./requestBody";
-import { parseTargets } from "./targets";
+import { parsePathsRequest } from "./targets";
 
 interface Deletion {
   origin: string;
@@ -47,13 +46,10 @@ async function deleteFromS3(target: S3DeleteTarget, keys: readonly string[]): Pr
 }
 
 export async function deletePaths(c: ActionContext, body: Record<string, unknown>): Promise<ActionOutcome> {
+  const parsed = parsePathsRequest(body, c.config.storeDir);
+  if (!parsed.ok) return parsed.outcome;
+  const { dryRun } = parsed;
   const request = { paths: body.paths, dry_run: body.dry_run };
-  const extra = unknownFields(body, ["paths", "dry_run"]);
-  if (extra) return invalid(extra, request);
-  const dryRun = optionalBoolean(body, "dry_run");
-  if (!dryRun.ok) return invalid(dryRun.error, request);
-  const parsed = parseTargets(body.paths, c.config.storeDir);
-  if (!parsed.ok) return invalid({ kind: "bad-request", detail: parsed.detail }, request);
 
   const { config } = c;
   const r2 = config.chain.filter((l) => l.origin.type === "r2").map((l) => l.origin as R2Origin);
@@ -67,7 +63,7 @@ export async function deletePaths(c: ActionContext, body: Record<string, unknown
     const keys = served.routes.filter((r) => r.kind === "narinfo" || r.kind === "listing" || r.kind === "nar").map((r) => ("key" in r ? r.key : ""));
     const deletions: Deletion[] = [];
     for (const origin of r2) {
-      if (dryRun.value) {
+      if (dryRun) {
         deletions.push({ origin: origin.name, keys, status: "would-delete" });
         continue;
       }
@@ -80,7 +76,7 @@ export async function deletePaths(c: ActionContext, body: Record<string, unknown
       }
     }
     for (const target3 of s3) {
-      if (dryRun.value) deletions.push({ origin: target3.name, keys, status: "would-delete" });
+      if (dryRun) deletions.push({ origin: target3.name, keys, status: "would-delete" });
       else {
         const d = await deleteFromS3(target3, keys);
         failed ||= d.status === "failed";
@@ -89,7 +85,7 @@ export async function deletePaths(c: ActionContext, body: Record<string, unknown
     }
     results.push({ ...report, urls: keys.map((k) => cacheKeyUrl(config.publicUrl, k)), deletions });
   }
-  const outcome = await purgeUrls(config, results.flatMap((r) => r.urls), { dryRun: dryRun.value, sleep: c.sleep });
+  const outcome = await purgeUrls(config, results.flatMap((r) => r.urls), { dryRun: dryRun, sleep: c.sleep });
 
   // Which origins still answer for the narinfo: those the worker may not delete from (S3 by default). In a dry run
   // the origins that would be deleted from are skipped.
@@ -98,7 +94,7 @@ export async function deletePaths(c: ActionContext, body: Record<string, unknown
   for (const r of results) {
     const still: string[] = [];
     for (const link of config.chain) {
-      if (dryRun.value && deletable.has(link.origin.name)) continue;
+      if (dryRun && deletable.has(link.origin.name)) continue;
       const answer = await link.origin.fetch(`${r.hash}.narinfo`, { method: "HEAD" });
       if (answer.kind === "found") still.push(link.origin.name);
     }
@@ -106,7 +102,7 @@ export async function deletePaths(c: ActionContext, body: Record<string, unknown
       warnings.push(`${r.hash}: still in ${still.join(", ")}; the cache will serve it again from there (block it to hide it)`);
     }
   }
-  const body_ = { dry_run: dryRun.value, paths: results, purge: outcome, warnings };
+  const body_ = { dry_run: dryRun, paths: results, purge: outcome, warnings };
   const detail = {
     deleted: results.map((r) => ({ hash: r.hash, deletions: r.deletions.map((d) => `${d.origin}:${d.status}`) })),
     urls: outcome.urls,
@@ -120,5 +116,5 @@ export async function deletePaths(c: ActionContext, body: Record<string, unknown
       audit: { request, result: "partial", detail },
     };
   }
-  return { kind: "ok", status: 200, body: body_, audit: dryRun.value ? undefined : { request, result: "ok", detail } };
+  return { kind: "ok", status: 200, body: body_, audit: dryRun ? undefined : { request, result: "ok", detail } };
 }

@@ -12,6 +12,7 @@ import { parseNarUrl } from "../nar/narUrl";
 import { fetchFromOrigins, type Acceptor, type ChainLink } from "../origins/chain";
 import { parseRoute, type Route } from "../routing/routes";
 import type { Target } from "./targets";
+import { readBounded } from "../streams/readBounded";
 
 const MAX_NARINFO_BYTES = 1024 * 1024;
 
@@ -31,33 +32,11 @@ export interface ServedObjects {
   deriverHash?: string;
 }
 
-async function readText(body: ReadableStream<Uint8Array>, limit: number): Promise<string | undefined> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
-}
 
 function parsedNarinfo(hash: string, storeDir: string): Acceptor<Narinfo> {
   return async (object) => {
     if (!object.body) return { ok: false, reason: "empty body" };
-    const text = await readText(object.body, MAX_NARINFO_BYTES);
+    const text = await readBounded(object.body, MAX_NARINFO_BYTES);
     if (text === undefined) return { ok: false, reason: "narinfo too large" };
     try {
       const narinfo = parseNarinfo(text, storeDir);

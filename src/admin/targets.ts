@@ -5,6 +5,8 @@
  */
 import { FormatError } from "../narinfo/errors";
 import { parseStorePath, parseStorePathBaseName, parseStorePathHash } from "../narinfo/storePath";
+import { invalid, type ActionOutcome } from "./action";
+import { optionalBoolean, unknownFields } from "./requestBody";
 
 export interface Target {
   /** As the caller wrote it, echoed back in results. */
@@ -63,4 +65,20 @@ export function parseTargets(value: unknown, storeDir: string): TargetsResult {
     }
   });
   return problems.length > 0 ? { ok: false, detail: problems.join("; ") } : { ok: true, targets };
+}
+
+export type PathsRequest =
+  | { ok: true; targets: Target[]; dryRun: boolean }
+  | { ok: false; outcome: ActionOutcome };
+
+/** The body of purge and delete: `{"paths": [...], "dry_run"?: bool}`, nothing else. */
+export function parsePathsRequest(body: Record<string, unknown>, storeDir: string): PathsRequest {
+  const request = { paths: body.paths, dry_run: body.dry_run };
+  const extra = unknownFields(body, ["paths", "dry_run"]);
+  if (extra) return { ok: false, outcome: invalid(extra, request) };
+  const dryRun = optionalBoolean(body, "dry_run");
+  if (!dryRun.ok) return { ok: false, outcome: invalid(dryRun.error, request) };
+  const parsed = parseTargets(body.paths, storeDir);
+  if (!parsed.ok) return { ok: false, outcome: invalid({ kind: "bad-request", detail: parsed.detail }, request) };
+  return { ok: true, targets: parsed.targets, dryRun: dryRun.value };
 }
