@@ -400,7 +400,7 @@ export async function startStaticServer(initialRoot: string): Promise<CountingSe
     } catch {
       return reply(404, { "content-type": "text/plain" }, "Not Found\n");
     }
-    const base = { "content-type": contentTypeFor(rel), "accept-ranges": "bytes" };
+    const base = { "content-type": String(contentTypeFor(rel)), "accept-ranges": "bytes" };
     const range = parseRange(req.headers.range, size);
     if (range === "unsatisfiable") return reply(416, { ...base, "content-range": `bytes */${size}` });
     const start = range ? range.start : 0;
@@ -515,11 +515,14 @@ const running = new Set<ChildProcess>();
 
 function parseEvents(text: string): LogEvent[] {
   const events: LogEvent[] = [];
-  for (const line of text.split("\n")) {
+  // wrangler wraps console.warn/error lines in a coloured "▲ [WARNING]" / "✘ [ERROR]" frame, colours included.
+  // eslint-disable-next-line no-control-regex
+  for (const line of text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").split("\n")) {
     const at = line.indexOf('{"level":');
-    if (at < 0) continue;
+    const end = line.lastIndexOf("}");
+    if (at < 0 || end < at) continue;
     try {
-      events.push(JSON.parse(line.slice(at)) as LogEvent);
+      events.push(JSON.parse(line.slice(at, end + 1)) as LogEvent);
     } catch {
       // a line that only looks like one of ours
     }
