@@ -1,0 +1,61 @@
+// Signed narinfos for random store paths, made with the project's own src/narinfo code (bundled for node with
+// esbuild) and a throw-away Ed25519 key: as many distinct, validly signed narinfos as a benchmark needs.
+import { createPrivateKey, randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { build } from "esbuild";
+import { REPO_ROOT } from "./util.mjs";
+
+export async function loadNarinfoLib(dir) {
+  const outfile = join(dir, "narinfo-lib.mjs");
+  await build({
+    entryPoints: [join(REPO_ROOT, "src", "narinfo", "index.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    outfile,
+    logLevel: "error",
+  });
+  return import(pathToFileURL(outfile).href);
+}
+
+/** A Nix-style key pair: `name:base64(seed ‖ public)` and `name:base64(public)`. */
+export function makeKeyPair(name) {
+  const seed = randomBytes(32);
+  const der = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]);
+  const pub = Buffer.from(createPrivateKey({ key: der, format: "der", type: "pkcs8" }).export({ format: "jwk" }).x, "base64url");
+  return {
+    secretKey: `${name}:${Buffer.concat([seed, pub]).toString("base64")}`,
+    publicKey: `${name}:${pub.toString("base64")}`,
+  };
+}
+
+/** `count` distinct signed narinfos; each { hash, key: "<hash>.narinfo", text }. */
+export async function makeNarinfos(lib, secretKeyText, count, { references = 6 } = {}) {
+  const sk = lib.parseSecretKey(secretKeyText);
+  const storePath = (name) => `${lib.nix32Encode(randomBytes(20))}-${name}`;
+  const out = [];
+  for (let i = 0; i < count; i++) {
+    const self = storePath(`bench-path-${i}`);
+    const refs = [self, ...Array.from({ length: references - 1 }, (_, r) => storePath(`bench-dep-${r}`))];
+    const fileHash = lib.nix32Encode(randomBytes(32));
+    const narSize = 100_000 + Math.floor(Math.random() * 10_000_000);
+    const unsigned = [
+      `StorePath: /nix/store/${self}`,
+      `URL: nar/${fileHash}.nar.zst`,
+      "Compression: zstd",
+      `FileHash: sha256:${fileHash}`,
+      `FileSize: ${Math.floor(narSize / 3)}`,
+      `NarHash: sha256:${lib.nix32Encode(randomBytes(32))}`,
+      `NarSize: ${narSize}`,
+      `References: ${refs.join(" ")}`,
+      `Deriver: ${lib.nix32Encode(randomBytes(20))}-bench-path-${i}.drv`,
+      "",
+    ].join("\n");
+    const parsed = lib.parseNarinfo(unsigned);
+    const sig = await lib.signNarinfo(parsed, sk);
+    const text = lib.formatNarinfo({ ...parsed, sigs: [sig] });
+    out.push({ hash: self.slice(0, 32), key: `${self.slice(0, 32)}.narinfo`, text });
+  }
+  return out;
+}

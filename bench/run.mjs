@@ -1,0 +1,451 @@
+// The benchmark suite: `npm run bench` (full, writes bench/RESULTS.md) and `npm run bench:smoke` (CI: tiny sizes,
+// seconds, no targets asserted, fails only when a benchmark cannot run). See bench/README.md.
+//
+// Every number is taken against a baseline measured in the same invocation on the same machine:
+//   1. narinfo edge hit      cache worker vs a trivial worker (constant answer), same runtime, same way  (wrk)
+//   2. narinfo miss          cache worker → S3 (Swift, SigV4, signature check) vs direct signed GETs      (wrk)
+//   3. NAR streaming         ≥ 1 GiB through the worker vs directly from S3; workerd RSS growth         (curl)
+//   4. pure core             parse + verify, format + sign, per operation, timed inside workerd
+//   5. static reference      the same narinfo and NAR from nginx (context, not a target)
+import { createHash, randomFillSync } from "node:crypto";
+import { createWriteStream, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { loadNarinfoLib, makeKeyPair, makeNarinfos } from "./lib/narinfos.mjs";
+import { startNginx, startS3, startWorker, stopAll } from "./lib/services.mjs";
+import { COMPATIBILITY_DATE, REPO_ROOT, WRANGLER_ENV, median, run, say, sampleRss, sleep } from "./lib/util.mjs";
+import { wrk } from "./lib/wrk.mjs";
+import { writeResults } from "./lib/report.mjs";
+
+const SMOKE = process.argv.includes("--smoke");
+const KEEP = process.argv.includes("--keep");
+
+const PROFILE = SMOKE
+  ? {
+      hit: { threads: 2, connections: 32, warmupS: 1, seconds: 1, rounds: 1 },
+      miss: { concurrencies: [4], seconds: 1, rounds: 1, keys: 1500 },
+      nar: { bytes: 16 * 1024 ** 2, rounds: 1 },
+      core: { rounds: 1, targetMs: 10 },
+    }
+  : {
+      hit: { threads: 2, connections: 32, warmupS: 2, seconds: 4, rounds: 3 },
+      miss: { concurrencies: [1, 8], seconds: 4, rounds: 3, keys: 3000 },
+      nar: { bytes: 1024 ** 3, rounds: 3 },
+      core: { rounds: 7, targetMs: 100 },
+    };
+
+const BUCKET = "nix-cache-bench";
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function requireTools() {
+  const missing = [];
+  for (const [cmd, args] of [["wrk", ["-v"]], ["nginx", ["-v"]], ["curl", ["--version"]], ["swift-proxy-server", ["--help"]], ["memcached", ["-h"]]]) {
+    await run(cmd, args, { timeoutMs: 10_000 }).catch((e) => {
+      if (/cannot run/.test(e.message)) missing.push(cmd);
+    });
+  }
+  if (missing.length) {
+    throw new Error(
+      `missing ${missing.join(", ")}. Install: apt-get install -y wrk nginx-light curl memcached swift swift-proxy swift-account swift-container swift-object`,
+    );
+  }
+}
+
+async function machineInfo() {
+  const version = async (cmd, args, re = /(\S+)/) => {
+    try {
+      const { stdout, stderr } = await run(cmd, args, { timeoutMs: 10_000 });
+      return re.exec(stdout + stderr)?.[1] ?? "?";
+    } catch (e) {
+      // `wrk -v` prints its version and exits 1.
+      return re.exec(e.message)?.[1] ?? "?";
+    }
+  };
+  const pkg = (name) => JSON.parse(readFileSync(join(REPO_ROOT, "node_modules", name, "package.json"), "utf8")).version;
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? "?",
+    memoryGiB: (os.totalmem() / 1024 ** 3).toFixed(1),
+    kernel: os.release(),
+    node: process.version,
+    wrangler: pkg("wrangler"),
+    miniflare: pkg("miniflare"),
+    workerd: await version(join(REPO_ROOT, "node_modules", "@cloudflare", "workerd-linux-64", "bin", "workerd"), ["--version"], /workerd (\S+)/),
+    wrk: await version("wrk", ["-v"], /wrk (\S+) \[/),
+    nginx: await version("nginx", ["-v"], /nginx\/(\S+)/),
+    curl: await version("curl", ["--version"], /curl (\S+)/),
+    swift: await version("dpkg-query", ["-W", "-f=${Version}", "swift"]),
+  };
+}
+
+/** The cache worker exactly as `wrangler deploy` would upload it, and the core-bench worker. */
+async function bundle(dir) {
+  say("bundling the cache worker (wrangler deploy --dry-run)");
+  await run(process.execPath, [join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js"), "deploy", "--dry-run", "--outdir", join(dir, "dist")], {
+    env: WRANGLER_ENV,
+    timeoutMs: 120_000,
+  });
+  for (const name of ["core-bench", "s3-proxy"]) {
+    await build({
+      entryPoints: [join(REPO_ROOT, "bench", "workers", `${name}.ts`)],
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      outfile: join(dir, `${name}.js`),
+      logLevel: "error",
+    });
+  }
+  return { cacheWorker: join(dir, "dist", "index.js"), coreWorker: join(dir, "core-bench.js"), proxyWorker: join(dir, "s3-proxy.js") };
+}
+
+/** Runs `tasks` with at most `n` in flight. */
+async function pool(items, n, task) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await task(items[next++]);
+    }),
+  );
+}
+
+/** Writes `bytes` of pseudo-random data to `path`; returns its sha256 (raw bytes). */
+async function makeNar(path, bytes) {
+  const hash = createHash("sha256");
+  const out = createWriteStream(path);
+  const chunk = Buffer.alloc(4 * 1024 * 1024);
+  for (let written = 0; written < bytes; ) {
+    const n = Math.min(chunk.length, bytes - written);
+    randomFillSync(chunk, 0, n);
+    const piece = chunk.subarray(0, n);
+    hash.update(piece);
+    if (!out.write(piece)) await new Promise((r) => out.once("drain", r));
+    written += n;
+  }
+  await new Promise((r, j) => out.end((e) => (e ? j(e) : r())));
+  return new Uint8Array(hash.digest());
+}
+
+/** curl GET, body discarded; returns { bytes, seconds, status, headers }. */
+async function curlGet(url) {
+  const { stdout } = await run("curl", ["-sS", "-o", "/dev/null", "-D", "-", "-w", "\nCURL %{http_code} %{size_download} %{time_total}\n", url], {
+    timeoutMs: 600_000,
+  });
+  const m = /CURL (\d+) (\d+) ([\d.]+)/.exec(stdout);
+  const cacheStatus = /^x-cache-status: (\S+)/im.exec(stdout)?.[1];
+  return { status: Number(m[1]), bytes: Number(m[2]), seconds: Number(m[3]), cacheStatus };
+}
+
+async function get(url) {
+  const r = await fetch(url);
+  return { status: r.status, cacheStatus: r.headers.get("x-cache-status"), text: await r.text() };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// the benchmarks
+
+async function benchCore(worker) {
+  const P = PROFILE.core;
+  const call = async (op, n) => {
+    const r = await fetch(`${worker.url}/?op=${encodeURIComponent(op)}&n=${n}`);
+    if (!r.ok) throw new Error(`core bench ${op}: HTTP ${r.status} ${await r.text()}`);
+    return (await r.json()).ms;
+  };
+  const ops = await (await fetch(worker.url)).json();
+  // Warm-up and calibration: n such that one timed loop takes about targetMs (the clock inside workerd may be
+  // coarse, so loops are long and the time is taken inside the worker, around the loop only).
+  const sizes = {};
+  for (const op of ops) {
+    let n = 100;
+    let probe = await call(op, n);
+    while (probe < 5 && n < 1e7) probe = await call(op, (n *= 4));
+    sizes[op] = Math.max(n, Math.round((P.targetMs / probe) * n));
+  }
+  // Rounds outside, operations inside: a burst of load from elsewhere on the machine then hits every operation
+  // alike instead of all rounds of one.
+  const perOp = Object.fromEntries(ops.map((op) => [op, []]));
+  for (let i = 0; i < P.rounds; i++) {
+    for (const op of ops) perOp[op].push(((await call(op, sizes[op])) / sizes[op]) * 1000);
+  }
+  const results = {};
+  for (const op of ops) {
+    if (!(median(perOp[op]) > 0)) throw new Error(`core bench ${op}: the runtime's clock did not advance`);
+    results[op] = { us: median(perOp[op]), minUs: Math.min(...perOp[op]), n: sizes[op], rounds: P.rounds };
+    say(`core ${op}: median ${results[op].us.toFixed(1)} µs/op, best ${results[op].minUs.toFixed(1)}`);
+  }
+  return results;
+}
+
+async function benchHit(targets) {
+  const P = PROFILE.hit;
+  const load = (t, seconds) =>
+    wrk({ url: t.url, threads: P.threads, connections: P.connections, seconds, serverPid: t.pid });
+  for (const t of targets) await load(t, P.warmupS);
+  const rounds = Object.fromEntries(targets.map((t) => [t.name, []]));
+  for (let i = 0; i < P.rounds; i++) {
+    for (const t of targets) {
+      const r = await load(t, P.seconds);
+      if (r.errors > 0) throw new Error(`narinfo hit ${t.name}: ${JSON.stringify(r.errorDetail)} errors`);
+      rounds[t.name].push(r);
+      say(`hit ${t.name} round ${i + 1}: ${r.rps.toFixed(0)} req/s p50 ${r.p50Ms.toFixed(2)} ms p99 ${r.p99Ms.toFixed(2)} ms cpu ${r.cpuUsPerReq.toFixed(0)} µs/req`);
+    }
+  }
+  return summarize(rounds);
+}
+
+function summarize(rounds) {
+  return Object.fromEntries(
+    Object.entries(rounds).map(([name, rs]) => [
+      name,
+      {
+        rps: median(rs.map((r) => r.rps)),
+        p50Ms: median(rs.map((r) => r.p50Ms)),
+        p99Ms: median(rs.map((r) => r.p99Ms)),
+        cpuUsPerReq: median(rs.map((r) => r.cpuUsPerReq)),
+        requests: rs.reduce((a, r) => a + r.requests, 0),
+        rounds: rs.length,
+      },
+    ]),
+  );
+}
+
+async function benchMiss({ worker, proxy, cacheOnly, s3, dir, narinfos }) {
+  const P = PROFILE.miss;
+  const workerPaths = join(dir, "miss-worker.paths");
+  const directPaths = join(dir, "miss-direct.paths");
+  await writeFile(workerPaths, narinfos.map((n) => `/${n.key}`).join("\n") + "\n");
+  const presigned = [];
+  for (const n of narinfos) {
+    const u = new URL(await s3.presign(BUCKET, n.key));
+    presigned.push(u.pathname + u.search);
+  }
+  await writeFile(directPaths, presigned.join("\n") + "\n");
+  // The Cache-API-only worker needs fresh keys too, but not real narinfos.
+  const cacheApiPaths = join(dir, "miss-cache-api.paths");
+  await writeFile(cacheApiPaths, Array.from({ length: 200_000 }, (_, i) => `/fresh-${i}.narinfo`).join("\n") + "\n");
+  // Proof that the direct path is a real signed GET of the same bytes.
+  const check = await get(`${s3.endpoint}${presigned[0]}`);
+  if (check.status !== 200 || check.text !== narinfos[0].text) throw new Error(`presigned GET failed: ${check.status} ${check.text.slice(0, 300)}`);
+
+  // Keys are used once each across the whole benchmark: every worker request is a real edge miss.
+  let offset = 0;
+  let cacheApiOffset = 0;
+  const out = {};
+  for (const c of P.concurrencies) {
+    const threads = Math.min(2, c);
+    const rounds = { direct: [], proxy: [], cacheApi: [], worker: [] };
+    for (let i = 0; i < P.rounds; i++) {
+      // Direct and pass-through GETs cache nothing: they may wrap around the key list; the worker and the Cache API
+      // worker must not (every one of their requests has to be a real miss).
+      const d = await wrk({ url: s3.endpoint, threads, connections: c, seconds: P.seconds, paths: directPaths, offset: offset % narinfos.length });
+      const w = await wrk({
+        url: worker.url, threads, connections: c, seconds: P.seconds, paths: workerPaths, offset,
+        expect: "x-cache-status=MISS", serverPid: worker.workerdPid,
+      });
+      // The pass-through proxy caches nothing, so it reuses the direct run's keys.
+      const p = await wrk({ url: proxy.url, threads, connections: c, seconds: P.seconds, paths: workerPaths, offset: offset % narinfos.length, serverPid: proxy.workerdPid });
+      // Cache API miss + put for fresh keys (its own workerd and cache, so the same keys are fresh there too).
+      const k = await wrk({ url: cacheOnly.url, threads, connections: c, seconds: P.seconds, paths: cacheApiPaths, offset: cacheApiOffset, serverPid: cacheOnly.workerdPid });
+      for (const [name, r] of [["direct", d], ["proxy", p], ["cacheApi", k], ["worker", w]]) {
+        if (r.errors > 0) throw new Error(`narinfo miss ${name} c=${c}: errors ${JSON.stringify(r.errorDetail)}`);
+      }
+      if (w.wrapped > 0 || k.wrapped > 0) throw new Error(`narinfo miss c=${c}: ran out of distinct keys (raise miss.keys)`);
+      if (w.mismatched > 0) throw new Error(`narinfo miss: ${w.mismatched} worker answers were not MISS`);
+      offset += w.requests + 2 * c;
+      cacheApiOffset += k.requests + 2 * c;
+      rounds.direct.push(d);
+      rounds.worker.push(w);
+      rounds.proxy.push(p);
+      rounds.cacheApi.push(k);
+      say(`miss c=${c} round ${i + 1}: direct p50 ${d.p50Ms.toFixed(2)} ms (${d.rps.toFixed(0)}/s), proxy p50 ${p.p50Ms.toFixed(2)} ms, worker p50 ${w.p50Ms.toFixed(2)} ms (${w.rps.toFixed(0)}/s)`);
+    }
+    out[c] = summarize(rounds);
+  }
+  return out;
+}
+
+async function benchNar({ worker, nginx, s3, narKey, size }) {
+  const P = PROFILE.nar;
+  const directUrl = await s3.presign(BUCKET, narKey);
+  const rounds = { direct: [], worker: [], nginx: [] };
+  const memory = [];
+  const check = (name, r) => {
+    if (r.status !== 200 || r.bytes !== size) throw new Error(`NAR ${name}: HTTP ${r.status}, ${r.bytes} of ${size} bytes`);
+  };
+  // Warm-up (page cache, connections): one pass straight from S3. Every pass through the worker is checked in full.
+  check("warm-up", await curlGet(directUrl));
+  for (let i = 0; i < P.rounds; i++) {
+    const d = await curlGet(directUrl);
+    check("direct", d);
+    await sleep(500);
+    const sampler = sampleRss(worker.workerdPid);
+    const w = await curlGet(`${worker.url}/${narKey}`);
+    const mem = sampler.stop();
+    check("worker", w);
+    if (w.cacheStatus !== "BYPASS" && size > 512 * 1024 ** 2) throw new Error(`NAR through the worker: x-cache-status ${w.cacheStatus}`);
+    const n = await curlGet(`${nginx.url}/${narKey}`);
+    check("nginx", n);
+    for (const [name, r] of [["direct", d], ["worker", w], ["nginx", n]]) rounds[name].push(size / r.seconds / 1024 ** 2);
+    memory.push(mem);
+    say(`NAR round ${i + 1}: direct ${(size / d.seconds / 1024 ** 2).toFixed(0)} MiB/s, worker ${(size / w.seconds / 1024 ** 2).toFixed(0)} MiB/s, nginx ${(size / n.seconds / 1024 ** 2).toFixed(0)} MiB/s; workerd RSS ${(mem.idle / 1024 ** 2).toFixed(0)} → ${(mem.peak / 1024 ** 2).toFixed(0)} MiB`);
+  }
+  return {
+    size,
+    mibps: Object.fromEntries(Object.entries(rounds).map(([k, v]) => [k, median(v)])),
+    // The round with the largest growth (the first, on a fresh runtime): its RSS before and its peak.
+    ...(() => {
+      const worst = memory.reduce((a, m) => (m.growth > a.growth ? m : a));
+      return { idleMiB: worst.idle / 1024 ** 2, peakMiB: worst.peak / 1024 ** 2, growthMiB: worst.growth / 1024 ** 2 };
+    })(),
+    growthPerRoundMiB: memory.map((m) => m.growth / 1024 ** 2),
+    rounds: P.rounds,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main() {
+  const wall = Date.now();
+  await requireTools();
+  const machine = await machineInfo();
+  const dir = await mkdtemp(join(os.tmpdir(), "nix-edge-bench-"));
+  say(`${SMOKE ? "smoke" : "full"} run in ${dir}`);
+  const free = Number((await run("df", ["-B1", "--output=avail", dir])).stdout.trim().split("\n").pop());
+  if (free < PROFILE.nar.bytes * 3) throw new Error(`not enough disk under ${dir}: need ${(PROFILE.nar.bytes * 3) / 1024 ** 3} GiB`);
+  try {
+    const { cacheWorker, coreWorker, proxyWorker } = await bundle(dir);
+    const lib = await loadNarinfoLib(dir);
+    const keys = makeKeyPair("nix-edge-bench-1");
+    say("signing narinfos");
+    const [hitNarinfo, ...missNarinfos] = await makeNarinfos(lib, keys.secretKey, PROFILE.miss.keys + 1);
+
+    say("starting the S3 server (Swift + s3api)");
+    const s3 = await startS3(dir);
+    await s3.client.createBucket(BUCKET);
+    say(`uploading ${missNarinfos.length + 1} narinfos`);
+    await pool([hitNarinfo, ...missNarinfos], 16, (n) => s3.client.putObject(BUCKET, n.key, n.text));
+
+    const www = join(dir, "www");
+    await mkdir(join(www, "nar"), { recursive: true });
+    await writeFile(join(www, hitNarinfo.key), hitNarinfo.text);
+    say(`writing a ${(PROFILE.nar.bytes / 1024 ** 2).toFixed(0)} MiB NAR`);
+    const narTmp = join(dir, "nar.tmp");
+    const narKey = `nar/${lib.nix32Encode(await makeNar(narTmp, PROFILE.nar.bytes))}.nar`;
+    await rename(narTmp, join(www, narKey));
+    say(`uploading ${narKey}`);
+    await run("curl", ["-sS", "-f", "-X", "PUT", "-H", "Expect:", "-H", "content-type: application/x-nix-nar", "-T", join(www, narKey), await s3.presign(BUCKET, narKey, "PUT")], {
+      timeoutMs: 600_000,
+    });
+
+    const cacheOptions = {
+      scriptPath: cacheWorker,
+      compatibilityDate: COMPATIBILITY_DATE,
+      bindings: {
+        ORIGINS: JSON.stringify([
+          { type: "s3", name: "s3-bench", endpoint: s3.endpoint, bucket: BUCKET, region: "us-east-1", requesterPays: true, credentials: "S3" },
+        ]),
+        TRUSTED_PUBLIC_KEYS: keys.publicKey,
+        S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+        S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      },
+      // As deployed: the denylist KV is bound (empty), so every request pays its lookup.
+      kvNamespaces: { DENYLIST: "denylist" },
+    };
+    say("starting workers");
+    const cache = await startWorker(dir, "cache", cacheOptions);
+    const trivial = await startWorker(dir, "trivial", {
+      scriptPath: join(REPO_ROOT, "bench", "workers", "trivial.mjs"),
+      compatibilityDate: COMPATIBILITY_DATE,
+      bindings: { CONSTANT_BODY: hitNarinfo.text },
+    });
+    // Attribution only (where an edge hit's time goes): the trivial worker plus one Cache API match, and the cache
+    // worker without the denylist binding (no KV lookup).
+    const cacheOnly = await startWorker(dir, "cache-api-only", {
+      scriptPath: join(REPO_ROOT, "bench", "workers", "cache-only.mjs"),
+      compatibilityDate: COMPATIBILITY_DATE,
+      bindings: { CONSTANT_BODY: hitNarinfo.text },
+    });
+    const noDeny = await startWorker(dir, "cache-no-denylist", { ...cacheOptions, kvNamespaces: {} });
+    const core = await startWorker(dir, "core", {
+      scriptPath: coreWorker,
+      compatibilityDate: COMPATIBILITY_DATE,
+      bindings: { NARINFO: hitNarinfo.text, PUBLIC_KEY: keys.publicKey, SECRET_KEY: keys.secretKey },
+    });
+    const proxy = await startWorker(dir, "s3-proxy", {
+      scriptPath: proxyWorker,
+      compatibilityDate: COMPATIBILITY_DATE,
+      bindings: { S3_ENDPOINT: s3.endpoint, S3_BUCKET: BUCKET, S3_ACCESS_KEY_ID: s3.credentials.accessKeyId, S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey },
+    });
+    const nginx = await startNginx(dir, www);
+
+    // --- 4. pure core (first: the machine is quiet)
+    say("4. pure core");
+    const coreResults = await benchCore(core);
+    await core.stop();
+
+    // --- 1. narinfo edge hit (and 5. nginx serving the same narinfo)
+    say("1. narinfo edge hit");
+    const hitUrl = `${cache.url}/${hitNarinfo.key}`;
+    const first = await get(hitUrl);
+    if (first.status !== 200 || first.cacheStatus !== "MISS") throw new Error(`first narinfo request: ${first.status} ${first.cacheStatus} ${first.text}`);
+    let warm;
+    for (let i = 0; i < 50 && warm?.cacheStatus !== "HIT"; i++) {
+      await sleep(100);
+      warm = await get(hitUrl);
+    }
+    if (warm.cacheStatus !== "HIT" || warm.text !== first.text) throw new Error(`the narinfo never became an edge hit: ${warm.cacheStatus}`);
+    const nginxCheck = await get(`${nginx.url}/${hitNarinfo.key}`);
+    if (nginxCheck.text !== hitNarinfo.text) throw new Error("nginx does not serve the narinfo");
+    for (const w of [noDeny, cacheOnly]) {
+      const url = `${w.url}/${hitNarinfo.key}`;
+      await get(url);
+      let status;
+      for (let i = 0; i < 50 && status !== "HIT"; i++) {
+        await sleep(100);
+        const r = await fetch(url);
+        await r.text();
+        status = w === cacheOnly ? (r.headers.get("cf-cache-status") ?? "HIT") : r.headers.get("x-cache-status");
+      }
+    }
+    const hit = await benchHit([
+      { name: "trivial", url: `${trivial.url}/${hitNarinfo.key}`, pid: trivial.workerdPid },
+      { name: "cacheApiOnly", url: `${cacheOnly.url}/${hitNarinfo.key}`, pid: cacheOnly.workerdPid },
+      { name: "cacheNoDenylist", url: `${noDeny.url}/${hitNarinfo.key}`, pid: noDeny.workerdPid },
+      { name: "cache", url: hitUrl, pid: cache.workerdPid },
+      { name: "nginx", url: `${nginx.url}/${hitNarinfo.key}` },
+    ]);
+    const after = await get(hitUrl);
+    if (after.cacheStatus !== "HIT") throw new Error(`after the hit benchmark the narinfo is ${after.cacheStatus}`);
+    await Promise.all([trivial.stop(), noDeny.stop()]);
+
+    // --- 2. narinfo miss
+    say("2. narinfo miss");
+    const miss = await benchMiss({ worker: cache, proxy, cacheOnly, s3, dir, narinfos: missNarinfos });
+    await Promise.all([proxy.stop(), cacheOnly.stop()]);
+
+    // --- 3. NAR streaming (and 5. nginx serving the same NAR)
+    say("3. NAR streaming");
+    const nar = await benchNar({ worker: cache, nginx, s3, narKey, size: PROFILE.nar.bytes });
+
+    const results = { smoke: SMOKE, machine, profile: PROFILE, core: coreResults, hit, miss, nar, seconds: Math.round((Date.now() - wall) / 1000) };
+    const path = SMOKE ? join(dir, "RESULTS.md") : join(REPO_ROOT, "bench", "RESULTS.md");
+    const markdown = await writeResults(path, results);
+    await writeFile(join(SMOKE ? dir : join(REPO_ROOT, "bench"), SMOKE ? "results.json" : "results.json"), JSON.stringify(results, null, 2) + "\n");
+    process.stdout.write(markdown + "\n");
+    say(`done in ${results.seconds} s${SMOKE ? "" : "; wrote bench/RESULTS.md and bench/results.json"}`);
+  } finally {
+    await stopAll();
+    if (KEEP) say(`--keep: left ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch(async (e) => {
+  console.error(`[bench] FAILED: ${e.stack ?? e}`);
+  await stopAll();
+  process.exit(1);
+});
