@@ -7,7 +7,7 @@ import { EdgeCache } from "./edge/edgeCache";
 import type { Env } from "./env";
 import { log } from "./log";
 import { isBlocked } from "./serve/denylist";
-import { baseHeaders, type RequestContext } from "./serve/context";
+import type { RequestContext } from "./serve/context";
 import { serveFile } from "./serve/file";
 import { serveNarinfo } from "./serve/narinfo";
 import { serveCacheInfo, serveLanding } from "./serve/static";
@@ -71,11 +71,9 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
     edge: new EdgeCache(caches.default, config.publicUrl ?? url.origin, ctx),
     ctx,
     started,
+    // Started now, awaited beside the edge-cache lookup (lookupEdge): the two reads overlap.
+    blocked: isBlocked(config, route),
   };
-  const blocked = await isBlocked(config, route);
-  if (blocked) {
-    return errorResponse({ kind: "blocked", detail: blocked }, baseHeaders(rc, "BYPASS"));
-  }
   return dispatch(rc, route);
 }
 

@@ -29,18 +29,18 @@ export type VerifyResult =
 
 const ED25519 = { name: "Ed25519" } as const;
 
-// Imported verify keys, keyed by the key's base64: a cache of parsed configuration, bounded by the
-// number of trusted keys ever configured.
-const verifyKeys = new Map<string, Promise<CryptoKey>>();
+// Imported verify keys, keyed by the parsed key's bytes (parsed once per config, so the same object on every
+// request): a cache of parsed configuration that goes when the config does. Keying by object rather than by an
+// encoding of the key saves work on every verify (bench/RESULTS.md, pure core).
+const verifyKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
 
 function importVerifyKey(key: PublicKey): Promise<CryptoKey> {
-  const id = base64Encode(key.key);
-  let k = verifyKeys.get(id);
+  let k = verifyKeys.get(key.key);
   if (k === undefined) {
     k = crypto.subtle.importKey("raw", key.key, ED25519, false, ["verify"]);
     // A failed import must not stay cached.
-    k.catch(() => verifyKeys.delete(id));
-    verifyKeys.set(id, k);
+    k.catch(() => verifyKeys.delete(key.key));
+    verifyKeys.set(key.key, k);
   }
   return k;
 }

@@ -2,6 +2,7 @@
 import type { CacheConfig } from "../config";
 import type { EdgeCache } from "../edge/edgeCache";
 import type { Attempt } from "../origins/chain";
+import { errorResponse } from "../routing/errors";
 
 export interface RequestContext {
   request: Request;
@@ -10,6 +11,23 @@ export interface RequestContext {
   edge: EdgeCache;
   ctx: ExecutionContext;
   started: number;
+  /** Why the admin worker blocked this path, if it did (see denylist.ts). */
+  blocked: Promise<string | undefined>;
+}
+
+export type EdgeLookup = { kind: "blocked"; response: Response } | { kind: "hit"; cached: Response } | { kind: "miss" };
+
+/**
+ * The denylist and the edge cache, read at the same time. A block wins over a cached copy (410 Gone, which Nix
+ * reads as absent), and a miss is only reported when the path is not blocked, so origins are never asked for it.
+ */
+export async function lookupEdge(rc: RequestContext, key: string, range?: string | null): Promise<EdgeLookup> {
+  const [blocked, cached] = await Promise.all([rc.blocked, rc.edge.match(key, range)]);
+  if (blocked !== undefined) {
+    void cached?.body?.cancel();
+    return { kind: "blocked", response: errorResponse({ kind: "blocked", detail: blocked }, baseHeaders(rc, "BYPASS")) };
+  }
+  return cached ? { kind: "hit", cached } : { kind: "miss" };
 }
 
 /** Server-Timing entries: time to each origin that was asked, so a slow miss shows where it went. */

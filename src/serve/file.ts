@@ -15,7 +15,7 @@ import type { OriginObject } from "../origins/origin";
 import { errorResponse } from "../routing/errors";
 import { parseRangeHeader } from "../routing/range";
 import { contentTypeOf, type Route } from "../routing/routes";
-import { baseHeaders, fromEdge, type RequestContext } from "./context";
+import { baseHeaders, fromEdge, lookupEdge, type RequestContext } from "./context";
 
 type FileRoute = Exclude<Route, { kind: "landing" | "cache-info" | "narinfo" }>;
 
@@ -92,8 +92,9 @@ function checkedHit(rc: RequestContext, route: FileRoute, cached: Response): Res
 export async function serveFile(rc: RequestContext, route: FileRoute): Promise<Response> {
   const rangeHeader = rc.request.headers.get("range");
   const range = rc.method === "GET" ? parseRangeHeader(rangeHeader) : null;
-  const cached = await rc.edge.match(route.key, range ? rangeHeader : null);
-  if (cached) return checkedHit(rc, route, cached);
+  const edge = await lookupEdge(rc, route.key, range ? rangeHeader : null);
+  if (edge.kind === "blocked") return edge.response;
+  if (edge.kind === "hit") return checkedHit(rc, route, edge.cached);
 
   const result = await fetchFromOrigins(rc.config.chain, route.key, { method: rc.method, range: range ?? undefined });
   if (result.kind === "absent") {

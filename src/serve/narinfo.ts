@@ -9,7 +9,7 @@ import { signNarinfo, verifyNarinfo } from "../narinfo/signature";
 import { backfillTargets, fetchFromOrigins, type Acceptor } from "../origins/chain";
 import { errorResponse } from "../routing/errors";
 import type { Route } from "../routing/routes";
-import { baseHeaders, fromEdge, type RequestContext } from "./context";
+import { baseHeaders, fromEdge, lookupEdge, type RequestContext } from "./context";
 import { readBounded } from "../streams/readBounded";
 
 // Narinfos of paths with thousands of references stay well under this.
@@ -47,8 +47,9 @@ async function withOurSignature(rc: RequestContext, narinfo: Narinfo): Promise<N
 }
 
 export async function serveNarinfo(rc: RequestContext, route: NarinfoRoute): Promise<Response> {
-  const cached = await rc.edge.match(route.key);
-  if (cached) return fromEdge(rc, cached);
+  const edge = await lookupEdge(rc, route.key);
+  if (edge.kind === "blocked") return edge.response;
+  if (edge.kind === "hit") return fromEdge(rc, edge.cached);
 
   const result = await fetchFromOrigins(rc.config.chain, route.key, { method: "GET" }, acceptNarinfo(rc, route));
   switch (result.kind) {
