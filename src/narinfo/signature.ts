@@ -1,4 +1,4 @@
-import { base64Decode, base64Encode } from "./base64";
+import { base64Encode } from "./base64";
 import { FormatError } from "./errors";
 import { narinfoFingerprint } from "./fingerprint";
 import { PUBLIC_KEY_BYTES, type PublicKey, type SecretKey, splitNamedValue } from "./keys";

@@ -2,6 +2,7 @@
 import type { CacheConfig } from "../config";
 import type { EdgeCache } from "../edge/edgeCache";
 import type { Attempt } from "../origins/chain";
+import { log } from "../log";
 import { errorResponse } from "../routing/errors";
 
 export interface RequestContext {
@@ -56,4 +57,14 @@ export function fromEdge(rc: RequestContext, cached: Response): Response {
   const body = rc.method === "HEAD" ? null : cached.body;
   if (rc.method === "HEAD") void cached.body?.cancel();
   return new Response(body, { status: cached.status, headers, encodeBody: "manual" });
+}
+
+/** No origin could answer: a retryable 502 (504 when one timed out), with each origin's outcome in the log. */
+export function originsFailed(rc: RequestContext, key: string, attempts: readonly Attempt[], timeout: boolean): Response {
+  const detail = attempts.map((a) => `${a.origin}: ${a.outcome} ${a.detail ?? ""}`.trim()).join("; ");
+  log("error", "origins-failed", { key, detail });
+  return errorResponse(
+    timeout ? { kind: "origin-timeout", detail } : { kind: "origin-unavailable", detail },
+    baseHeaders(rc, "MISS", attempts),
+  );
 }

@@ -15,7 +15,7 @@ import type { OriginObject } from "../origins/origin";
 import { errorResponse } from "../routing/errors";
 import { parseRangeHeader } from "../routing/range";
 import { contentTypeOf, type Route } from "../routing/routes";
-import { baseHeaders, fromEdge, lookupEdge, type RequestContext } from "./context";
+import { baseHeaders, fromEdge, lookupEdge, originsFailed, type RequestContext } from "./context";
 
 type FileRoute = Exclude<Route, { kind: "landing" | "cache-info" | "narinfo" }>;
 
@@ -103,14 +103,7 @@ export async function serveFile(rc: RequestContext, route: FileRoute): Promise<R
   if (result.kind === "unsatisfiable") {
     return errorResponse({ kind: "range-not-satisfiable", size: result.size ?? 0 }, baseHeaders(rc, "MISS", result.attempts));
   }
-  if (result.kind === "failed") {
-    const detail = result.attempts.map((a) => `${a.origin}: ${a.outcome} ${a.detail ?? ""}`).join("; ");
-    log("error", "origins-failed", { key: route.key, detail });
-    return errorResponse(
-      result.timeout ? { kind: "origin-timeout", detail } : { kind: "origin-unavailable", detail },
-      baseHeaders(rc, "MISS", result.attempts),
-    );
-  }
+  if (result.kind === "failed") return originsFailed(rc, route.key, result.attempts, result.timeout);
 
   const { object } = result;
   const cacheable =

@@ -7,9 +7,8 @@ import { FormatError } from "../narinfo/errors";
 import { formatNarinfo, parseNarinfo, type Narinfo } from "../narinfo/narinfo";
 import { signNarinfo, verifyNarinfo } from "../narinfo/signature";
 import { backfillTargets, fetchFromOrigins, type Acceptor } from "../origins/chain";
-import { errorResponse } from "../routing/errors";
 import type { Route } from "../routing/routes";
-import { baseHeaders, fromEdge, lookupEdge, type RequestContext } from "./context";
+import { baseHeaders, fromEdge, lookupEdge, originsFailed, type RequestContext } from "./context";
 import { readBounded } from "../streams/readBounded";
 
 // Narinfos of paths with thousands of references stay well under this.
@@ -82,14 +81,7 @@ export async function serveNarinfo(rc: RequestContext, route: NarinfoRoute): Pro
       return rc.method === "HEAD" ? new Response(null, { status: 404, headers }) : response;
     }
     case "unsatisfiable":
-    case "failed": {
-      const detail = result.attempts.map((a) => `${a.origin}: ${a.outcome} ${a.detail ?? ""}`).join("; ");
-      log("error", "origins-failed", { key: route.key, detail });
-      const timeout = result.kind === "failed" && result.timeout;
-      return errorResponse(
-        timeout ? { kind: "origin-timeout", detail } : { kind: "origin-unavailable", detail },
-        baseHeaders(rc, "MISS", result.attempts),
-      );
-    }
+    case "failed":
+      return originsFailed(rc, route.key, result.attempts, result.kind === "failed" && result.timeout);
   }
 }
