@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { seedR2 } from "./seed-r2.mjs";
+import { WRANGLER_ENV } from "./wrangler-env.mjs";
 
 const root = join(import.meta.dirname, "..");
 const port = process.env.PORT ?? "8787";
@@ -30,14 +31,7 @@ const wrangler = spawn(
   {
     cwd: root,
     stdio: "inherit",
-    env: {
-      ...process.env,
-      // No phoning home: without internet wrangler would otherwise wait on it.
-      WRANGLER_SEND_METRICS: "false",
-      WRANGLER_SEND_ERROR_REPORTS: "false",
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
-      WRANGLER_HIDE_BANNER: "true",
-    },
+    env: { ...process.env, ...WRANGLER_ENV },
   },
 );
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => wrangler.kill(signal));

@@ -163,50 +163,29 @@ mount_check = false
 disable_fallocate = true
 log_level = INFO"
 
-  cat >"$CONF_DIR/account-server.conf" <<EOF
+  # The account, container and object servers differ only in name and port.
+  local server port
+  for server in account container object; do
+    case $server in
+      account) port=$ACCOUNT_PORT ;;
+      container) port=$CONTAINER_PORT ;;
+      object) port=$OBJECT_PORT ;;
+    esac
+    cat >"$CONF_DIR/$server-server.conf" <<EOF
 [DEFAULT]
-bind_port = $ACCOUNT_PORT
+bind_port = $port
 $common
 
 [pipeline:main]
-pipeline = healthcheck account-server
+pipeline = healthcheck $server-server
 
-[app:account-server]
-use = egg:swift#account
+[app:$server-server]
+use = egg:swift#$server
 
 [filter:healthcheck]
 use = egg:swift#healthcheck
 EOF
-
-  cat >"$CONF_DIR/container-server.conf" <<EOF
-[DEFAULT]
-bind_port = $CONTAINER_PORT
-$common
-
-[pipeline:main]
-pipeline = healthcheck container-server
-
-[app:container-server]
-use = egg:swift#container
-
-[filter:healthcheck]
-use = egg:swift#healthcheck
-EOF
-
-  cat >"$CONF_DIR/object-server.conf" <<EOF
-[DEFAULT]
-bind_port = $OBJECT_PORT
-$common
-
-[pipeline:main]
-pipeline = healthcheck object-server
-
-[app:object-server]
-use = egg:swift#object
-
-[filter:healthcheck]
-use = egg:swift#healthcheck
-EOF
+  done
 
   # Proxy pipeline: s3api must sit before tempauth (it turns the S3 signature into a tempauth
   # check; auth_pipeline_check enforces that order); cache (memcache) must precede both

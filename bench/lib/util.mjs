@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import net from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { WRANGLER_ENV as QUIET_WRANGLER } from "../../scripts/wrangler-env.mjs";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -11,15 +12,7 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** The cache worker's compatibility_date (wrangler.toml); every benchmark worker runs with it. */
 export const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(REPO_ROOT, "wrangler.toml"), "utf8"))[1];
 
-/** Wrangler phones home without these and then waits for the network (TOOLCHAIN.md). */
-export const WRANGLER_ENV = {
-  WRANGLER_SEND_METRICS: "false",
-  WRANGLER_SEND_ERROR_REPORTS: "false",
-  CLOUDFLARE_CF_FETCH_ENABLED: "false",
-  WRANGLER_HIDE_BANNER: "true",
-  NO_COLOR: "1",
-  FORCE_COLOR: "0",
-};
+export const WRANGLER_ENV = { ...QUIET_WRANGLER, NO_COLOR: "1", FORCE_COLOR: "0" };
 
 /** Runs a command to completion; rejects on a non-zero exit with its output. */
 export function run(cmd, args, { env, cwd = REPO_ROOT, timeoutMs = 300_000, input } = {}) {

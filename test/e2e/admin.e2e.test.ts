@@ -14,16 +14,9 @@ import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { check, freePort, makeTempDir, rawRequest, removeDir, REPO_ROOT, requireTool, run, seedR2From, sleep, type RunResult } from "./harness";
+import { check, freePort, makeTempDir, rawRequest, removeDir, REPO_ROOT, requireTool, run, seedR2From, sleep, WRANGLER_ENV, type RunResult } from "./harness";
 
-const WRANGLER_ENV = {
-  WRANGLER_SEND_METRICS: "false",
-  WRANGLER_SEND_ERROR_REPORTS: "false",
-  CLOUDFLARE_CF_FETCH_ENABLED: "false",
-  WRANGLER_HIDE_BANNER: "true",
-  NO_COLOR: "1",
-  CI: "1",
-};
+
 const TOKENS = { admin: "e2e-admin-token-4vK9pQ2sW7", reader: "e2e-read-token-8nM3xL6tR1" };
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 

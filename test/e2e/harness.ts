@@ -18,6 +18,8 @@ import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { contentTypeFor, seedR2 } from "../../scripts/seed-r2.mjs";
 import { s3Client } from "../../scripts/s3-client.mjs";
+// @ts-expect-error: a plain ESM script of the repo, without type declarations.
+import { WRANGLER_ENV as QUIET_WRANGLER } from "../../scripts/wrangler-env.mjs";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The R2 bucket name of NAR_BUCKET in wrangler.toml's top level (the local demo), which `wrangler dev` uses. */
@@ -501,15 +503,7 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
-const WRANGLER_ENV = {
-  WRANGLER_SEND_METRICS: "false",
-  WRANGLER_SEND_ERROR_REPORTS: "false",
-  CLOUDFLARE_CF_FETCH_ENABLED: "false",
-  WRANGLER_HIDE_BANNER: "true",
-  NO_COLOR: "1",
-  FORCE_COLOR: "0",
-  CI: "1",
-};
+export const WRANGLER_ENV = { ...QUIET_WRANGLER, NO_COLOR: "1", FORCE_COLOR: "0", CI: "1" };
 
 const running = new Set<ChildProcess>();
 

@@ -1,0 +1,8 @@
+// Wrangler phones home (metrics, update check, cf.json); without internet it then waits ~40 s
+// (TOOLCHAIN.md). Every script and test that starts wrangler uses these.
+export const WRANGLER_ENV = {
+  WRANGLER_SEND_METRICS: "false",
+  WRANGLER_SEND_ERROR_REPORTS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_HIDE_BANNER: "true",
+};
