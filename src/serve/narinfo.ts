@@ -8,6 +8,8 @@ import { formatNarinfo, parseNarinfo, type Narinfo } from "../narinfo/narinfo";
 import { signNarinfo, verifyNarinfo } from "../narinfo/signature";
 import { backfillTargets, fetchFromOrigins, type Acceptor } from "../origins/chain";
 import type { Route } from "../routing/routes";
+import { errorResponse } from "../routing/errors";
+import { parseRangeHeader, resolveRange, type ByteRange } from "../routing/range";
 import { baseHeaders, fromEdge, lookupEdge, originsFailed, type RequestContext } from "./context";
 import { readBounded } from "../streams/readBounded";
 
@@ -45,8 +47,21 @@ async function withOurSignature(rc: RequestContext, narinfo: Narinfo): Promise<N
   return { ...narinfo, sigs: [...narinfo.sigs.filter((s) => !s.startsWith(`${key.name}:`)), sig] };
 }
 
+/** A byte range of a narinfo built here (a hit's ranges are answered by the Cache API itself). */
+function rangeOf(text: string, headers: Headers, range: ByteRange): Response {
+  const bytes = new TextEncoder().encode(text);
+  const resolved = resolveRange(range, bytes.byteLength);
+  if (!resolved) return errorResponse({ kind: "range-not-satisfiable", size: bytes.byteLength }, headers);
+  const { offset, length } = resolved;
+  const partial = new Headers(headers);
+  partial.set("content-range", `bytes ${offset}-${offset + length - 1}/${bytes.byteLength}`);
+  return new Response(bytes.slice(offset, offset + length), { status: 206, headers: partial });
+}
+
 export async function serveNarinfo(rc: RequestContext, route: NarinfoRoute): Promise<Response> {
-  const edge = await lookupEdge(rc, route.key);
+  const rangeHeader = rc.method === "GET" ? rc.request.headers.get("range") : null;
+  const range = parseRangeHeader(rangeHeader);
+  const edge = await lookupEdge(rc, route.key, range ? rangeHeader : null);
   if (edge.kind === "blocked") return edge.response;
   if (edge.kind === "hit") return fromEdge(rc, edge.cached);
 
@@ -68,7 +83,8 @@ export async function serveNarinfo(rc: RequestContext, route: NarinfoRoute): Pro
             .catch((e: unknown) => log("warn", "backfill-failed", { key: route.key, error: String(e) })),
         );
       }
-      return rc.method === "HEAD" ? new Response(null, { status: 200, headers }) : response;
+      if (rc.method === "HEAD") return new Response(null, { status: 200, headers });
+      return range ? rangeOf(text, headers, range) : response;
     }
     case "absent": {
       // Cached briefly so a storm of lookups for a path nobody built stays at the edge; short so a new upload

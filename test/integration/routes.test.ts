@@ -31,6 +31,22 @@ describe("endpoints served from R2", () => {
     expect(await res.text()).toBe(fixtureText(dep.xz.narinfoPath));
   });
 
+  it("answers byte ranges of a narinfo on a miss and on a hit (206, 416)", async () => {
+    await seedR2(bucket());
+    const app = fixturePath("feas-app");
+    const text = fixtureText(app.xz.narinfoPath);
+    const env = testEnv();
+    for (const phase of ["miss", "hit"]) {
+      const res = await call(env, `/${app.hashPart}.narinfo`, { headers: { range: "bytes=0-9" } });
+      expect(res.status, phase).toBe(206);
+      expect(res.headers.get("content-range"), phase).toBe(`bytes 0-9/${text.length}`);
+      expect(await res.text(), phase).toBe(text.slice(0, 10));
+      if (phase === "miss") expect((await call(env, `/${app.hashPart}.narinfo`)).status).toBe(200);
+    }
+    const beyond = await call(env, `/${app.hashPart}.narinfo`, { headers: { range: "bytes=99999-" } });
+    expect(beyond.status).toBe(416);
+  });
+
   it("HEAD of a narinfo answers like GET without a body", async () => {
     await seedR2(bucket());
     const dep = fixturePath("feas-dep");
