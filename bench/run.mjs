@@ -31,7 +31,7 @@ const PROFILE = SMOKE
     }
   : {
       hit: { threads: 2, connections: 32, warmupS: 2, seconds: 4, rounds: 3 },
-      miss: { concurrencies: [1, 8], seconds: 4, rounds: 3, keys: 3000 },
+      miss: { concurrencies: [1, 8], seconds: 4, rounds: 3, keys: 6000 },
       nar: { bytes: 1024 ** 3, rounds: 3 },
       core: { rounds: 7, targetMs: 100 },
     };

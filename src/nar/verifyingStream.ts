@@ -22,8 +22,9 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-export interface VerifyingStream {
-  stream: TransformStream<Uint8Array, Uint8Array>;
+export interface VerifiedBody {
+  /** `source`, passed through as it is checked. */
+  body: ReadableStream<Uint8Array>;
   /**
    * True only once every byte passed and matched. Copies made from the stream (edge cache, R2) check this when
    * their write settles and remove what they wrote otherwise: a store that keeps a body whose stream errored,
@@ -32,34 +33,39 @@ export interface VerifyingStream {
   passed(): boolean;
 }
 
-export function verifyingStream(
+/**
+ * Pull-based, reading `source` directly: one JavaScript step per chunk rather than the two sides of a
+ * TransformStream and the pipe between them (bench/RESULTS.md, NAR streaming).
+ */
+export function verifiedBody(
+  source: ReadableStream<Uint8Array>,
   expected: Expectation,
   onDone?: (result: { ok: true } | { ok: false; detail: string }) => void,
-): VerifyingStream {
+): VerifiedBody {
+  const reader = source.getReader();
   const digest = expected.sha256 ? new crypto.DigestStream("SHA-256") : undefined;
   const writer = digest?.getWriter();
   let held: Uint8Array | undefined;
   let seen = 0;
   let passed = false;
-  // Thrown, not passed to controller.error(): the stream machinery then owns the rejection.
   const fail = (detail: string): never => {
     onDone?.({ ok: false, detail });
-    throw new IntegrityError(detail);
+    const error = new IntegrityError(detail);
+    reader.cancel(error).catch(() => undefined);
+    throw error;
   };
-  const stream = new TransformStream<Uint8Array, Uint8Array>({
-    async transform(chunk, controller) {
-      seen += chunk.byteLength;
-      if (expected.length !== undefined && seen > expected.length) {
-        fail(`more than the expected ${expected.length} bytes`);
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (!done) {
+        seen += value.byteLength;
+        if (expected.length !== undefined && seen > expected.length) fail(`more than the expected ${expected.length} bytes`);
+        if (writer) await writer.write(value);
+        if (held) controller.enqueue(held);
+        held = value;
+        return;
       }
-      if (writer) await writer.write(chunk);
-      if (held) controller.enqueue(held);
-      held = chunk;
-    },
-    async flush(controller) {
-      if (expected.length !== undefined && seen !== expected.length) {
-        fail(`got ${seen} of ${expected.length} bytes`);
-      }
+      if (expected.length !== undefined && seen !== expected.length) fail(`got ${seen} of ${expected.length} bytes`);
       if (writer && digest && expected.sha256) {
         await writer.close();
         const actual = new Uint8Array(await digest.digest);
@@ -68,7 +74,11 @@ export function verifyingStream(
       if (held) controller.enqueue(held);
       passed = true;
       onDone?.({ ok: true });
+      controller.close();
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
     },
   });
-  return { stream, passed: () => passed };
+  return { body, passed: () => passed };
 }

@@ -1,14 +1,14 @@
 /**
  * NARs, listings, logs, realisations and debuginfo: streamed from the first origin that has them, never buffered.
- * A NAR whose URL names its file hash is checked as it passes (see verifyingStream); only a full, checked copy is
+ * A NAR whose URL names its file hash is checked as it passes (see verifiedBody); only a full, checked copy is
  * kept in the edge cache or written back to R2. Stored Content-Encoding (brotli/zstd listings and logs) passes
  * through as stored; NARs are never re-encoded.
  */
 import { log } from "../log";
 import { FormatError } from "../narinfo/errors";
 import { parseNarUrl } from "../nar/narUrl";
-import { verifyingStream } from "../nar/verifyingStream";
-import { pipeThroughQuietly, withKnownLength } from "../streams/pipes";
+import { verifiedBody } from "../nar/verifyingStream";
+import { withKnownLength } from "../streams/pipes";
 import { backfill } from "../origins/backfill";
 import { backfillTargets, fetchFromOrigins } from "../origins/chain";
 import type { OriginObject } from "../origins/origin";
@@ -79,13 +79,13 @@ function checkedHit(rc: RequestContext, route: FileRoute, cached: Response): Res
   if (rc.method === "HEAD" || cached.status !== 200 || !cached.body) {
     return fromEdge(rc, new Response(cached.body, { status: cached.status, headers }));
   }
-  const verifier = verifyingStream({ sha256: fileHashOf(route), length }, (outcome) => {
+  const verifier = verifiedBody(cached.body, { sha256: fileHashOf(route), length }, (outcome) => {
     if (outcome.ok) return;
     log("error", "edge-copy-corrupt", { key: route.key, detail: outcome.detail });
     rc.edge.delete(route.key);
   });
   // With a known length a copy that turns out short is a cut transfer to the client, not a clean short 200.
-  const body = withKnownLength(pipeThroughQuietly(cached.body, verifier.stream), length);
+  const body = withKnownLength(verifier.body, length);
   return fromEdge(rc, new Response(body, { status: cached.status, headers }));
 }
 
@@ -114,11 +114,11 @@ export async function serveFile(rc: RequestContext, route: FileRoute): Promise<R
   // A range is the origin's bytes for that range: nothing to check it against, and the Cache API refuses 206s.
   if (object.status === 206) return new Response(withKnownLength(object.body, object.length), init);
 
-  const verifier = verifyingStream({ sha256: fileHashOf(route), length: object.length }, (outcome) => {
+  const verifier = verifiedBody(object.body, { sha256: fileHashOf(route), length: object.length }, (outcome) => {
     if (!outcome.ok) log("error", "integrity-failed", { key: route.key, origin: result.origin.name, detail: outcome.detail });
   });
   // Length fixed before the copies split off, so each branch (and the client) keeps a known length.
-  let body = withKnownLength(pipeThroughQuietly(object.body, verifier.stream), object.length);
+  let body = withKnownLength(verifier.body, object.length);
   const copies: ((stream: ReadableStream<Uint8Array>) => void)[] = [];
   if (cacheable) {
     copies.push((stream) =>

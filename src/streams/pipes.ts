@@ -10,8 +10,3 @@ export function withKnownLength(body: ReadableStream<Uint8Array>, length: number
   return fixed.readable;
 }
 
-/** `body.pipeThrough(transform)`, with the pipe's rejection caught for the same reason as above. */
-export function pipeThroughQuietly<T>(body: ReadableStream<T>, transform: TransformStream<T, T>): ReadableStream<T> {
-  body.pipeTo(transform.writable).catch(() => undefined);
-  return transform.readable;
-}
