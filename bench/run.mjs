@@ -31,7 +31,7 @@ const PROFILE = SMOKE
     }
   : {
       hit: { threads: 2, connections: 32, warmupS: 2, seconds: 4, rounds: 3 },
-      miss: { concurrencies: [1, 8], seconds: 4, rounds: 3, keys: 6000 },
+      miss: { concurrencies: [1, 8], seconds: 4, rounds: 3, keys: 9000 },
       nar: { bytes: 1024 ** 3, rounds: 3 },
       core: { rounds: 7, targetMs: 100 },
     };
@@ -255,8 +255,10 @@ async function benchMiss({ worker, proxy, cacheOnly, s3, dir, narinfos }) {
       }
       if (w.wrapped > 0 || k.wrapped > 0) throw new Error(`narinfo miss c=${c}: ran out of distinct keys (raise miss.keys)`);
       if (w.mismatched > 0) throw new Error(`narinfo miss: ${w.mismatched} worker answers were not MISS`);
-      offset += w.requests + 2 * c;
-      cacheApiOffset += k.requests + 2 * c;
+      // Thread t of n takes lines t, t+n, …: the faster thread runs ahead, so the next round starts past where a
+      // thread that made every request of the run could have reached.
+      offset += threads * w.requests + 2 * c;
+      cacheApiOffset += threads * k.requests + 2 * c;
       rounds.direct.push(d);
       rounds.worker.push(w);
       rounds.proxy.push(p);
