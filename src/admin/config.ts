@@ -7,20 +7,12 @@ import type { Env } from "../env";
 import { FormatError } from "../narinfo/errors";
 import { parseTrustedPublicKeys, type PublicKey } from "../narinfo/keys";
 import type { ChainLink } from "../origins/chain";
-import type { S3Location } from "../origins/s3";
 import type { AdminEnv } from "./env";
 import { parseAdminTokens, type AdminToken } from "./tokens";
 
 export const DEFAULT_API_BASE = "https://api.cloudflare.com/client/v4";
 /** Accepted by every plan's purge_cache `files` limit; see PURGE_BATCH_SIZE in wrangler.admin.toml. */
 export const DEFAULT_PURGE_BATCH_SIZE = 30;
-
-/** An S3 origin objects can be deleted from, when ALLOW_S3_DELETE is set. */
-export interface S3DeleteTarget {
-  name: string;
-  location: S3Location;
-  credentials: { accessKeyId: string; secretAccessKey: string };
-}
 
 export interface ZonePurgeConfig {
   zoneId: string;
@@ -37,39 +29,10 @@ export interface AdminConfig {
   /** Undefined when CLOUDFLARE_ZONE_ID is empty: no global purge. */
   zone?: ZonePurgeConfig;
   allowS3Delete: boolean;
-  s3: S3DeleteTarget[];
   tokens: AdminToken[];
   hookSecret?: string;
   denylist: KVNamespace;
   audit: D1Database;
-}
-
-function rawOriginSpecs(value: unknown): Record<string, unknown>[] {
-  const specs = typeof value === "string" ? (JSON.parse(value) as unknown) : value;
-  return Array.isArray(specs) ? (specs.filter((s) => typeof s === "object" && s !== null) as Record<string, unknown>[]) : [];
-}
-
-function s3Targets(env: AdminEnv): S3DeleteTarget[] {
-  // parseOrigins has already validated every field used here.
-  return rawOriginSpecs(env.ORIGINS)
-    .filter((spec) => spec.type === "s3")
-    .map((spec) => {
-      const bucket = String(spec.bucket);
-      const prefix = String(spec.credentials);
-      return {
-        name: typeof spec.name === "string" ? spec.name : `s3:${bucket}`,
-        location: {
-          endpoint: typeof spec.endpoint === "string" ? spec.endpoint : undefined,
-          bucket,
-          region: typeof spec.region === "string" ? spec.region : "us-east-1",
-          requesterPays: spec.requesterPays === true || spec.requesterPays === "true",
-        },
-        credentials: {
-          accessKeyId: String(env[`${prefix}_ACCESS_KEY_ID`]),
-          secretAccessKey: String(env[`${prefix}_SECRET_ACCESS_KEY`]),
-        },
-      };
-    });
 }
 
 function flag(value: unknown, name: string): boolean {
@@ -109,7 +72,6 @@ export function parseAdminConfig(env: AdminEnv): AdminConfig {
     publicUrl: env.PUBLIC_URL.replace(/\/+$/, ""),
     zone,
     allowS3Delete: flag(env.ALLOW_S3_DELETE, "ALLOW_S3_DELETE"),
-    s3: s3Targets(env),
     tokens: parseAdminTokens(env.ADMIN_TOKENS),
     hookSecret: env.HOOK_SECRET || undefined,
     denylist: env.DENYLIST,

@@ -6,13 +6,11 @@
  * What an origin the worker may not delete from still holds is reported, since the cache would serve it again
  * (and backfill R2 from it).
  */
-import { AwsClient } from "aws4fetch";
 import { log } from "../log";
 import type { R2Origin } from "../origins/r2";
-import { s3ObjectUrl } from "../origins/s3";
+import { S3Origin } from "../origins/s3";
 import { cacheKeyUrl } from "../routing/cacheKey";
 import type { ActionContext, ActionOutcome } from "./action";
-import type { S3DeleteTarget } from "./config";
 import { purgeFailed, purgeUrls, reportOf, resolveTargets } from "./purge";
 import { parsePathsRequest } from "./targets";
 
@@ -23,26 +21,13 @@ interface Deletion {
   error?: string;
 }
 
-async function deleteFromS3(target: S3DeleteTarget, keys: readonly string[]): Promise<Deletion> {
-  const client = new AwsClient({ ...target.credentials, service: "s3", region: target.location.region, retries: 2 });
-  const failures: string[] = [];
-  for (const key of keys) {
-    const headers: Record<string, string> = {};
-    if (target.location.requesterPays) headers["x-amz-request-payer"] = "requester";
-    try {
-      const response = await client.fetch(s3ObjectUrl(target.location, key), { method: "DELETE", headers });
-      await response.body?.cancel();
-      // S3 answers 204 whether or not the key existed.
-      if (!response.ok) failures.push(`${key}: HTTP ${response.status}`);
-    } catch (e) {
-      failures.push(`${key}: ${String(e)}`);
-    }
-  }
+async function deleteFromS3(origin: S3Origin, keys: string[]): Promise<Deletion> {
+  const failures = await origin.deleteObjects(keys);
   if (failures.length > 0) {
-    log("error", "admin-s3-delete-failed", { origin: target.name, failures });
-    return { origin: target.name, keys: [...keys], status: "failed", error: failures.join("; ") };
+    log("error", "admin-s3-delete-failed", { origin: origin.name, failures });
+    return { origin: origin.name, keys, status: "failed", error: failures.join("; ") };
   }
-  return { origin: target.name, keys: [...keys], status: "deleted" };
+  return { origin: origin.name, keys, status: "deleted" };
 }
 
 export async function deletePaths(c: ActionContext, body: Record<string, unknown>): Promise<ActionOutcome> {
@@ -53,7 +38,8 @@ export async function deletePaths(c: ActionContext, body: Record<string, unknown
 
   const { config } = c;
   const r2 = config.chain.filter((l) => l.origin.type === "r2").map((l) => l.origin as R2Origin);
-  const s3 = config.allowS3Delete ? config.s3 : [];
+  // The S3 origins of the cache's own chain, so deletes go exactly where the cache reads from.
+  const s3 = config.allowS3Delete ? config.chain.flatMap((l) => (l.origin instanceof S3Origin ? [l.origin] : [])) : [];
   const objects = await resolveTargets(config, parsed.targets);
   const results = [];
   let failed = false;

@@ -83,10 +83,3 @@ export function adminErrorResponse(error: AdminError, extra?: Record<string, unk
   if (error.kind === "method-not-allowed") headers.set("allow", error.allow);
   return jsonResponse({ error: { kind: error.kind, message: publicMessage(error) }, ...extra }, status, headers);
 }
-
-/** Thrown only across the router boundary; handlers otherwise return errors as values. */
-export class AdminFailure extends Error {
-  constructor(readonly error: AdminError) {
-    super(error.kind);
-  }
-}

@@ -44,23 +44,45 @@ export class S3Origin implements Origin {
   constructor(
     readonly name: string,
     private readonly location: S3Location,
-    credentials: { accessKeyId: string; secretAccessKey: string },
+    private readonly credentials: { accessKeyId: string; secretAccessKey: string },
     private readonly timeouts: Timeouts,
   ) {
     this.client = new AwsClient({ ...credentials, service: "s3", region: location.region, retries: 0 });
   }
 
-  fetch(key: string, options: FetchOptions): Promise<OriginAnswer> {
-    const headers: Record<string, string> = {};
+  private payerHeaders(): Record<string, string> {
     // Signed in, as the CDN does (signed headers host;x-amz-content-sha256;x-amz-date;x-amz-request-payer).
-    if (this.location.requesterPays) headers["x-amz-request-payer"] = "requester";
+    return this.location.requesterPays ? { "x-amz-request-payer": "requester" } : {};
+  }
+
+  /**
+   * Deletes objects (the admin worker's POST /v1/delete); returns one line per key that could not be deleted.
+   * Unlike reads, a delete is retried (aws4fetch: 5xx and 429, twice): it is rare, and an admin waits for it.
+   */
+  async deleteObjects(keys: readonly string[]): Promise<string[]> {
+    const client = new AwsClient({ ...this.credentials, service: "s3", region: this.location.region, retries: 2 });
+    const failures: string[] = [];
+    for (const key of keys) {
+      try {
+        const response = await client.fetch(s3ObjectUrl(this.location, key), { method: "DELETE", headers: this.payerHeaders() });
+        await response.body?.cancel();
+        // S3 answers 204 whether or not the key existed.
+        if (!response.ok) failures.push(`${key}: HTTP ${response.status}`);
+      } catch (e) {
+        failures.push(`${key}: ${String(e)}`);
+      }
+    }
+    return failures;
+  }
+
+  fetch(key: string, options: FetchOptions): Promise<OriginAnswer> {
     return fetchHttpObject({
       origin: this.name,
       url: s3ObjectUrl(this.location, key),
       options,
       timeouts: this.timeouts,
       isAbsent: s3IsAbsent,
-      headers,
+      headers: this.payerHeaders(),
       send: async (request) => fetch(await this.client.sign(request)),
     });
   }

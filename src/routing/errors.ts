@@ -14,12 +14,6 @@ export type CacheError =
   | { kind: "misconfigured"; detail: string }
   | { kind: "internal"; detail: string };
 
-export class CacheFailure extends Error {
-  constructor(readonly error: CacheError) {
-    super("detail" in error ? error.detail : error.kind);
-  }
-}
-
 export function statusOf(error: CacheError): number {
   switch (error.kind) {
     case "bad-request":
