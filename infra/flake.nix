@@ -1,17 +1,25 @@
 {
   description = "Hydra, build machines and mail for the Nix binary cache, with their DNS and Cloudflare resources";
 
-  # Pinned by flake.lock, which must be created with network access (`nix flake lock`);
-  # see README. Each mailserver branch tracks the NixOS release of the same name.
+  # The current stable release, 26.05 (as NixOS/infra runs); hosts auto-upgrade along this
+  # branch, so it must be a supported release: move to the next one before this one's end of
+  # life (README "Moving to a new NixOS release"). Pinned by flake.lock, which needs network
+  # access to create or update (`nix flake lock` / `nix flake update`; README). Each
+  # mailserver branch tracks the NixOS release of the same name.
   inputs = {
-    nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.05";
+    nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
     simple-nixos-mailserver = {
-      url = "gitlab:simple-nixos-mailserver/nixos-mailserver/nixos-25.05";
+      url = "gitlab:simple-nixos-mailserver/nixos-mailserver/nixos-26.05";
+      inputs.nixpkgs.follows = "nixpkgs";
+    };
+    # Secrets: decrypts secrets/*.age on the hosts (secrets.nix says which go where).
+    agenix = {
+      url = "github:ryantm/agenix";
       inputs.nixpkgs.follows = "nixpkgs";
     };
   };
 
-  outputs = { self, nixpkgs, simple-nixos-mailserver, ... }:
+  outputs = { self, nixpkgs, simple-nixos-mailserver, agenix, ... }:
     let
       # Validated inventory plus everything derived from it (lib/default.nix). Only
       # builtins are used below, so the wiring can be checked without nixpkgs (CI does).
@@ -26,6 +34,7 @@
       mkHost = name: host: nixpkgs.lib.nixosSystem {
         specialArgs = { inherit infra host; };
         modules = [
+          agenix.nixosModules.default
           ./modules/common.nix
           (./modules/providers + "/${host.provider}.nix")
           { nixpkgs.hostPlatform = host.system; }

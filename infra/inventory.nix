@@ -18,9 +18,9 @@
   domains = {
     "example-nix.org" = {
       mail = true;
-      # p= of the DKIM TXT record. nixos-mailserver generates the key pair on the mail host
-      # on first start (/var/dkim/<domain>.<selector>.{key,txt}); copy p= here afterwards.
-      # null leaves the DKIM record out of DNS (with a warning) until then.
+      # p= of the DKIM TXT record. The private half is secrets/dkim-<domain>-<selector>.age
+      # (README "Secrets"), so a rebuilt mail host signs with the key DNS publishes.
+      # null leaves the DKIM record out of DNS (with a warning) until the key exists.
       dkimPublicKey = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA3GhbUj6g0eFwegjiE6gsDkvC8pTYCD15qpiM8yjrdfDhcxqeAEkwPwhFbeatdE72TRkGg9S5RZKARAivpv49yQoDcgNYGSvZ+PU8XSfHUvtE87XoYuwEKlZxzBJxeYlFBSO5n4EUI8jMt62aLIs3kiVto0QwAB1ahd58Gwysx7YEut+93qQ45aiHqLLK1WhpGG+MCz3iOR1MDlZduZCxRhk5VNs00fUekyHL9LX861KqCnNAxMQv93vwGccWQEecQ6K2bvGU+AmjM6E1Dh/UC7/JoMty85UPodYzN5wfLMJctS76uzOLPziosZKZtGG4Em3ZdmVTnUDezn+JBRgXdwIDAQAB";
     };
     "example-nix.net" = {
@@ -40,7 +40,7 @@
   };
 
   mail = {
-    # One selector for every domain: nixos-mailserver takes a single `dkimSelector`.
+    # One selector for every domain (mailserver.dkim.domains.<d>.selectors.<this>).
     dkimSelector = "mail";
     # Forwarding only: this server has no mailboxes, so every address is an alias that ends
     # at an external mailbox. RFC 5321 §4.5.1 requires postmaster@ for every mail domain.
@@ -58,12 +58,26 @@
     # Public keys clients trust (nix.conf trusted-public-keys). During a key rotation both
     # the old and the new key are listed; see README "Rotating the cache signing key".
     publicKeys = [ "cache.example-nix.org-1:cXs7S/EiyvuBcjm6oBACQYJ7EUqSKFnAxBU/M8ABqyQ=" ];
+    # Keys of paths the workers serve that this Hydra did not build: the S3 origins behind R2
+    # hold cache.nixos.org's paths. The workers' TRUSTED_PUBLIC_KEYS is publicKeys followed by
+    # these (test/workers.test.ts fails on any difference); our hosts trust publicKeys only.
+    upstreamPublicKeys = [ "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=" ];
   };
 
-  # The Cloudflare side: names must match the workers' wrangler.toml / wrangler.admin.toml.
+  # The Cloudflare side. OpenTofu creates these (cloudflare/, rendered from this file), and
+  # wrangler.toml / wrangler.admin.toml must name the same things: test/workers.test.ts
+  # compares every per-environment value there with this file.
   cloudflare = {
     # Not a secret (it is part of the R2 endpoint), but must be the real account's id.
     accountId = "0123456789abcdef0123456789abcdef";
+    # Zones are created by hand (registrar, NS delegation); their ids are what the DNS
+    # records, the custom domains and the admin worker's CLOUDFLARE_ZONE_ID refer to.
+    zoneIds = {
+      "example-nix.org" = "00000000000000000000000000000010";
+      "example-nix.net" = "00000000000000000000000000000011";
+    };
+    # OpenTofu's state (an R2 bucket, S3 backend), created once by hand: see README.
+    stateBucket = "example-nix-tofu-state";
     environments = {
       production = {
         cacheWorker = "nix-cache-edge";
@@ -73,6 +87,9 @@
         bucket = "nix-cache"; # NAR_BUCKET; Hydra uploads here
         denylistNamespace = "nix-cache-denylist"; # DENYLIST
         auditDatabase = "nix-cache-audit"; # AUDIT
+        # Ids Cloudflare assigns on creation (`tofu output`); the workers' configs carry them.
+        denylistNamespaceId = "00000000000000000000000000000002";
+        auditDatabaseId = "00000000-0000-0000-0000-000000000012";
       };
       # `wrangler deploy --env staging` names the scripts <name>-staging.
       staging = {
@@ -83,6 +100,8 @@
         bucket = "nix-cache-staging";
         denylistNamespace = "nix-cache-denylist-staging";
         auditDatabase = "nix-cache-audit-staging";
+        denylistNamespaceId = "00000000000000000000000000000001";
+        auditDatabaseId = "00000000-0000-0000-0000-000000000011";
       };
     };
   };
@@ -102,6 +121,8 @@
     flake = "github:example-nix/infra?dir=infra";
   };
 
+  # Every host states `stateVersion`: the NixOS release it was first installed with
+  # (system.stateVersion). Required, and never changed after installation.
   hosts = {
     hydra = {
       role = "hydra";
@@ -152,6 +173,9 @@
       systems = [ "x86_64-linux" ];
       hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE1AeV4nzR98WrwbLOuBwF9+eRRga0poQe/rdeQEAODw";
       stateVersion = "25.05";
+      # simple-nixos-mailserver's own state version (mailserver.stateVersion): the layout of
+      # its data on this host. Required; raise it only by following that release's notes.
+      mailserverStateVersion = 3;
     };
   };
 }

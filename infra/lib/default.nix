@@ -37,10 +37,20 @@ let
     mandatoryFeatures = h.mandatoryFeatures or [ ];
     hostKey = h.hostKey or null;
     queueRunnerKey = h.queueRunnerKey or null;
-    stateVersion = h.stateVersion or "25.05";
-    # Free space a builder keeps: Nix collects garbage during builds when free space drops
-    # below minFree, until maxFree is free (nix.conf min-free/max-free).
-    gc = { minFreeGiB = 50; maxFreeGiB = 200; } // (h.gc or { });
+    # Required (validation says so): a silent default would change the state layout of a
+    # host installed with another release.
+    stateVersion = h.stateVersion or null;
+    mailserverStateVersion = h.mailserverStateVersion or null;
+    # Free space every host keeps: when free space drops below minFree, the Nix daemon
+    # collects garbage until maxFree is free (nix.conf min-free/max-free), so a full store
+    # never stops Hydra's queue (hydra-check-space) or a builder mid-build.
+    # Defaults by role: Hydra stops queueing below services.hydra.minimumDiskFree (50 GiB,
+    # modules/hydra.nix), so its store is collected well before that; the mail host is small.
+    gc = {
+      builder = { minFreeGiB = 50; maxFreeGiB = 200; deleteOlderThan = "3d"; };
+      hydra = { minFreeGiB = 100; maxFreeGiB = 300; deleteOlderThan = "14d"; };
+      mail = { minFreeGiB = 5; maxFreeGiB = 20; deleteOlderThan = "14d"; };
+    }.${h.role or ""} or { minFreeGiB = 5; maxFreeGiB = 20; deleteOlderThan = "14d"; } // (h.gc or { });
   };
 
   hosts = mapAttrs normaliseHost (inventory.hosts or { });
@@ -55,21 +65,24 @@ let
     ])
     (attrNames environments);
 
-  errors = import ./validate.nix { inherit inventory hosts providers workerHostnames mailDomains; };
+  hostsOfRole' = role: filter (h: h.role == role) (map (n: hosts.${n}) (attrNames hosts));
+  secrets = import ./secrets.nix { inherit inventory hosts mailDomains; hostsOfRole = hostsOfRole'; };
+
+  errors = import ./validate.nix { inherit inventory hosts providers workerHostnames mailDomains; inherit (secrets) secrets; };
   checked = value:
     if errors == [ ] then value
     else throw "inventory is invalid:\n  - ${concatStringsSep "\n  - " errors}";
 
-  hostsOfRole = role: filter (h: h.role == role) (map (n: hosts.${n}) (attrNames hosts));
+  hostsOfRole = hostsOfRole';
   view = {
-    inherit inventory hosts fqdn mailDomains workerHostnames hostsOfRole;
+    inherit inventory hosts fqdn mailDomains workerHostnames hostsOfRole secrets;
     inherit (inventory) domain;
   };
 
   machines = import ./machines.nix view;
   dns = import ./dns.nix view;
   hydra = import ./hydra.nix view;
-  cloudflare = import ./cloudflare.nix (view // { inherit dns; });
+  tofu = import ./tofu.nix (view // { inherit dns; });
 in
 mapAttrs (_: checked) {
   inherit hosts mailDomains;
@@ -78,10 +91,15 @@ mapAttrs (_: checked) {
 
   machinesFile = machines.text;
   inherit (dns) records zoneFiles warnings;
-  cloudflareDns = dns.cloudflare;
-  cloudflare = cloudflare;
+  # OpenTofu configuration (JSON syntax) for every Cloudflare resource: cloudflare/tf.sh.
+  inherit tofu;
+  # What wrangler.toml / wrangler.admin.toml must say per environment (test/workers.test.ts).
+  workers = import ./workers.nix view;
   # { storeUri; config (hydra.conf lines); signingKeyFile; credentialsFile; publicCache; }
   inherit hydra;
+  secrets = secrets.secrets;
+  secretsFor = builtins.mapAttrs (name: _: secrets.forHost name) hosts;
+  inherit (secrets) agenixRules;
 
   mailForwards = import ./mail.nix view;
   adminKeys = builtins.concatMap (a: a.sshKeys or [ ]) (attrValues (inventory.admins or { }));

@@ -1,9 +1,11 @@
-# Inventory -> DNS records, and two renderings of the same list:
-#   zoneFiles.<zone>    RFC 1035 master files (BIND, Knot, or Cloudflare's zone import)
-#   cloudflare.<zone>   bodies for POST /zones/:zone_id/dns_records, applied by
-#                       infra/cloudflare/provision.mjs
+# Inventory -> DNS records, rendered two ways:
+#   zoneFiles.<zone>    RFC 1035 master files (for review, or any other DNS host)
+#   lib/tofu.nix        one cloudflare_dns_record per record, applied by OpenTofu
 #
-# A record is { zone; name (FQDN, no trailing dot); type; content; ttl; proxied; priority; comment; data }.
+# A record is { key; zone; name (FQDN, no trailing dot); type; content; ttl; proxied; priority; comment; data }.
+# `key` names the record's OpenTofu resource. It is built from the name and type (and, for
+# CAA, the issuer), never from the content, so a changed address or key is an in-place update,
+# while a record that leaves the inventory leaves the plan and is destroyed.
 # Each carries a comment saying why it exists; Cloudflare stores it with the record (the
 # free plan allows 100 characters, so comments stay short).
 # SOA and NS are the DNS provider's, not ours, and are not generated.
@@ -16,8 +18,10 @@ let
   selector = inventory.mail.dkimSelector or "mail";
   mailHost = let m = hostsOfRole "mail"; in if m == [ ] then null else builtins.head m;
 
+  label = s: replaceStrings [ "." "_" ] [ "_" "-" ] s;
   record = zone: name: type: content: comment: extra:
-    { inherit zone name type content comment ttl; proxied = false; priority = null; data = null; } // extra;
+    { inherit zone name type content comment ttl; proxied = false; priority = null; data = null;
+      key = "${type}_${label name}"; } // extra;
 
   # --- hosts: every host reachable by name; Hydra reaches builders as <name>.<domain>.
   # Never proxied: SSH, SMTP and the nix-ssh protocol cannot pass Cloudflare's HTTP proxy.
@@ -28,18 +32,18 @@ let
       ++ (if h.ipv6 != null then [ (record domain h.fqdn "AAAA" h.ipv6 why { }) ] else [ ]))
     (attrNames hosts);
 
-  # --- workers: no records here. wrangler.toml attaches each worker hostname as a Workers
-  # Custom Domain (`routes = [{ pattern = …, custom_domain = true }]`), and Cloudflare then
-  # creates the DNS record and the certificate itself; a record of ours under that name would
-  # make the attachment fail ("externally managed DNS records"). The zone file says so.
+  # --- workers: no records here. Each worker hostname is a Workers Custom Domain
+  # (cloudflare_workers_custom_domain in lib/tofu.nix), and Cloudflare then creates the DNS
+  # record and the certificate itself; a record of ours under that name would make the
+  # attachment fail ("externally managed DNS records"). The zone file says so.
   workerNotes = map
-    (w: "; ${w.fqdn}: Workers Custom Domain of ${w.script} (${w.env}), created by `wrangler deploy`")
+    (w: "; ${w.fqdn}: Workers Custom Domain of ${w.script} (${w.env}), attached by OpenTofu")
     workerHostnames;
 
   # --- CAA on every zone: only the listed CAs may issue for our names (RFC 8659) ----------
   caaRecords = zone: map
     (ca: record zone zone "CAA" "0 issue \"${ca}\"" "only ${ca} may issue certificates"
-      { data = { flags = 0; tag = "issue"; value = ca; }; })
+      { data = { flags = 0; tag = "issue"; value = ca; }; key = "CAA_${label zone}_${label ca}"; })
     caaIssuers;
 
   # --- mail, per mail domain -----------------------------------------------------------
@@ -70,11 +74,15 @@ let
     ++ (if elem zone mailDomains then mailRecords zone else [ ])
     ++ caaRecords zone;
 
-  records = concatMap recordsOf zones;
+  all = concatMap recordsOf zones;
+  # Two records with one key would be one resource in OpenTofu: refuse rather than drop one.
+  keys = map (r: r.key) all;
+  records = if length keys == length (builtins.attrNames (builtins.listToAttrs (map (k: { name = k; value = null; }) keys)))
+    then all else throw "lib/dns.nix: two DNS records share an OpenTofu resource key: ${toJSON keys}";
 
   warnings = concatMap
     (d: if dkimKey d == null
-      then [ "domains.\"${d}\".dkimPublicKey is not set: no DKIM record for ${d}; deploy the mail host, then copy p= from /var/dkim/${d}.${selector}.txt" ]
+      then [ "domains.\"${d}\".dkimPublicKey is not set: no DKIM record for ${d}; generate the key pair, encrypt the private half as secrets/dkim-${d}-${selector}.age and put p= here (README \"Secrets\")" ]
       else [ ])
     mailDomains;
 
@@ -88,7 +96,6 @@ let
     else if r.type == "MX" then "${toString r.priority} ${r.content}."
     else if r.type == "CNAME" then "${r.content}."
     else r.content;
-  # Cloudflare's zone import reads `cf_tags=cf-proxied:true` from the comment.
   zoneLine = r:
     "${r.name}.\t${toString r.ttl}\tIN\t${r.type}\t${rdata r}\t; ${r.comment}"
     + (if r.proxied then " cf_tags=cf-proxied:true" else "");
@@ -100,17 +107,8 @@ let
     ${concatStringsSep "\n" ((if zone == domain then workerNotes else [ ]) ++ map zoneLine (filter (r: r.zone == zone) records))}
   '';
 
-  # --- Cloudflare API bodies -----------------------------------------------------------
-  # ttl 1 means "automatic", the only TTL a proxied record has. CAA is written through
-  # `data`; MX needs `priority`; `proxied` only exists for A/AAAA/CNAME.
-  cloudflareRecord = r:
-    { inherit (r) type name comment; ttl = if r.proxied then 1 else r.ttl; }
-    // (if r.data != null then { inherit (r) data; } else { inherit (r) content; })
-    // (if r.priority != null then { inherit (r) priority; } else { })
-    // (if elem r.type [ "A" "AAAA" "CNAME" ] then { inherit (r) proxied; } else { });
 in
 {
   inherit records warnings;
   zoneFiles = builtins.listToAttrs (map (z: { name = z; value = zoneFile z; }) zones);
-  cloudflare = builtins.listToAttrs (map (z: { name = z; value = map cloudflareRecord (filter (r: r.zone == z) records); }) zones);
 }

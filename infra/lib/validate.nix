@@ -3,7 +3,7 @@
 # naming the host, address or alias at fault and what to do about it.
 #
 # Input is the normalised view built by lib/default.nix (defaults filled in, fqdn computed).
-{ inventory, hosts, providers, workerHostnames, mailDomains }:
+{ inventory, hosts, providers, workerHostnames, mailDomains, secrets }:
 let
   inherit (builtins) all any attrNames attrValues concatLists concatMap concatStringsSep elem elemAt filter
     genList head isInt isList isString length listToAttrs match sort tail toJSON;
@@ -54,6 +54,18 @@ let
         else concatMap (s: if isSystem s then [ ] else [ "${who}: system ${q s} is not a Nix system such as \"aarch64-linux\"" ]) h.systems)
     ++ (if h.hostKey != null && !isHostKey h.hostKey
         then [ "${who}: hostKey must be \"<type> <base64>\" as printed by `ssh-keyscan`, without a comment" ] else [ ])
+    ++ (if h.stateVersion == null
+        then [ "${who}: stateVersion missing; set it to the NixOS release the host was first installed with (e.g. \"26.05\") and never change it" ]
+        else if !(isString h.stateVersion && match "[0-9]{2}\\.[0-9]{2}" h.stateVersion != null)
+        then [ "${who}: stateVersion ${q h.stateVersion} is not a NixOS release such as \"26.05\"" ] else [ ])
+    ++ (if h.role == "mail" && !isPositiveInt h.mailserverStateVersion
+        then [ "${who}: mailserverStateVersion missing or not a positive integer (simple-nixos-mailserver's mailserver.stateVersion)" ] else [ ])
+    ++ (let mine = filter (s: elem h.name s.hosts) (attrValues secrets); in
+        if mine != [ ] && !(isString h.hostKey && match "ssh-ed25519 .*" h.hostKey != null)
+        then [ "${who}: decrypts secrets (${concatStringsSep ", " (map (s: s.name) mine)}) but has no ssh-ed25519 hostKey; agenix decrypts with it and the secrets are encrypted for it" ]
+        else [ ])
+    ++ (if isPositiveInt h.gc.minFreeGiB && isPositiveInt h.gc.maxFreeGiB && h.gc.minFreeGiB < h.gc.maxFreeGiB then [ ]
+        else [ "${who}: gc.minFreeGiB and gc.maxFreeGiB must be positive integers with minFreeGiB below maxFreeGiB" ])
     ++ (if h.role == "builder" then builderErrors h else [ ])
     ++ (if h.role == "hydra" && !isPubKeyLine h.queueRunnerKey
         then [ "${who}: queueRunnerKey missing or malformed; builders authorise this key for hydra-queue-runner" ] else [ ]);
@@ -128,12 +140,38 @@ let
 
   # --- Cloudflare ------------------------------------------------------------------------
   envs = inventory.cloudflare.environments or { };
+  zoneIds = inventory.cloudflare.zoneIds or { };
   isBucketName = n: isString n && match "[a-z0-9][a-z0-9-]{1,61}[a-z0-9]" n != null;
+  isHexId = n: isString n && match "[0-9a-f]{32}" n != null;
+  isUuid = n: isString n && match "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}" n != null;
   cloudflareErrors =
+    concatMap (z: if isHexId (zoneIds.${z} or null) then [ ]
+      else [ "cloudflare.zoneIds: zone ${q z} needs its Cloudflare zone id (32 hex digits, from the zone's overview page)" ])
+      (attrNames (inventory.domains or { }))
+    ++ (if isBucketName (inventory.cloudflare.stateBucket or null) then [ ]
+        else [ "cloudflare.stateBucket: missing or not a valid R2 bucket name; OpenTofu keeps its state there" ])
+    ++ concatMap (e:
+      (if isHexId (envs.${e}.denylistNamespaceId or null) then [ ]
+       else [ "cloudflare environment ${q e}: denylistNamespaceId must be the KV namespace's id (32 hex digits, `tofu output`)" ])
+      ++ (if isUuid (envs.${e}.auditDatabaseId or null) then [ ]
+          else [ "cloudflare environment ${q e}: auditDatabaseId must be the D1 database's id (a UUID, `tofu output`)" ]))
+      (attrNames envs)
+    ++
     concatMap (e: if isBucketName envs.${e}.bucket then [ ] else [ "cloudflare environment ${q e}: bucket ${q envs.${e}.bucket} is not a valid R2 bucket name" ]) (attrNames envs)
     ++ duplicates "R2 bucket" (map (e: { key = envs.${e}.bucket; owner = "environment ${q e}"; }) (attrNames envs))
     ++ duplicates "KV namespace" (map (e: { key = envs.${e}.denylistNamespace; owner = "environment ${q e}"; }) (attrNames envs))
     ++ duplicates "D1 database" (map (e: { key = envs.${e}.auditDatabase; owner = "environment ${q e}"; }) (attrNames envs));
+  # --- keys ----------------------------------------------------------------------------------
+  # name:base64 of a 32-byte Ed25519 key, as nix.conf's trusted-public-keys takes it.
+  isNixPublicKey = k: isString k && match "[A-Za-z0-9._-]+:[A-Za-z0-9+/]{43}=" k != null;
+  keyErrors =
+    (if (inventory.cache.publicKeys or [ ]) == [ ]
+     then [ "cache.publicKeys is empty: list the public half of Hydra's signing key" ] else [ ])
+    ++ concatMap (k: if isNixPublicKey k then [ ] else [ "cache: ${q k} is not a Nix public key (name:base64 of 32 bytes)" ])
+      ((inventory.cache.publicKeys or [ ]) ++ (inventory.cache.upstreamPublicKeys or [ ]))
+    ++ (if concatMap (a: a.sshKeys or [ ]) (attrValues (inventory.admins or { })) == [ ]
+        then [ "admins: no SSH key; admins log in as root with them and every secret is encrypted for them" ] else [ ]);
+
   unique = builtins.foldl' (acc: e: if elem e acc then acc else acc ++ [ e ]) [ ];
 in
 unique (concatLists (map hostErrors hostList)
@@ -142,4 +180,5 @@ unique (concatLists (map hostErrors hostList)
 ++ roleErrors
 ++ domainErrors
 ++ aliasErrors
-++ cloudflareErrors)
+++ cloudflareErrors
+++ keyErrors)

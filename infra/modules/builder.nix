@@ -23,16 +23,6 @@
     system-features = host.supportedFeatures ++ host.mandatoryFeatures;
     extra-platforms = lib.drop 1 host.systems;
     sandbox = true;
-    # Keep free space: when a build finds less than min-free bytes free, the daemon collects
-    # garbage until max-free is free. Builders keep no roots, so everything is fair game.
-    min-free = host.gc.minFreeGiB * 1024 * 1024 * 1024;
-    max-free = host.gc.maxFreeGiB * 1024 * 1024 * 1024;
-  };
-
-  # A daily sweep on top, so a quiet builder does not sit on a full disk until the next build.
-  nix.gc = {
-    automatic = true;
-    dates = "daily";
-    options = "--delete-older-than 3d";
+    # Garbage collection (min-free/max-free, nix.gc) is common to every host: modules/common.nix.
   };
 }

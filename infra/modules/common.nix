@@ -1,14 +1,16 @@
-# Every host: SSH, firewall, time, monitoring, Nix, automatic upgrades.
-# `infra` is lib/default.nix applied to the inventory, `host` this host's normalised entry
-# (both passed as specialArgs by flake.nix).
+# Every host: SSH, firewall, time, monitoring, Nix (with garbage collection), secrets,
+# automatic upgrades. `infra` is lib/default.nix applied to the inventory, `host` this host's
+# normalised entry (both passed as specialArgs by flake.nix).
 { config, lib, pkgs, infra, host, ... }:
 let
   inherit (infra) inventory;
+  gib = n: n * 1024 * 1024 * 1024;
 in
 {
   networking.hostName = host.name;
   networking.domain = infra.domain;
-  system.stateVersion = host.stateVersion; # the release the host was installed with; never bumped
+  # The release the host was installed with; required in the inventory, never bumped.
+  system.stateVersion = host.stateVersion;
 
   # --- SSH: keys only; root only with a key, because deploys are `--target-host root@…` ---
   services.openssh = {
@@ -27,6 +29,13 @@ in
   programs.ssh.knownHosts = lib.mapAttrs
     (_: h: { hostNames = [ h.fqdn ] ++ lib.optional (h.ipv4 != null) h.ipv4 ++ lib.optional (h.ipv6 != null) h.ipv6; publicKey = h.hostKey; })
     (lib.filterAttrs (_: h: h.hostKey != null) infra.hosts);
+
+  # --- secrets: this host's entries of secrets.nix, decrypted by agenix at activation with
+  # the host's SSH key, to tmpfs or the declared path, with the declared owner and mode. The
+  # store holds only the encrypted files.
+  age.secrets = lib.mapAttrs
+    (_: s: { file = ../secrets + "/${s.file}"; inherit (s) path owner group mode; })
+    infra.secretsFor.${host.name};
 
   # --- firewall: deny by default; role modules open what they serve ---------------------
   networking.nftables.enable = true;
@@ -53,11 +62,22 @@ in
   # --- Nix -----------------------------------------------------------------------------
   nix.settings = {
     experimental-features = [ "nix-command" "flakes" ];
-    # Only root and wheel talk to the daemon as trusted users; builders add nix-ssh.
+    # Only root talks to the daemon as a trusted user; builders add nix-ssh.
     trusted-users = [ "root" ];
     # Hosts substitute from our own cache as well as cache.nixos.org.
     extra-substituters = [ "https://${inventory.cloudflare.environments.production.cacheHostname}.${infra.domain}" ];
     extra-trusted-public-keys = inventory.cache.publicKeys;
+    # Keep free space on every host (as NixOS/infra does): when a build or download finds
+    # less than min-free free, the daemon collects garbage until max-free is free. Without it
+    # Hydra's disk fills and hydra-check-space stops the queue.
+    min-free = gib host.gc.minFreeGiB;
+    max-free = gib host.gc.maxFreeGiB;
+  };
+  # A daily sweep on top, so a quiet host does not sit on a full disk until the next build.
+  nix.gc = {
+    automatic = true;
+    dates = "daily";
+    options = "--delete-older-than ${host.gc.deleteOlderThan}";
   };
 
   # --- security updates ------------------------------------------------------------------

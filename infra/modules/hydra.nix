@@ -14,7 +14,9 @@ in
     # Required by the module; e-mail notifications stay off (hydra.conf email_notification
     # defaults to 0), so nothing is sent as this address.
     notificationSender = "hydra@${infra.domain}";
-    useSubstitutes = true;
+    # false, as NixOS's Hydra has it: with substitutes Hydra would download a path from
+    # another cache and then sign and upload it as if it had built it.
+    useSubstitutes = false;
     # Builders come from the inventory only; the default /etc/nix/machines is not used.
     buildMachinesFiles = [ (pkgs.writeText "hydra-machines" infra.machinesFile) ];
     # Hydra stops queueing builds / evaluations rather than fill its own disk (GiB).
@@ -31,16 +33,17 @@ in
   # Flakes evaluated by Hydra may fetch from these only (restricted evaluation).
   nix.settings.allowed-uris = [ "github:" "https://github.com/" "git+https://github.com/" ];
 
-  # R2 credentials for the upload (AWS_ACCESS_KEY_ID=…, AWS_SECRET_ACCESS_KEY=…): a file on
-  # the host, owned by root, mode 0400, read by systemd. Never in this repository or the store.
+  # R2 credentials for the upload (AWS_ACCESS_KEY_ID=…, AWS_SECRET_ACCESS_KEY=…): the
+  # r2-credentials secret (secrets.nix: root, 0400), read by systemd before it drops
+  # privileges. The signing key (`secret-key=` in store_uri) and the queue runner's SSH key to
+  # the builders are secrets too, decrypted by agenix with the queue runner as owner.
   systemd.services.hydra-queue-runner.serviceConfig.EnvironmentFile = hydra.credentialsFile;
-  # The signing key (`secret-key=` in store_uri) must be readable by the queue runner.
   systemd.tmpfiles.rules = [
-    "z ${hydra.signingKeyFile} 0400 hydra-queue-runner hydra -"
-    "d /var/cache/hydra 0755 hydra hydra -"
+    "d /var/cache/hydra 0755 hydra hydra - -"
+    # hydra-server runs as hydra-www (group hydra) and fills this cache of NARs it read
+    # through the public cache (server_store_uri's local-nar-cache); entries expire after a day.
+    "d ${hydra.narCache} 0775 hydra hydra 1d -"
   ];
-  # The queue runner's SSH key to the builders (machines file column 3) is generated once
-  # on the host; its public half is the inventory's queueRunnerKey.
 
   services.nginx = {
     enable = true;

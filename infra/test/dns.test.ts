@@ -1,5 +1,5 @@
-// Inventory -> DNS (lib/dns.nix): the record list, its zone-file rendering and the
-// Cloudflare API bodies provision.mjs sends.
+// Inventory -> DNS (lib/dns.nix): the record list and its zone-file rendering. The same records as
+// OpenTofu resources are tested in tofu.test.ts.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { type DnsRecord, evalInfra, fixture } from "./nix";
@@ -8,13 +8,12 @@ const golden = (name: string) => readFileSync(fixture("golden", name), "utf8");
 const records = (inv = "inventory.nix") => evalInfra<DnsRecord[]>("records", fixture(inv));
 const find = (rs: DnsRecord[], type: string, name: string) => rs.filter((r) => r.type === type && r.name === name);
 
-describe("zone files and Cloudflare JSON", () => {
+describe("zone files", () => {
   it("match the golden files", () => {
     const zones = evalInfra<Record<string, string>>("zoneFiles", fixture("inventory.nix"));
     expect(Object.keys(zones).sort()).toEqual(["example-nix.dev", "example-nix.org"]);
     expect(zones["example-nix.org"]).toBe(golden("example-nix.org.zone"));
     expect(zones["example-nix.dev"]).toBe(golden("example-nix.dev.zone"));
-    expect(evalInfra("cloudflareDns", fixture("inventory.nix"))).toEqual(JSON.parse(golden("cloudflare-dns.json")));
   });
 
   it("split TXT values longer than 255 bytes into several strings (RFC 1035 §3.3)", () => {
@@ -25,14 +24,15 @@ describe("zone files and Cloudflare JSON", () => {
     expect(strings.every((s) => s.length <= 255)).toBe(true);
   });
 
-  it("give Cloudflare CAA as data, and comments within its 100-character limit", () => {
-    const cf = evalInfra<Record<string, Record<string, unknown>[]>>("cloudflareDns", fixture("inventory.nix"));
-    const caa = cf["example-nix.dev"]!.find((r) => r.type === "CAA")!;
+  it("give OpenTofu CAA as data, MX with priority, and comments within Cloudflare's 100-character limit", () => {
+    const rs = evalInfra<{ resource: { cloudflare_dns_record: Record<string, Record<string, unknown>> } }>("tofu", fixture("inventory.nix"))
+      .resource.cloudflare_dns_record;
+    const caa = Object.values(rs).find((r) => r.type === "CAA" && r.name === "example-nix.dev")!;
     expect(caa.data).toEqual({ flags: 0, tag: "issue", value: "letsencrypt.org" });
     expect(caa.content).toBeUndefined();
-    const mx = cf["example-nix.org"]!.find((r) => r.type === "MX")!;
+    const mx = Object.values(rs).find((r) => r.type === "MX")!;
     expect(mx).toMatchObject({ content: "mx.example-nix.org", priority: 10, ttl: 300 });
-    for (const r of Object.values(cf).flat()) expect(String(r.comment).length).toBeLessThanOrEqual(100);
+    for (const r of Object.values(rs)) expect(String(r.comment).length).toBeLessThanOrEqual(100);
   });
 });
 
@@ -45,17 +45,12 @@ describe("records", () => {
     expect(find(rs, "AAAA", "big.example-nix.org")).toEqual([]); // IPv4-only builder
   });
 
-  it("leave the worker hostnames to Workers Custom Domains (wrangler deploy creates their records)", () => {
+  it("leave the worker hostnames to Workers Custom Domains (Cloudflare creates their records)", () => {
     // A record of ours under these names would block the custom domain attachment.
     expect(records().filter((r) => r.name.startsWith("cache"))).toEqual([]);
     const zone = evalInfra<Record<string, string>>("zoneFiles", fixture("inventory.nix"))["example-nix.org"]!;
-    expect(zone).toContain("; cache.example-nix.org: Workers Custom Domain of nix-cache-edge (production), created by `wrangler deploy`\n");
-    expect(zone).toContain("; cache-admin.example-nix.org: Workers Custom Domain of nix-cache-admin (production), created by `wrangler deploy`\n");
-    const domains = evalInfra<{ customDomains: { hostname: string; service: string }[] }>("cloudflare", fixture("inventory.nix")).customDomains;
-    expect(domains.map((d) => `${d.hostname} ${d.service}`)).toEqual([
-      "cache.example-nix.org nix-cache-edge",
-      "cache-admin.example-nix.org nix-cache-admin",
-    ]);
+    expect(zone).toContain("; cache.example-nix.org: Workers Custom Domain of nix-cache-edge (production), attached by OpenTofu\n");
+    expect(zone).toContain("; cache-admin.example-nix.org: Workers Custom Domain of nix-cache-admin (production), attached by OpenTofu\n");
   });
 
   it("include a builder added to the inventory", () => {
@@ -90,7 +85,7 @@ describe("records", () => {
     expect(find(rs, "TXT", "_dmarc.example-nix.net")).toHaveLength(1);
     expect(find(rs, "TXT", "mail._domainkey.example-nix.net")).toEqual([]);
     expect(evalInfra<string[]>("warnings", fixture("inventory-second-mail-domain.nix"))).toEqual([
-      'domains."example-nix.net".dkimPublicKey is not set: no DKIM record for example-nix.net; deploy the mail host, then copy p= from /var/dkim/example-nix.net.mail.txt',
+      'domains."example-nix.net".dkimPublicKey is not set: no DKIM record for example-nix.net; generate the key pair, encrypt the private half as secrets/dkim-example-nix.net-mail.age and put p= here (README "Secrets")',
     ]);
   });
 

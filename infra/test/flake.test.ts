@@ -6,7 +6,8 @@ import { evalInfra, fixture } from "./nix";
 
 type Wiring = {
   inputs: string[];
-  mailserverFollowsNixpkgs: boolean;
+  urls: Record<string, string>;
+  follows: Record<string, string | null>;
   hosts: Record<string, { modules: string[]; host: string; machinesFile: string }>;
   checks: Record<string, string[]>;
 };
@@ -20,16 +21,21 @@ describe("flake outputs", () => {
   });
   const wiring = (r.status === 0 ? JSON.parse(r.stdout) : {}) as Wiring;
 
-  it("pin nixpkgs and the mailserver to one nixpkgs", () => {
-    expect(wiring.inputs).toEqual(["nixpkgs", "simple-nixos-mailserver"]);
-    expect(wiring.mailserverFollowsNixpkgs).toBe(true);
+  it("follow the current stable release (26.05) for nixpkgs and the mailserver, and one nixpkgs for all", () => {
+    expect(wiring.inputs).toEqual(["agenix", "nixpkgs", "simple-nixos-mailserver"]);
+    expect(wiring.urls).toEqual({
+      nixpkgs: "github:NixOS/nixpkgs/nixos-26.05",
+      "simple-nixos-mailserver": "gitlab:simple-nixos-mailserver/nixos-mailserver/nixos-26.05",
+      agenix: "github:ryantm/agenix",
+    });
+    expect(wiring.follows).toEqual({ nixpkgs: null, "simple-nixos-mailserver": "nixpkgs", agenix: "nixpkgs" });
   });
 
   it("define one nixosConfiguration per inventory host, with its role's modules", () => {
     expect(Object.keys(wiring.hosts).sort()).toEqual(["builder-arm-01", "builder-x86-01", "hydra", "mail"]);
-    expect(wiring.hosts.hydra!.modules).toEqual(["common.nix", "hetzner-cloud.nix", "hostPlatform=x86_64-linux", "hydra.nix"]);
-    expect(wiring.hosts["builder-arm-01"]!.modules).toEqual(["common.nix", "hetzner-cloud.nix", "hostPlatform=aarch64-linux", "builder.nix"]);
-    expect(wiring.hosts.mail!.modules).toEqual(["common.nix", "hetzner-cloud.nix", "hostPlatform=x86_64-linux", "simple-nixos-mailserver", "mail.nix"]);
+    expect(wiring.hosts.hydra!.modules).toEqual(["agenix", "common.nix", "hetzner-cloud.nix", "hostPlatform=x86_64-linux", "hydra.nix"]);
+    expect(wiring.hosts["builder-arm-01"]!.modules).toEqual(["agenix", "common.nix", "hetzner-cloud.nix", "hostPlatform=aarch64-linux", "builder.nix"]);
+    expect(wiring.hosts.mail!.modules).toEqual(["agenix", "common.nix", "hetzner-cloud.nix", "hostPlatform=x86_64-linux", "simple-nixos-mailserver", "mail.nix"]);
     for (const [name, h] of Object.entries(wiring.hosts)) expect(h.host).toBe(name);
   });
 

@@ -43,11 +43,15 @@ describe("machines file", () => {
     const hydra = evalInfra<{ storeUri: string; config: string }>("hydra", fixture("inventory.nix"));
     expect(hydra.storeUri).toBe(
       "s3://nix-cache?endpoint=0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com&region=auto" +
-        "&secret-key=/var/lib/secrets/cache-signing-key&write-nar-listing=1" +
+        "&secret-key=/run/agenix/cache-signing-key&write-nar-listing=1" +
         "&compression=zstd&ls-compression=zstd&log-compression=zstd",
     );
     expect(hydra.config).toContain(`store_uri = ${hydra.storeUri}\n`);
     expect(hydra.config).toContain("binary_cache_public_uri = https://cache.example-nix.org\n");
+    // Logs go to the bucket already zstd-compressed; Hydra's own log compression conflicts with that.
+    expect(hydra.config).toMatch(/^upload_logs_to_binary_cache = true$/m);
+    expect(hydra.config).toMatch(/^compress_build_logs = false$/m);
+    expect(hydra.config).toContain("server_store_uri = https://cache.example-nix.org?local-nar-cache=/var/cache/hydra/nar-cache\n");
     // Secrets are paths on the host, never values: nothing key-like may appear.
     expect(hydra.config).not.toMatch(/AWS_|[A-Za-z0-9+/]{40,}={0,2}/);
   });

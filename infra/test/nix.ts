@@ -3,6 +3,11 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+// Evaluation only, never a build: no build users are needed. Without this, Nix warns on stderr wherever the
+// `nixbld` group is missing, and the tests that require a silent evaluation would fail for that reason alone.
+// Set for every child process (nix-instantiate here and in deploy.sh / tf.sh).
+process.env.NIX_CONFIG = "build-users-group =";
+
 export const infraDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const fixture = (...p: string[]) => path.join(infraDir, "test", "fixtures", ...p);
 
