@@ -21,11 +21,11 @@
       # p= of the DKIM TXT record. The private half is secrets/dkim-<domain>-<selector>.age
       # (README "Secrets"), so a rebuilt mail host signs with the key DNS publishes.
       # null leaves the DKIM record out of DNS (with a warning) until the key exists.
-      dkimPublicKey = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA3GhbUj6g0eFwegjiE6gsDkvC8pTYCD15qpiM8yjrdfDhcxqeAEkwPwhFbeatdE72TRkGg9S5RZKARAivpv49yQoDcgNYGSvZ+PU8XSfHUvtE87XoYuwEKlZxzBJxeYlFBSO5n4EUI8jMt62aLIs3kiVto0QwAB1ahd58Gwysx7YEut+93qQ45aiHqLLK1WhpGG+MCz3iOR1MDlZduZCxRhk5VNs00fUekyHL9LX861KqCnNAxMQv93vwGccWQEecQ6K2bvGU+AmjM6E1Dh/UC7/JoMty85UPodYzN5wfLMJctS76uzOLPziosZKZtGG4Em3ZdmVTnUDezn+JBRgXdwIDAQAB";
+      dkimPublicKey = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAyuKbEdU6N91tJTlbWp06mvrHLPTV0VBJHN7sioZVc14PR/8VasBvevMduveOGb4RNhDWysfSdqgA1RT2tQD+MVcIjSa2J40E5iYiLNJpgmK+Piv6ATMw7Tmxfr+1JxhPCdbWmBEUswndt6S16ph1qjyQIhSSS3NbjTA6HxsvHkQyZVUtdaMaoyj2DEyH6YmFHR4pl6i2+cC/X7weQBjtsSMoqvvfJDhUB+5VmXath0CyVQIHHI3CyKRz0ALtCn758oBjKhsoFcqI3yEDcIYpmftorAcMpWg+NtjLL0qI2ZedFCoNNgImPTmwqZ8pr5oTr92cJhCPqz8C4802MeA2rQIDAQAB";
     };
     "example-nix.net" = {
       mail = true;
-      dkimPublicKey = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEArBG3/al+RLxoi6csYUMwcE1VfrgV1xvWyQv8srlHcYni1q7X1a3wzocLcP5BDFWAMA6U8k69St92XC++9DtAOrmSdVba18nV9o93o6oNHt5xX/IEh4QuaPCWGCynK5qYO76ulrF4h8PguoIC3c2sagsytHpN053p997mR7LhFiLcWpe7bW9UkRAM8wAdWK57Q9+CmYfPKpMuvRPRxMnN7bKD75XNRCfsa+vql2wISMUhmCx9zx/pePzIlJspvSlhTONc2BsduWowmIWTyc9NHbqjaCDygV2lcLX5Qoy7OI7vjJnc76tTtzgy0tHTjW85vCrxVziSFg1uAnKrpU/7IwIDAQAB";
+      dkimPublicKey = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEApvI3/K1cSodHhzg2aWaP8ab0XOFzxbeUVljFVXSt87iuvq4syEmOvspjoq2gFIPsrXTCDd4NX+l1a8lothxmC3duqfKxwWN4NtsWzYjlb8vXLLWW35dbWGjvpw9J8004DldoiynNRIB0il7vB5WD7QV4qViD3o17KLNVfAwHAlR+cRUHkbsow8mMxSxXxlctNgPRHyG4VLlN4+hL4Xd9HDs7glpw++TtLLFyFKCTdGp93L9DDNv9arc9sy26Kku4GILYP9OC2t9hCpOCpC2eGvfV2rzIs6jFXV633WD+iuPMUdJh6fO2BzUdjbqIUu9k4F+uLaY/0/H7w1vzFZGQvwIDAQAB";
     };
   };
 
@@ -57,7 +57,7 @@
   cache = {
     # Public keys clients trust (nix.conf trusted-public-keys). During a key rotation both
     # the old and the new key are listed; see README "Rotating the cache signing key".
-    publicKeys = [ "cache.example-nix.org-1:cXs7S/EiyvuBcjm6oBACQYJ7EUqSKFnAxBU/M8ABqyQ=" ];
+    publicKeys = [ "cache.example-nix.org-1:TOMtERgstyYYEJByjd/gdugFSiky7Kj1NhhNxx41uJk=" ];
     # Keys of paths the workers serve that this Hydra did not build: the S3 origins behind R2
     # hold cache.nixos.org's paths. The workers' TRUSTED_PUBLIC_KEYS is publicKeys followed by
     # these (test/workers.test.ts fails on any difference); our hosts trust publicKeys only.
@@ -133,7 +133,7 @@
       hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEqc6IlNuPyu5bzNBc9RtJQzMOqo94IaqVjnr8DCfHXd";
       # hydra-queue-runner's own key (the client side of every build connection); builders
       # authorise it for the nix-ssh user only.
-      queueRunnerKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGLve17otDWhTtyJHJhLlEFOPUcpLasoa8soFW8WH6hj hydra-queue-runner";
+      queueRunnerKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHNYFeO/bjuWPGLPHlEV4zGJ3Nf5E6ubftQzHiGCHOVV hydra-queue-runner";
       stateVersion = "25.05";
     };
 
