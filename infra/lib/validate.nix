@@ -120,7 +120,7 @@ let
       [ "mail aliases loop through ${concatStringsSep ", " (sort (x: y: x < y) (dropUntil a seen))}: mail to them never reaches a mailbox" ]
     else if !(aliases ? ${a}) then
       [ "mail alias ${q parent} forwards to ${q a}, which goes nowhere: it is not an alias and this server has no mailboxes" ]
-    else if aliases.${a} == [ ] then [ ] # reported for `a` itself
+    else if !(isList aliases.${a}) || aliases.${a} == [ ] then [ ] # reported for `a` itself
     else concatMap (walk (seen ++ [ a ])) aliases.${a};
   dropUntil = x: xs: if xs == [ ] || head xs == x then xs else dropUntil x (tail xs);
   aliasErrors =
