@@ -1,6 +1,6 @@
 /**
  * The one route table of the cache worker (GET and HEAD share it). A request path becomes a typed `Route`
- * with the canonical object key it reads, so `+` and `%2B` (NIX-PROTOCOL.md, "`+` in names") name one object.
+ * with the canonical object key it reads, so `+` and `%2B` (docs/protocol.md, "`+` in names") name one object.
  */
 import { FormatError } from "../narinfo/errors";
 import { parseStorePathBaseName, parseStorePathHash } from "../narinfo/storePath";
@@ -19,7 +19,7 @@ export type Route =
 /** What went wrong with a path that looked like one of ours; unknown paths are `null` (404). */
 export class BadPath extends Error {}
 
-// A file name under nar/: the narinfo URL is opaque (NIX-PROTOCOL.md), so accept what real caches use
+// A file name under nar/: the narinfo URL is opaque (docs/protocol.md, "NAR URLs"), so accept what real caches use
 // (nix32 or hex hashes, UUIDs, any of the compression extensions) but nothing that could leave the prefix.
 const NAR_FILE = /^[0-9A-Za-z_+=-][0-9A-Za-z._+=-]{0,254}$/;
 // Output names follow store path name rules (libstore/outputs-spec.cc).

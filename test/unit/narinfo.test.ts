@@ -17,7 +17,7 @@ import {
 } from "./nixVectors";
 
 const REAL: [string, string][] = [
-  ["NIX-PROTOCOL.md", PROTOCOL_NARINFO],
+  ["docs/protocol.md example", PROTOCOL_NARINFO],
   ["Nix 2.8 with a reference", NIX_SIGNED_WITH_REFERENCE],
   ["Nix 2.8 content-addressed", NIX_SIGNED_CONTENT_ADDRESSED],
   ...Object.entries(CACHE_NIXOS_ORG_NARINFOS).map(([h, t]): [string, string] => [`cache.nixos.org ${h}`, t]),

@@ -23,7 +23,7 @@ export const CACHE_NIXOS_ORG_NARINFOS: Readonly<Record<string, string>> = {
   c12lxpykv6sld7a0sakcnr3y0la70x8w: hello2511,
 };
 
-/** The narinfo in NIX-PROTOCOL.md: Nix 2.8.0, `nix copy --to file://…?compression=xz`, key cache-test-1 (unknown here). */
+/** docs/protocol.md's narinfo: Nix 2.8.0, `nix copy --to file://…?compression=xz`, key cache-test-1 (unknown here). */
 export const PROTOCOL_NARINFO = `StorePath: /nix/store/8bxrx1z5h8ahx4wg51pp3gkni4q6xcai-feas-app
 URL: nar/0y3yx9bxjm6vlsmgv4sk05bkb1gwyhpbn9749mbibf2ln9rkf8lm.nar.xz
 Compression: xz
