@@ -50,6 +50,14 @@ export default defineConfig({
         },
       },
       {
+        // Checks over the repository's own text (e.g. every cited file exists), in node.
+        test: {
+          name: "repo",
+          include: ["test/docs/**/*.test.ts"],
+          environment: "node",
+        },
+      },
+      {
         test: {
           name: "infra",
           include: ["infra/test/**/*.test.ts"],

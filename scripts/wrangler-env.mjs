@@ -1,5 +1,5 @@
 // Wrangler phones home (metrics, update check, cf.json); without internet it then waits ~40 s
-// (TOOLCHAIN.md). Every script and test that starts wrangler uses these.
+// (docs/toolchain.md, "Wrangler without a network"). Every script and test that starts wrangler uses these.
 export const WRANGLER_ENV = {
   WRANGLER_SEND_METRICS: "false",
   WRANGLER_SEND_ERROR_REPORTS: "false",

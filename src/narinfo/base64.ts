@@ -55,6 +55,34 @@ export function base64Decode(s: string): Uint8Array {
   return out;
 }
 
+/**
+ * Base64 as every Nix reads the hashes and signatures of a narinfo (libutil/util.cc base64Decode in 2.3,
+ * libutil/base-n.cc base64::decode since): decoding stops at the first '=', newlines are skipped, leftover bits are
+ * dropped, any other character outside the alphabet is an error. So unpadded text is read by all of them and must
+ * not be refused here (docs/protocol.md, "Parse rules"). Callers check the decoded length; values are re-written
+ * canonically before they are served.
+ */
+export function base64DecodeAsNix(s: string): Uint8Array {
+  const out: number[] = [];
+  let bits = 0;
+  let acc = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === "=") break;
+    if (c === "\n") continue;
+    const code = s.charCodeAt(i);
+    const v = code < 128 ? BASE64_VALUES[code]! : -1;
+    if (v < 0) throw new FormatError("base64", `invalid character at offset ${i}`);
+    acc = ((acc << 6) | v) & 0xffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push((acc >> bits) & 0xff);
+    }
+  }
+  return Uint8Array.from(out);
+}
+
 /** Lower-case hex, as Nix prints base-16 hashes. */
 export function base16Encode(bytes: Uint8Array): string {
   let out = "";

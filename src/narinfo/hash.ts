@@ -1,4 +1,4 @@
-import { base16Decode, base64Decode } from "./base64";
+import { base16Decode, base64DecodeAsNix } from "./base64";
 import { FormatError } from "./errors";
 import { nix32Decode, nix32EncodedLength, nix32Encode } from "./nix32";
 
@@ -19,7 +19,8 @@ function parseHashAlgo(s: string): HashAlgo {
 
 /**
  * `algo:<digest>` or SRI `algo-<base64>`, as Hash::parseAnyPrefixed (libutil/hash.cc). After ':' the
- * encoding is chosen by length alone: base16, then nix32, then base64 (sha256: 64, 52, 44 chars).
+ * encoding is chosen by length alone: base16, then nix32, then base64 (sha256: 64, 52, 44 chars). SRI has no
+ * length rule: any base64 that decodes to the digest size, padded or not, as in every Nix.
  */
 export function parseNixHash(s: string): NixHash {
   // hash.cc getParsedTypeAndSRI: a ':' anywhere wins over '-'.
@@ -34,7 +35,7 @@ export function parseNixHash(s: string): NixHash {
   try {
     if (!isSRI && rest.length === size * 2) bytes = base16Decode(rest);
     else if (!isSRI && rest.length === nix32EncodedLength(size)) bytes = nix32Decode(rest);
-    else if (isSRI || rest.length === base64Length(size)) bytes = base64Decode(rest);
+    else if (isSRI || rest.length === base64Length(size)) bytes = base64DecodeAsNix(rest);
     else throw new FormatError("hash", `wrong length for ${algo}`);
   } catch (e) {
     if (e instanceof FormatError && e.what !== "hash") throw new FormatError("hash", `bad ${algo} digest: ${e.message}`);

@@ -26,8 +26,11 @@
  * FileHash, FileSize, Deriver, System, CA — can be changed by whoever serves the file, so nothing
  * here may trust them beyond what the client itself re-checks (NarHash and NarSize of the NAR).
  */
+import { base16Encode, base64Encode } from "./base64";
+import { parseContentAddress } from "./contentAddress";
 import { FormatError } from "./errors";
-import { type NixHash, hashesEqual, parseNixHash, formatNixHash } from "./hash";
+import { type NixHash, parseNixHash, formatNixHash } from "./hash";
+import { formatSignature, parseSignature } from "./signature";
 import {
   STORE_DIR,
   type StorePath,
@@ -78,19 +81,34 @@ export function narinfoCompression(n: Narinfo): string {
   return n.compression || "bzip2";
 }
 
-const SINGLE_KEYS = new Set([
-  "StorePath", "URL", "Compression", "FileHash", "FileSize", "NarHash", "NarSize",
-  "References", "Deriver", "System", "CA",
+/**
+ * The Compression values Nix ≥ 2.35 knows (libutil/compression-algo.hh); any other value makes it reject the whole
+ * narinfo, so such a narinfo is refused here and the client falls through to its next substituter.
+ */
+export const KNOWN_COMPRESSIONS: ReadonlySet<string> = new Set([
+  "none", "br", "bzip2", "compress", "grzip", "gzip", "lrzip", "lz4", "lzip", "lzma", "lzop", "xz", "zstd",
 ]);
 
+const KNOWN_KEYS = new Set([
+  "StorePath", "URL", "Compression", "FileHash", "FileSize", "NarHash", "NarSize",
+  "References", "Deriver", "System", "Sig", "CA",
+]);
+const KEY = /^[A-Za-z][A-Za-z0-9-]*$/;
+const CONTROL = /[\x00-\x1f\x7f]/;
+
 /**
- * Parse as libstore/nar-info.cc (NarInfo::NarInfo) does, but stricter where Nix is accidentally lax:
- * - each line is `Key: value` with exactly ": " after the key; Nix skips two characters blindly;
- * - no control characters (so no CR: Nix splits on "\n" only and would keep the "\r" in values);
- * - a repeated single-valued key is an error; Nix errors for References and CA and lets the last
- *   one win for the others, which could not round-trip;
- * - References are separated by exactly one space, as Nix writes them.
- * The final newline may be missing.
+ * Parse as libstore/nar-info.cc (NarInfo::NarInfo) does in every supported Nix, so that nothing they all accept is
+ * refused, and drop or refuse what a current Nix would reject as an error, since an error fails the client's build
+ * where an absent narinfo lets it fall through (docs/protocol.md, "Parse rules", has the table):
+ * - `Key: value` lines; a repeated key's last value wins, except a second non-empty References or CA (an error in
+ *   Nix); Sig lines accumulate, duplicates collapse;
+ * - References are split on spaces, empty tokens dropped;
+ * - sizes may have leading zeros or a '+'; hashes and signatures may be unpadded base64;
+ * - a Sig line Nix ≥ 2.34 could not parse is dropped; an unknown Compression (an error in Nix ≥ 2.35) is refused;
+ * - a line with an unknown key is ignored by Nix; it is kept when it can be written back, else dropped;
+ * - stricter than Nix where Nix would misread: a known key needs exactly ": ", control characters (CR of CRLF
+ *   files) in a known field are refused.
+ * The final newline may be missing (Nix requires it; the text is re-written with it before serving).
  */
 export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinfo {
   if (text.length > MAX_NARINFO_LENGTH) throw new FormatError("narinfo", "larger than 1 MiB");
@@ -98,41 +116,55 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
   if (body === "") throw new FormatError("narinfo", "empty");
 
   let storePath: StorePath | undefined;
-  let url: string | undefined;
+  let url = "";
   let narHashText: string | undefined;
   let narHash: NixHash | undefined;
-  let narSize: number | undefined;
+  let narSize = 0;
+  let haveNarSize = false;
   const n: Omit<Narinfo, "storePath" | "url" | "narHash" | "narHashText" | "narSize"> = {
     references: [],
     sigs: [],
     extra: [],
   };
-  const seen = new Set<string>();
 
   const lines = body.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     const fail = (detail: string) => new FormatError("narinfo", `line ${i + 1}: ${detail}`);
-    if (/[\x00-\x1f\x7f]/.test(line)) throw fail("control character");
     const colon = line.indexOf(":");
-    if (colon <= 0 || line[colon + 1] !== " ") throw fail("expected 'Key: value'");
+    // Nix takes the key up to the first ':' of the text and skips two characters after it; without a ':' or a
+    // character after it on this line, it would read the next line as part of this one.
+    if (colon < 0 || colon === line.length - 1) throw fail("expected 'Key: value'");
     const key = line.slice(0, colon);
-    const value = line.slice(colon + 2);
-    if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(key)) throw fail("invalid key");
-    if (SINGLE_KEYS.has(key)) {
-      if (seen.has(key)) throw fail(`duplicate ${key}`);
-      seen.add(key);
+    if (!KNOWN_KEYS.has(key)) {
+      // Ignored by every Nix; kept for round-tripping (e.g. newer Nix's fields) when it can be written back.
+      const value = line.slice(colon + 2);
+      if (KEY.test(key) && line[colon + 1] === " " && !CONTROL.test(value)) n.extra.push([key, value]);
+      continue;
     }
+    if (line[colon + 1] !== " ") throw fail("expected 'Key: value'");
+    const value = line.slice(colon + 2);
+    if (key === "Sig") {
+      // Dropped, not refused: a Sig Nix ≥ 2.34 cannot parse would make it reject the narinfo.
+      try {
+        const sig = formatSignature(parseSignature(value));
+        if (!n.sigs.includes(sig)) n.sigs.push(sig);
+      } catch (e) {
+        if (!(e instanceof FormatError)) throw e;
+      }
+      continue;
+    }
+    if (CONTROL.test(value)) throw fail("control character");
     try {
       switch (key) {
         case "StorePath":
           storePath = parseStorePath(value, storeDir);
           break;
         case "URL":
-          if (value === "") throw fail("empty URL");
           url = value;
           break;
         case "Compression":
+          if (value !== "" && !KNOWN_COMPRESSIONS.has(value)) throw fail(`unknown Compression '${value}'`);
           n.compression = value;
           break;
         case "FileHash":
@@ -148,12 +180,15 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
           break;
         case "NarSize":
           narSize = parseSize(value);
-          if (narSize === 0) throw fail("NarSize is zero");
+          haveNarSize = true;
           break;
-        case "References":
-          // nar-info.cc tokenizes on " "; Nix writes single spaces, and "References: " is no references.
-          n.references = value === "" ? [] : value.split(" ").map(parseStorePathBaseName);
+        case "References": {
+          if (n.references.length > 0) throw fail("duplicate References");
+          const refs = value.split(" ").filter((r) => r !== "").map(parseStorePathBaseName);
+          // A set in Nix: a repeated reference is one reference.
+          n.references = refs.filter((r, j) => refs.findIndex((q) => storePathBaseName(q) === storePathBaseName(r)) === j);
           break;
+        }
         case "Deriver":
           // nar-info.cc reads "unknown-deriver" as no deriver; kept verbatim for round-tripping.
           if (value !== "unknown-deriver") parseStorePathBaseName(value);
@@ -162,15 +197,12 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
         case "System":
           n.system = value;
           break;
-        case "Sig":
-          n.sigs.push(value);
-          break;
         case "CA":
-          checkContentAddress(value);
+          if (n.ca !== undefined && n.ca !== "") throw fail("duplicate CA");
+          // Empty is no content address (ContentAddress::parseOpt).
+          if (value !== "") parseContentAddress(value);
           n.ca = value;
           break;
-        default:
-          n.extra.push([key, value]);
       }
     } catch (e) {
       if (e instanceof FormatError && e.what !== "narinfo") throw fail(`${key}: ${e.message}`);
@@ -178,44 +210,37 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
     }
   }
 
-  // nar-info.cc reports the first of these that is missing.
+  // nar-info.cc reports the first of these that is missing, after reading every line.
   if (storePath === undefined) throw new FormatError("narinfo", "StorePath missing");
   if (narHash === undefined || narHashText === undefined) throw new FormatError("narinfo", "NarHash missing");
-  if (url === undefined) throw new FormatError("narinfo", "URL missing");
-  if (narSize === undefined) throw new FormatError("narinfo", "NarSize missing");
+  if (url === "") throw new FormatError("narinfo", "URL missing");
+  if (!haveNarSize) throw new FormatError("narinfo", "NarSize missing");
+  if (narSize === 0) throw new FormatError("narinfo", "NarSize is zero");
   return { storePath, url, narHash, narHashText, narSize, ...n };
 }
 
 /**
- * Decimal, no sign, no leading zeros, no spaces. Nix uses string2Int<uint64_t>; sizes beyond 2^53
- * (8 PiB) are not real NARs, so a JS number holds every valid value exactly.
+ * Decimal digits with an optional '+', leading zeros allowed: what both Nix 2.3 (istream >>) and later
+ * (boost::lexical_cast in string2Int) accept; no spaces, no '-'. Sizes beyond 2^53 (8 PiB) are not real NARs, so
+ * a JS number holds every valid value exactly. Written back without sign or zeros.
  */
 function parseSize(s: string): number {
-  if (!/^(0|[1-9][0-9]*)$/.test(s)) throw new FormatError("size", `invalid size '${s}'`);
+  if (!/^\+?[0-9]+$/.test(s)) throw new FormatError("size", `invalid size '${s}'`);
   const n = Number(s);
   if (!Number.isSafeInteger(n)) throw new FormatError("size", `size ${s} too large`);
   return n;
 }
 
 /**
- * libstore/content-address.cc, ContentAddress::parse: `text:<hash>` or `fixed:[r:|git:]<hash>`,
- * where <hash> is `algo:digest`. Nix treats an empty CA as absent (parseOpt); we keep it verbatim.
+ * Keeps the narinfo's own spelling of a hash when it is one of the canonical ones Nix writes or reads by length
+ * (typed base16, nix32, padded base64, padded SRI) and still denotes `h`; otherwise (unpadded, upper-case hex, or
+ * changed) writes Nix's own form, which every version reads.
  */
-function checkContentAddress(s: string): void {
-  if (s === "") return;
-  const m = /^(?:text:|fixed:(?:r:|git:)?)(.*)$/.exec(s);
-  if (!m || !m[1]!.includes(":")) throw new FormatError("content address", "not text:… or fixed:…");
-  parseNixHash(m[1]!);
-}
-
-/** Keeps the narinfo's own spelling of a hash if it still denotes `h`, else writes Nix's form. */
 function hashText(h: NixHash, text: string | undefined): string {
   if (text !== undefined) {
-    try {
-      if (hashesEqual(parseNixHash(text), h)) return text;
-    } catch (e) {
-      if (!(e instanceof FormatError)) throw e;
-    }
+    const b64 = base64Encode(h.bytes);
+    const forms = [`${h.algo}:${base16Encode(h.bytes)}`, formatNixHash(h), `${h.algo}:${b64}`, `${h.algo}-${b64}`];
+    if (forms.includes(text)) return text;
   }
   return formatNixHash(h);
 }

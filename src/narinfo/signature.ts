@@ -1,7 +1,7 @@
-import { base64Encode } from "./base64";
+import { base64DecodeAsNix, base64Encode } from "./base64";
 import { FormatError } from "./errors";
 import { narinfoFingerprint } from "./fingerprint";
-import { PUBLIC_KEY_BYTES, type PublicKey, type SecretKey, splitNamedValue } from "./keys";
+import { PUBLIC_KEY_BYTES, type PublicKey, type SecretKey } from "./keys";
 import type { Narinfo } from "./narinfo";
 import { STORE_DIR } from "./storePath";
 
@@ -13,10 +13,27 @@ export interface NarinfoSignature {
 
 export const SIGNATURE_BYTES = 64;
 
+/**
+ * `<key name>:<base64>` split at the first ':' with Nix's lenient base64 (unpadded is fine), then exactly 64 bytes:
+ * Nix ≥ 2.34 rejects the whole narinfo over a Sig it cannot split or decode (libutil/signature/local-keys.cc,
+ * Signature::parse), and 2.3 errors when a trusted key's signature has another length (verifyDetached). A Sig that
+ * fails here is dropped before serving (docs/protocol.md, "Parse rules").
+ */
 export function parseSignature(s: string): NarinfoSignature {
-  const { name, payload } = splitNamedValue(s, "signature");
-  if (payload.length !== SIGNATURE_BYTES) throw new FormatError("signature", `not ${SIGNATURE_BYTES} bytes`);
-  return { keyName: name, sig: payload };
+  const colon = s.indexOf(":");
+  if (colon <= 0) throw new FormatError("signature", "expected 'name:base64'");
+  const keyName = s.slice(0, colon);
+  // A name with whitespace or control characters could never match a trusted-public-keys entry.
+  if (/[\s\x00-\x1f\x7f]/.test(keyName)) throw new FormatError("signature", "name has whitespace or control characters");
+  let sig: Uint8Array;
+  try {
+    sig = base64DecodeAsNix(s.slice(colon + 1));
+  } catch (e) {
+    if (e instanceof FormatError) throw new FormatError("signature", e.message);
+    throw e;
+  }
+  if (sig.length !== SIGNATURE_BYTES) throw new FormatError("signature", `not ${SIGNATURE_BYTES} bytes`);
+  return { keyName, sig };
 }
 
 export function formatSignature(s: NarinfoSignature): string {

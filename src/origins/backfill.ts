@@ -5,7 +5,7 @@
  */
 import { log } from "../log";
 
-// R2's single PUT takes up to ~5 GiB (NIX-PROTOCOL.md, Cloudflare facts); keep a margin.
+// R2's single PUT takes up to ~5 GiB (docs/protocol.md, "Cloudflare facts the code relies on"); keep a margin.
 export const SINGLE_PUT_LIMIT = 4 * 1024 ** 3;
 // Multipart parts must all be the same size but the last; 16 MiB keeps memory low and allows 160 GB objects.
 export const PART_SIZE = 16 * 1024 * 1024;

@@ -1,7 +1,7 @@
 /**
  * The ordered origin chain: each origin is asked in turn until one has the object. An origin that fails moves the
  * request on too, and only when no origin had it and at least one failed does the client get a retryable error;
- * when every origin answered "absent" the answer is 404 (NIX-PROTOCOL.md, status codes).
+ * when every origin answered "absent" the answer is 404 (docs/protocol.md, "Status codes").
  */
 import { log } from "../log";
 import type { CircuitBreaker } from "./breaker";

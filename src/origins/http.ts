@@ -4,7 +4,7 @@ import { encodeObjectPath } from "./objectPath";
 import type { FetchOptions, Origin, OriginAnswer } from "./origin";
 import type { Timeouts } from "./timeouts";
 
-// Nix treats 403 as absent for every file but nix-cache-info (NIX-PROTOCOL.md), and so do we for upstreams.
+// Nix treats 403 as absent for every file but nix-cache-info (docs/protocol.md), and so do we for upstreams.
 const isAbsent = (status: number) => status === 403 || status === 404 || status === 410;
 
 export class HttpOrigin implements Origin {

@@ -11,7 +11,7 @@ export interface HttpObjectRequest {
   timeouts: Timeouts;
   /**
    * Whether an error status means "absent": 404 and 410 everywhere, 403 for upstream caches and S3
-   * (NIX-PROTOCOL.md). Given the start of the error body, so S3's 403 for a bad signature can be told apart
+   * (docs/protocol.md). Given the start of the error body, so S3's 403 for a bad signature can be told apart
    * from its 403 for a missing key.
    */
   isAbsent: (status: number, errorBody: string) => boolean;

@@ -1,5 +1,5 @@
 /**
- * Timeouts in the spirit of cache.nixos.org's CDN (NIX-PROTOCOL.md: first byte 15 s, between bytes 10 s).
+ * Timeouts in the spirit of cache.nixos.org's CDN (docs/protocol.md: first byte 15 s, between bytes 10 s).
  * Workers' fetch has no separate connect timeout, so the first-byte limit covers connecting too.
  */
 import { OriginTimeout } from "./origin";

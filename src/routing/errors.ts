@@ -1,6 +1,6 @@
 /**
  * Every failure the cache worker can answer with, as a value. `errorResponse` maps each kind to a status in one
- * exhaustive switch, so adding a kind forces a decision about what Nix will make of it (NIX-PROTOCOL.md,
+ * exhaustive switch, so adding a kind forces a decision about what Nix will make of it (docs/protocol.md,
  * "Status codes"): 404/410 mean absent, 5xx is retried, other 4xx are hard errors.
  */
 export type CacheError =

@@ -1,6 +1,6 @@
 /**
  * The one route table of the cache worker (GET and HEAD share it). A request path becomes a typed `Route`
- * with the canonical object key it reads, so `+` and `%2B` (NIX-PROTOCOL.md, "`+` in names") name one object.
+ * with the canonical object key it reads, so `+` and `%2B` (docs/protocol.md, "`+` in names") name one object.
  */
 import { FormatError } from "../narinfo/errors";
 import { parseStorePathBaseName, parseStorePathHash } from "../narinfo/storePath";
@@ -19,13 +19,15 @@ export type Route =
 /** What went wrong with a path that looked like one of ours; unknown paths are `null` (404). */
 export class BadPath extends Error {}
 
-// A file name under nar/: the narinfo URL is opaque (NIX-PROTOCOL.md), so accept what real caches use
+// A file name under nar/: the narinfo URL is opaque (docs/protocol.md, "NAR URLs"), so accept what real caches use
 // (nix32 or hex hashes, UUIDs, any of the compression extensions) but nothing that could leave the prefix.
 const NAR_FILE = /^[0-9A-Za-z_+=-][0-9A-Za-z._+=-]{0,254}$/;
 // Output names follow store path name rules (libstore/outputs-spec.cc).
 const OUTPUT_NAME = /^[0-9A-Za-z+\-._?=]{1,211}$/;
 const REALISATION = /^sha256:([0-9a-f]{64})!(.+)\.doi$/;
-const BUILD_ID = /^[0-9a-f]{40}$/;
+// debuginfo/<build id>: the bare form is what cache.nixos.org's channel scripts wrote, `.debug` is what
+// `index-debug-info` writes (docs/protocol.md, "debuginfo"); both are separate objects.
+const DEBUGINFO = /^[0-9a-f]{40}(\.debug)?$/;
 
 function decodeSegments(pathname: string): string[] {
   return pathname
@@ -104,10 +106,17 @@ export function parseRoute(pathname: string): Route | null {
         return { kind: "realisation", key: `realisations/${second}` };
       }
       case "debuginfo":
-        if (!BUILD_ID.test(second)) throw new BadPath("invalid build id");
+        if (!DEBUGINFO.test(second)) throw new BadPath("invalid build id");
         return { kind: "debuginfo", key: `debuginfo/${second}` };
     }
     return null;
+  }
+
+  if (segments.length === 3 && first === "nar" && second !== undefined && third !== undefined) {
+    // Deeper NAR URLs such as snix's nar/snix-castore/<blob> (docs/protocol.md, "NAR URLs"). Each segment obeys the
+    // same rule as a flat name, so none can be empty, "." or "..", and the key stays under nar/.
+    if (!NAR_FILE.test(second) || !NAR_FILE.test(third)) throw new BadPath("invalid NAR file name");
+    return { kind: "nar", key: `nar/${second}/${third}` };
   }
 
   if (segments.length === 3 && first === "build-trace-v2" && second !== undefined && third !== undefined) {

@@ -1,6 +1,6 @@
 /**
  * The denylist the admin worker writes (KV, replicated to every edge). A blocked path answers 410 Gone, which
- * every Nix version reads as "absent" (NIX-PROTOCOL.md), before the edge cache or any origin is consulted.
+ * every Nix version reads as "absent" (docs/protocol.md), before the edge cache or any origin is consulted.
  * Keys are shared with the admin worker through `denylistKeys`.
  */
 import type { CacheConfig } from "../config";

@@ -1,8 +1,10 @@
 /**
  * `<hash>.narinfo`: fail closed. A narinfo is served only when its StorePath is the one asked for and a trusted key
- * signed it; a forged, unsigned or malformed one counts as absent from that origin and is never cached.
+ * signed it or its CA computes to its StorePath; a forged, unsigned or malformed one counts as absent from that
+ * origin and is never cached.
  */
 import { log } from "../log";
+import { isContentAddressed } from "../narinfo/contentAddress";
 import { FormatError } from "../narinfo/errors";
 import { formatNarinfo, parseNarinfo, type Narinfo } from "../narinfo/narinfo";
 import { signNarinfo, verifyNarinfo } from "../narinfo/signature";
@@ -33,6 +35,8 @@ function acceptNarinfo(rc: RequestContext, route: NarinfoRoute): Acceptor<Narinf
     }
     // Nix rejects a narinfo for another path (libstore/binary-cache-store.cc); so do we, before anyone caches it.
     if (narinfo.storePath.hash !== route.hash) return { ok: false, reason: "StorePath does not match the requested hash" };
+    // A content-addressed path needs no signature, as in Nix (docs/protocol.md, "Content-addressed paths").
+    if (await isContentAddressed(narinfo, storeDir)) return { ok: true, value: narinfo };
     const verdict = await verifyNarinfo(narinfo, rc.config.trustedKeys, storeDir);
     if (!verdict.valid) return { ok: false, reason: `signature: ${verdict.reason}` };
     return { ok: true, value: narinfo };

@@ -106,6 +106,37 @@ describe("endpoints served from R2", () => {
     }
   });
 
+  it("serves debuginfo in both forms, `<build id>` and `<build id>.debug`, as separate objects", async () => {
+    const id = "0123456789abcdef0123".repeat(2);
+    await bucket().put(`debuginfo/${id}`, '{"archive":"../nar/bare.nar.xz","member":"a"}');
+    await bucket().put(`debuginfo/${id}.debug`, '{"archive":"../nar/dot.nar.xz","member":"b"}');
+    for (const [path, archive] of [[`debuginfo/${id}`, "bare"], [`debuginfo/${id}.debug`, "dot"]] as const) {
+      const res = await call(testEnv(), `/${path}`);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get("content-type"), path).toBe("application/json");
+      expect(JSON.parse(await res.text()).archive, path).toBe(`../nar/${archive}.nar.xz`);
+    }
+  });
+
+  it("a well-formed debuginfo name nobody has is 404 in both forms", async () => {
+    const id = "fedcba9876543210fedc".repeat(2);
+    for (const path of [`/debuginfo/${id}`, `/debuginfo/${id}.debug`]) {
+      const res = await call(testEnv(), path);
+      expect(res.status, path).toBe(404);
+    }
+  });
+
+  it("serves NARs under a deeper path such as snix's nar/snix-castore/<blob>", async () => {
+    const key = "nar/snix-castore/AbCd_0123-xyz";
+    const body = new Uint8Array([1, 2, 3, 4, 5]);
+    await bucket().put(key, body);
+    const res = await call(testEnv(), `/${key}?narsize=5`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/x-nix-nar");
+    expect(await bytesOf(res)).toEqual(body);
+    expect((await call(testEnv(), "/nar/snix-castore/missing")).status).toBe(404);
+  });
+
   it("maps `+` and `%2B` in a name to one object", async () => {
     const drv = `${"x".repeat(32)}-feas-c++-lib.drv`;
     await bucket().put(`log/${drv}`, "log of c++\n");
@@ -142,6 +173,19 @@ describe("bad requests", () => {
     ["/log/notadrv", 400],
     ["/realisations/sha256:xyz!out.doi", 400],
     ["/debuginfo/nothex", 400],
+    ["/debuginfo/0123456789abcdef0123456789abcdef01234567.dbg", 400],
+    ["/debuginfo/0123456789abcdef0123456789abcdef01234567.debug.debug", 400],
+    ["/nar/snix-castore/..", 400],
+    // The URL parser resolves "..", also spelled %2e%2e, before routing: these ask for /secret, no route.
+    ["/nar/../secret", 404],
+    ["/nar/%2e%2e/secret", 404],
+    ["/nar/snix-castore/%2e%2e", 400],
+    ["/nar/snix-castore/a%2Fb", 400],
+    ["/nar/snix-castore/a%0Ab", 400],
+    ["/nar/snix-castore/a%5Cb", 400],
+    ["/nar//blob", 400],
+    ["/nar/snix-castore/", 400],
+    ["/nar/a/b/c", 404],
     ["/nar/%zz", 400],
     ["/some/unknown/path", 404],
     ["/favicon.ico", 404],

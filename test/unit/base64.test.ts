@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { base16Decode, base16Encode, base64Decode, base64Encode } from "../../src/narinfo/base64";
+import { base16Decode, base16Encode, base64Decode, base64DecodeAsNix, base64Encode } from "../../src/narinfo/base64";
 import { FormatError } from "../../src/narinfo/errors";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -25,6 +25,23 @@ describe("base64", () => {
     for (const s of ["Zg", "Zg=", "Zg===", "Zh==", "Zm9=", "Z===", "=Zm9", "Zm=v", "Zm9v\n", " Zm9v", "Zm-_", "Zm9v Zm9v"]) {
       expect(() => base64Decode(s), s).toThrow(FormatError);
     }
+  });
+});
+
+describe("base64 as Nix reads narinfo hashes and signatures", () => {
+  it("reads padded and unpadded text alike, and stops at the first '='", () => {
+    for (const s of ["Zm9vYg==", "Zm9vYg", "Zm9vYg=", "Zm9vYg=garbage!", "Zm9v\nYg"]) {
+      expect(base64DecodeAsNix(s), s).toEqual(enc("foob"));
+    }
+    expect(base64DecodeAsNix("")).toEqual(new Uint8Array(0));
+  });
+
+  it("drops leftover bits, as Nix does", () => {
+    expect(base64DecodeAsNix("Zh==")).toEqual(enc("f"));
+  });
+
+  it("rejects characters outside the alphabet before any '='", () => {
+    for (const s of ["Zm9v Yg", "Zm-_", "Zm9v*", "Zm9vé"]) expect(() => base64DecodeAsNix(s), s).toThrow(FormatError);
   });
 });
 

@@ -17,7 +17,7 @@ import {
 } from "./nixVectors";
 
 const REAL: [string, string][] = [
-  ["NIX-PROTOCOL.md", PROTOCOL_NARINFO],
+  ["docs/protocol.md example", PROTOCOL_NARINFO],
   ["Nix 2.8 with a reference", NIX_SIGNED_WITH_REFERENCE],
   ["Nix 2.8 content-addressed", NIX_SIGNED_CONTENT_ADDRESSED],
   ...Object.entries(CACHE_NIXOS_ORG_NARINFOS).map(([h, t]): [string, string] => [`cache.nixos.org ${h}`, t]),
@@ -91,7 +91,7 @@ describe("hash fields keep their spelling", () => {
   const b64 = "sha256:" + base64Encode(n.narHash.bytes);
   const sri = "sha256-" + base64Encode(n.narHash.bytes);
 
-  for (const form of [hex, hex.toUpperCase().replace("SHA256", "sha256"), b64, sri]) {
+  for (const form of [hex, b64, sri]) {
     it(`round-trips NarHash and FileHash written as ${form.slice(0, 12)}…`, () => {
       const text = edit(edit(PROTOCOL_NARINFO, "NarHash", form), "FileHash", form);
       const m = parseNarinfo(text);
@@ -101,6 +101,14 @@ describe("hash fields keep their spelling", () => {
       expect(formatNarinfo(m)).toBe(text);
     });
   }
+
+  it("writes Nix's nix32 form for upper-case hex and unpadded SRI, which it reads", () => {
+    for (const form of [hex.toUpperCase().replace("SHA256", "sha256"), sri.replace(/=+$/, "")]) {
+      const m = parseNarinfo(edit(PROTOCOL_NARINFO, "NarHash", form));
+      expect(m.narHash).toEqual(n.narHash);
+      expect(formatNarinfo(m)).toBe(PROTOCOL_NARINFO);
+    }
+  });
 
   it("writes Nix's nix32 form when the kept text no longer matches the hash", () => {
     const m = parseNarinfo(edit(PROTOCOL_NARINFO, "NarHash", hex));
@@ -132,11 +140,12 @@ describe("parseNarinfo leniency that matches Nix", () => {
   });
 
   it("keeps several Sig lines in order, and System from old Nix", () => {
-    const text = PROTOCOL_NARINFO.replace("Sig: ", "System: x86_64-linux\nSig: a-1:AAAA\nSig: ");
+    const other = `a-1:${base64Encode(new Uint8Array(64).fill(7))}`;
+    const text = PROTOCOL_NARINFO.replace("Sig: ", `System: x86_64-linux\nSig: ${other}\nSig: `);
     const n = parseNarinfo(text);
     expect(n.system).toBe("x86_64-linux");
     expect(n.sigs).toHaveLength(2);
-    expect(n.sigs[0]).toBe("a-1:AAAA");
+    expect(n.sigs[0]).toBe(other);
     expect(formatNarinfo(n)).toBe(text);
   });
 
@@ -173,35 +182,27 @@ describe("parseNarinfo rejects", () => {
     expectFormatError(edit(PROTOCOL_NARINFO, "NarHash", null), /NarHash missing/);
     expectFormatError(edit(PROTOCOL_NARINFO, "URL", null), /URL missing/);
     expectFormatError(edit(PROTOCOL_NARINFO, "NarSize", null), /NarSize missing/);
-    expectFormatError(edit(PROTOCOL_NARINFO, "URL", ""), /empty URL/);
+    expectFormatError(edit(PROTOCOL_NARINFO, "URL", ""), /URL missing/);
     expectFormatError(edit(PROTOCOL_NARINFO, "NarSize", "0"), /NarSize is zero/);
   });
 
   it("sizes that are not plain decimal integers", () => {
-    for (const v of ["+552", "-552", "0552", " 552", "552 ", "5.5", "1e3", "0x10", "", "99999999999999999999"]) {
+    for (const v of ["-552", " 552", "552 ", "5.5", "1e3", "0x10", "", "+", "99999999999999999999"]) {
       expectFormatError(edit(PROTOCOL_NARINFO, "NarSize", v), /NarSize/);
       expectFormatError(edit(PROTOCOL_NARINFO, "FileSize", v), /FileSize/);
     }
   });
 
-  it("duplicate single-valued fields; Sig may repeat", () => {
-    const lines = PROTOCOL_NARINFO.trimEnd().split("\n");
-    for (const line of lines.filter((l) => !l.startsWith("Sig: "))) {
-      const key = line.slice(0, line.indexOf(":"));
-      expectFormatError(PROTOCOL_NARINFO + line + "\n", new RegExp(`duplicate ${key}`));
-    }
+  it("a second non-empty References or CA (Nix: 'extra References', 'extra CA')", () => {
+    expectFormatError(PROTOCOL_NARINFO + "References: d5yyw2049mh4jpnzspqdl8qmw8lb9vi5-feas-dep\n", /duplicate References/);
     const ca = "CA: fixed:r:sha256:0y080qp2yp3rhlndfjp9ywsbmq94dbci0iayilyrf841m2cg0khs\n";
     expectFormatError(PROTOCOL_NARINFO + ca + ca, /duplicate CA/);
-    const sig = lines.find((l) => l.startsWith("Sig: "))!;
-    expect(parseNarinfo(PROTOCOL_NARINFO + sig + "\n").sigs).toHaveLength(2);
   });
 
   it("bad store paths, references, derivers, hashes and CA", () => {
     expectFormatError(edit(PROTOCOL_NARINFO, "StorePath", "/nix/store/8bxrx1z5h8ahx4wg51pp3gkni4q6xcai"), /StorePath/);
     expectFormatError(edit(PROTOCOL_NARINFO, "StorePath", "/tmp/8bxrx1z5h8ahx4wg51pp3gkni4q6xcai-x"), /StorePath/);
     expectFormatError(edit(PROTOCOL_NARINFO, "References", "/nix/store/d5yyw2049mh4jpnzspqdl8qmw8lb9vi5-feas-dep"), /References/);
-    expectFormatError(edit(PROTOCOL_NARINFO, "References", "d5yyw2049mh4jpnzspqdl8qmw8lb9vi5-feas-dep  d5yyw2049mh4jpnzspqdl8qmw8lb9vi5-x"), /References/);
-    expectFormatError(edit(PROTOCOL_NARINFO, "References", " "), /References/);
     expectFormatError(edit(PROTOCOL_NARINFO, "Deriver", "feas-app.drv"), /Deriver/);
     expectFormatError(edit(PROTOCOL_NARINFO, "NarHash", "0y080qp2yp3rhlndfjp9ywsbmq94dbci0iayilyrf841m2cg0khs"), /NarHash/);
     expectFormatError(edit(PROTOCOL_NARINFO, "FileHash", "sha256:xyz"), /FileHash/);
@@ -210,11 +211,9 @@ describe("parseNarinfo rejects", () => {
 
   it("lines that are not 'Key: value'", () => {
     expectFormatError(PROTOCOL_NARINFO.replace("URL: ", "URL:"), /line 2/);
-    expectFormatError(PROTOCOL_NARINFO.replace("URL: ", "URL : "), /line 2/);
     expectFormatError(PROTOCOL_NARINFO + "\n", /line 11/); // an empty line
     expectFormatError(PROTOCOL_NARINFO + "garbage\n", /line 11/);
-    expectFormatError(PROTOCOL_NARINFO + ": value\n", /line 11/);
-    expectFormatError(PROTOCOL_NARINFO + "Bad Key: value\n", /line 11/);
+    expectFormatError(PROTOCOL_NARINFO + "X-Key:\n", /line 11/); // Nix would read the next line as its value
   });
 
   it("CR line endings and other control characters", () => {

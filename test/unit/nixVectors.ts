@@ -5,6 +5,13 @@
 import hello2311 from "../fixtures/cache-nixos-org/n5glp21rsz314qssw9fbvfswgy3kc68f.narinfo?raw";
 import hello2405 from "../fixtures/cache-nixos-org/3acqrvb06vw0w3s9fa3wci433snbi2bg.narinfo?raw";
 import hello2511 from "../fixtures/cache-nixos-org/c12lxpykv6sld7a0sakcnr3y0la70x8w.narinfo?raw";
+import caExpected from "../fixtures/nix-2.8-ca/expected.json";
+
+const caNarinfos: Record<string, string> = import.meta.glob("../fixtures/nix-2.8-ca/*.narinfo", {
+  query: "?raw",
+  import: "default",
+  eager: true,
+});
 
 /** cache.nixos.org's public key (nix.conf default; RFC 149: never rotated). */
 export const CACHE_NIXOS_ORG_KEY = "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=";
@@ -16,7 +23,7 @@ export const CACHE_NIXOS_ORG_NARINFOS: Readonly<Record<string, string>> = {
   c12lxpykv6sld7a0sakcnr3y0la70x8w: hello2511,
 };
 
-/** The narinfo in NIX-PROTOCOL.md: Nix 2.8.0, `nix copy --to file://…?compression=xz`, key cache-test-1 (unknown here). */
+/** docs/protocol.md's narinfo: Nix 2.8.0, `nix copy --to file://…?compression=xz`, key cache-test-1 (unknown here). */
 export const PROTOCOL_NARINFO = `StorePath: /nix/store/8bxrx1z5h8ahx4wg51pp3gkni4q6xcai-feas-app
 URL: nar/0y3yx9bxjm6vlsmgv4sk05bkb1gwyhpbn9749mbibf2ln9rkf8lm.nar.xz
 Compression: xz
@@ -62,3 +69,16 @@ References:
 Sig: edge-test-1:GX8UoL1g3MhjFbpSIpVxVg2qkmbB56QpQS38Xy8+rfSTYwwMmMv4vH3r97RGh4AnUs7CU/Tw8wnMOhUl9zvDAQ==
 CA: fixed:r:sha256:00kjynz8n03652qccs76ivsvark3pr3dfr6w1ba3x7bx83kcknvv
 `;
+
+/**
+ * Unsigned content-addressed narinfos written by Nix 2.8.0 (`nix copy --to file://…`), one per CA form, made by
+ * test/fixtures/make-ca-fixtures.sh; Nix 2.8 itself accepts each with no trusted key. By narinfo file name.
+ */
+export const NIX_CONTENT_ADDRESSED: Readonly<Record<string, { form: string; how: string; storePath: string; text: string }>> =
+  Object.fromEntries(
+    caExpected.paths.map((p) => {
+      const text = caNarinfos[`../fixtures/nix-2.8-ca/${p.narinfoFile}`];
+      if (text === undefined) throw new Error(`missing fixture ${p.narinfoFile}`);
+      return [p.narinfoFile, { form: p.form, how: p.how, storePath: p.storePath, text }];
+    }),
+  );
