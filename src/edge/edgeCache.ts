@@ -48,34 +48,49 @@ export class EdgeCache {
     return settled;
   }
 
-  private corruptMarker(key: string): string {
-    return `${cacheKeyUrl(this.base, key)}?corrupt-origins`;
+  private failureMarker(key: string): string {
+    return `${cacheKeyUrl(this.base, key)}?failed-transfers`;
   }
 
-  /** Origins that served `key` corrupt lately, as other isolates of this data centre saw it. */
-  async corruptOrigins(key: string): Promise<Set<string>> {
+  /**
+   * What other requests of this data centre saw go wrong with `key` lately: origins that served it corrupt, and
+   * when the last failed transfer ended. An edge copy whose write began before then may be a broken one the Cache
+   * API kept (Miniflare keeps bodies of writes whose stream failed, even after the delete that follows).
+   */
+  async failedTransfers(key: string): Promise<FailedTransfers> {
     try {
-      const marker = await this.cache.match(this.corruptMarker(key));
-      if (!marker) return new Set();
-      const names: unknown = await marker.json();
-      return new Set(Array.isArray(names) ? names.filter((n): n is string => typeof n === "string") : []);
+      const marker = await this.cache.match(this.failureMarker(key));
+      if (!marker) return { corruptOrigins: new Set() };
+      const value = (await marker.json()) as { origins?: unknown; at?: unknown };
+      const origins = Array.isArray(value.origins) ? value.origins.filter((n): n is string => typeof n === "string") : [];
+      return { corruptOrigins: new Set(origins), failedAt: typeof value.at === "number" ? value.at : undefined };
     } catch {
-      return new Set();
+      return { corruptOrigins: new Set() };
     }
   }
 
-  /** Records that `origin` served `key` corrupt, for the other isolates of this data centre. */
-  async markCorrupt(key: string, origin: string): Promise<void> {
+  /**
+   * Records, for the whole data centre, an origin that served `key` corrupt and/or (`copyFailed`) a transfer whose
+   * edge copy failed half-way.
+   */
+  async markFailed(key: string, failure: { corruptOrigin?: string; copyFailed: boolean }): Promise<void> {
     try {
-      const names = await this.corruptOrigins(key);
-      names.add(origin);
-      const body = JSON.stringify([...names]);
+      const { corruptOrigins, failedAt } = await this.failedTransfers(key);
+      if (failure.corruptOrigin !== undefined) corruptOrigins.add(failure.corruptOrigin);
+      const at = failure.copyFailed ? Date.now() : failedAt;
+      const body = JSON.stringify({ origins: [...corruptOrigins], at });
       await this.cache.put(
-        this.corruptMarker(key),
+        this.failureMarker(key),
         new Response(body, { headers: { "content-type": "application/json", "cache-control": `max-age=${CORRUPT_MEMO_SECONDS}` } }),
       );
     } catch (e) {
-      log("warn", "corrupt-marker-failed", { key, error: String(e) });
+      log("warn", "failure-marker-failed", { key, error: String(e) });
     }
   }
+}
+
+export interface FailedTransfers {
+  corruptOrigins: Set<string>;
+  /** When the last failed transfer ended (ms); edge copies whose write began by then are not trusted. */
+  failedAt?: number;
 }

@@ -42,6 +42,22 @@ function fileHashOf(route: FileRoute): Uint8Array | undefined {
  * drops Content-Length, so without this a hit could not tell a whole copy from one a broken write left behind.
  */
 const STORED_LENGTH = "x-object-length";
+/** When the write of an edge copy began (ms), to tell copies begun before a failed transfer (FailedTransfers). */
+const STORED_AT = "x-stored-at";
+
+function storeHeaders(headers: Headers, length: number | undefined): Headers {
+  const stored = sized(headers, length);
+  if (length !== undefined) stored.set(STORED_LENGTH, String(length));
+  stored.set(STORED_AT, String(Date.now()));
+  return stored;
+}
+
+/** A copy whose write began before a transfer of the same file failed may be that transfer's broken copy. */
+function suspect(cached: Response, failedAt: number | undefined): boolean {
+  if (failedAt === undefined) return false;
+  const at = Number(cached.headers.get(STORED_AT));
+  return !Number.isFinite(at) || at <= failedAt;
+}
 
 function storedLength(headers: Headers): number | undefined {
   const value = headers.get(STORED_LENGTH) ?? headers.get("content-length");
@@ -82,6 +98,7 @@ function checkedHit(rc: RequestContext, route: FileRoute, cached: Response): Res
   const length = storedLength(cached.headers);
   const headers = new Headers(cached.headers);
   headers.delete(STORED_LENGTH);
+  headers.delete(STORED_AT);
   if (length !== undefined) headers.set("content-length", String(length));
   if (rc.method === "HEAD" || cached.status !== 200 || !cached.body) {
     return fromEdge(rc, new Response(cached.body, { status: cached.status, headers }));
@@ -117,7 +134,7 @@ type Plan =
 type Corrupt = { ok: false; failed: true; reason: string };
 
 /**
- * Puts last an origin that served this file corrupt lately, here or in another isolate (edgeCache.corruptOrigins):
+ * Puts last an origin that served this file corrupt lately, here or in another isolate (edgeCache.failedTransfers):
  * the other origins answer first, and the origin is still asked when none of them has the file (it may be fixed).
  */
 function corruptLast(key: string, elsewhere: Set<string>) {
@@ -129,10 +146,10 @@ function corruptLast(key: string, elsewhere: Set<string>) {
   };
 }
 
-function rememberCorrupt(rc: RequestContext, key: string, origin: Origin): Promise<void> {
+function rememberCorrupt(rc: RequestContext, key: string, origin: Origin, copyFailed: boolean): Promise<void> {
   const link = rc.config.chain.find((l) => l.origin === origin);
   link?.corrupt.set(key, Date.now() + CORRUPT_MEMO_SECONDS * 1000);
-  return rc.edge.markCorrupt(key, origin.name);
+  return rc.edge.markFailed(key, { corruptOrigin: origin.name, copyFailed });
 }
 
 async function sha256Of(bytes: Uint8Array): Promise<Uint8Array> {
@@ -161,7 +178,7 @@ async function verifyWhole(
   }
   if (detail === undefined) return bytes!;
   log("error", "integrity-failed", { key: route.key, origin: origin.name, detail, sent: false });
-  rc.ctx.waitUntil(rememberCorrupt(rc, route.key, origin));
+  rc.ctx.waitUntil(rememberCorrupt(rc, route.key, origin, false));
   return { ok: false, failed: true, reason: `corrupt: ${detail}` };
 }
 
@@ -233,8 +250,7 @@ function serveVerified(
   const cacheable = bytes.byteLength <= rc.config.maxEdgeObjectBytes;
   const headers = objectHeaders(rc, route, found.object, baseHeaders(rc, cacheable ? "MISS" : "BYPASS", found.attempts));
   if (cacheable) {
-    const stored = sized(headers, bytes.byteLength);
-    stored.set(STORED_LENGTH, String(bytes.byteLength));
+    const stored = storeHeaders(headers, bytes.byteLength);
     void rc.edge.put(route.key, new Response(bytes, { status: 200, headers: stored, encodeBody: "manual" }));
   }
   for (const bucket of backfillTargets(rc.config.chain, found.index)) {
@@ -281,14 +297,18 @@ function serveStream(
       link.breaker.failure();
       const corrupt = error instanceof IntegrityError && error.corrupt && plan.whole && sha256 !== undefined;
       log("error", corrupt ? "integrity-failed" : "origin-body-failed", { key: route.key, origin: origin.name, detail: String(error), sent: true });
-      const cleanup = Promise.all([edgeWrite, corrupt ? rememberCorrupt(rc, route.key, origin) : undefined]);
+      // The marker is written after the edge write settled: it tells every isolate not to trust that copy.
+      const cleanup = (async () => {
+        await edgeWrite;
+        if (corrupt) await rememberCorrupt(rc, route.key, origin, edgeWrite !== undefined);
+        else if (edgeWrite && sha256) await rc.edge.markFailed(route.key, { copyFailed: true });
+      })();
       await Promise.race([cleanup, new Promise((resolve) => setTimeout(resolve, EDGE_CLEANUP_MS))]);
     },
   });
   const [forClient, ...copies] = fan.branches;
   if (cacheable) {
-    const stored = sized(headers, length);
-    stored.set(STORED_LENGTH, String(length));
+    const stored = storeHeaders(headers, length);
     edgeWrite = rc.edge.put(
       route.key,
       new Response(withKnownLength(copies.shift()!, length), { status: 200, headers: stored, encodeBody: "manual" }),
@@ -314,17 +334,23 @@ export async function serveFile(rc: RequestContext, route: FileRoute): Promise<R
   const rangeHeader = rc.request.headers.get("range");
   const range = rc.method === "GET" ? parseRangeHeader(rangeHeader) : null;
   const sha256 = fileHashOf(route);
-  const [edge, corruptElsewhere] = await Promise.all([
+  const [edge, failures] = await Promise.all([
     lookupEdge(rc, route.key, range ? rangeHeader : null),
-    sha256 ? rc.edge.corruptOrigins(route.key) : new Set<string>(),
+    sha256 ? rc.edge.failedTransfers(route.key) : { corruptOrigins: new Set<string>(), failedAt: undefined },
   ]);
   if (edge.kind === "blocked") return edge.response;
-  if (edge.kind === "hit") return checkedHit(rc, route, edge.cached);
+  if (edge.kind === "hit") {
+    if (!suspect(edge.cached, failures.failedAt)) return checkedHit(rc, route, edge.cached);
+    // Possibly the broken copy of a transfer that failed: never answered, removed, and the origins are asked.
+    log("warn", "edge-copy-suspect", { key: route.key });
+    void edge.cached.body?.cancel();
+    rc.edge.delete(route.key);
+  }
 
   // `bytes=0-` is the whole file: fetched and checked like a GET, answered 206 (docs/request-flow.md, Range).
   const wholeRange = range !== null && !("suffix" in range) && range.offset === 0 && range.end === undefined;
   const asked = range && !wholeRange ? range : undefined;
-  const demote = corruptLast(route.key, corruptElsewhere);
+  const demote = corruptLast(route.key, failures.corruptOrigins);
   if (rc.method === "HEAD") {
     const result = await fetchFromOrigins(rc.config.chain, route.key, { method: "HEAD" }, undefined, demote);
     if (result.kind !== "found") return notFound(rc, route, result);
