@@ -28,6 +28,8 @@ export interface CacheConfig {
   /** Hash-named NARs up to this size are read whole and checked before anything is sent (docs/request-flow.md). */
   verifyBeforeSendMaxBytes: number;
   denylist?: KVNamespace;
+  /** Whether Server-Timing names each origin and its outcome (SERVER_TIMING_ORIGINS); otherwise only durations. */
+  serverTimingOrigins: boolean;
 }
 
 export const DEFAULTS = {
@@ -137,7 +139,11 @@ export function parseOrigins(value: unknown, env: Env): ChainLink[] {
     }
     if (names.has(origin.name)) throw new ConfigError(`${where}: duplicate origin name "${origin.name}"`);
     names.add(origin.name);
-    return { origin, breaker: new CircuitBreaker(breakerSettings(spec, where)), backfill, corrupt: new Map() };
+    const narNames = spec.narNames ?? "file-hash";
+    if (narNames !== "file-hash" && narNames !== "opaque") throw new ConfigError(`${where}: "narNames" must be "file-hash" or "opaque"`);
+    // Buckets are the operator's own; an upstream HTTP cache is someone else's (docs/configuration.md, Origins).
+    const trusted = bool(spec.trusted, `${where}.trusted`, type !== "http");
+    return { origin, breaker: new CircuitBreaker(breakerSettings(spec, where)), backfill, corrupt: new Map(), narNames, trusted };
   });
 }
 
@@ -180,6 +186,7 @@ export function parseConfig(env: Env): CacheConfig {
       DEFAULTS.verifyBeforeSendCap,
     ),
     denylist: env.DENYLIST,
+    serverTimingOrigins: bool(env.SERVER_TIMING_ORIGINS, "SERVER_TIMING_ORIGINS", false),
   };
 }
 

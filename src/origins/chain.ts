@@ -13,6 +13,13 @@ export interface ChainLink {
   /** Set on R2 origins with `backfill = true`: objects found further down are written here. */
   backfill?: R2Bucket;
   /**
+   * Whether a NAR's name says its file hash in this origin (`nar/<nix32 sha256 of the file>.nar.<ext>`, as Nix
+   * writes buckets), so the worker checks it; "opaque" origins (ncps, nix-casync: named by NarHash) are not checked.
+   */
+  narNames: "file-hash" | "opaque";
+  /** Whether files the worker could not verify may be copied from this origin into a backfilled R2 bucket. */
+  trusted: boolean;
+  /**
    * Files this origin served corrupt lately (key → until when, ms), so that the client's retry skips it in this
    * isolate; other isolates see the Cache API marker (src/edge/edgeCache.ts). Lives beside the breaker: both are
    * per-isolate knowledge about one origin.

@@ -19,7 +19,7 @@ export class HttpOrigin implements Origin {
   fetch(key: string, options: FetchOptions): Promise<OriginAnswer> {
     return fetchHttpObject({
       origin: this.name,
-      url: `${this.baseUrl.replace(/\/+$/, "")}/${encodeObjectPath(key)}`,
+      url: `${this.baseUrl.replace(/\/+$/, "")}/${encodeObjectPath(key)}${options.query ?? ""}`,
       options,
       timeouts: this.timeouts,
       isAbsent,

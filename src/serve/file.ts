@@ -44,11 +44,14 @@ function fileHashOf(route: FileRoute): Uint8Array | undefined {
 const STORED_LENGTH = "x-object-length";
 /** When the write of an edge copy began (ms), to tell copies begun before a failed transfer (FailedTransfers). */
 const STORED_AT = "x-stored-at";
+/** "sha256" when the copy was checked against the hash its name says, "none" when it could not be (opaque names). */
+const STORED_CHECK = "x-object-check";
 
-function storeHeaders(headers: Headers, length: number | undefined): Headers {
+function storeHeaders(headers: Headers, length: number | undefined, checked: boolean): Headers {
   const stored = sized(headers, length);
   if (length !== undefined) stored.set(STORED_LENGTH, String(length));
   stored.set(STORED_AT, String(Date.now()));
+  stored.set(STORED_CHECK, checked ? "sha256" : "none");
   return stored;
 }
 
@@ -64,12 +67,17 @@ function storedLength(headers: Headers): number | undefined {
   return value !== null && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
-/** Headers of a file's answer, without its length and range (those depend on what is sent). */
-function objectHeaders(rc: RequestContext, route: FileRoute, object: OriginObject, headers: Headers): Headers {
+/**
+ * Headers of a file's answer, without its length and range (those depend on what is sent). Only a NAR checked
+ * against the hash its name says is kept for NAR_TTL as immutable; anything the worker could not verify is kept
+ * at most NARINFO_TTL (docs/request-flow.md, step 9).
+ */
+function objectHeaders(rc: RequestContext, route: FileRoute, object: OriginObject, headers: Headers, verified: boolean): Headers {
   headers.set("content-type", contentTypeOf(route));
   headers.set("accept-ranges", "bytes");
-  const ttl = route.kind === "nar" ? rc.config.ttl.nar : rc.config.ttl.file;
-  headers.set("cache-control", route.kind === "nar" ? `public, max-age=${ttl}, immutable` : `public, max-age=${ttl}`);
+  const immutable = route.kind === "nar" && verified;
+  const ttl = immutable ? rc.config.ttl.nar : rc.config.ttl.file;
+  headers.set("cache-control", immutable ? `public, max-age=${ttl}, immutable` : `public, max-age=${ttl}`);
   // A NAR is served as stored: a Content-Encoding on it would make curl decode it behind Nix's back.
   if (object.contentEncoding && object.contentEncoding !== "identity" && route.kind !== "nar") {
     headers.set("content-encoding", object.contentEncoding);
@@ -99,11 +107,13 @@ function checkedHit(rc: RequestContext, route: FileRoute, cached: Response): Res
   const headers = new Headers(cached.headers);
   headers.delete(STORED_LENGTH);
   headers.delete(STORED_AT);
+  const checked = cached.headers.get(STORED_CHECK) !== "none";
+  headers.delete(STORED_CHECK);
   if (length !== undefined) headers.set("content-length", String(length));
   if (rc.method === "HEAD" || cached.status !== 200 || !cached.body) {
     return fromEdge(rc, new Response(cached.body, { status: cached.status, headers }));
   }
-  const verifier = verifiedBody(cached.body, { sha256: fileHashOf(route), length }, (outcome) => {
+  const verifier = verifiedBody(cached.body, { sha256: checked ? fileHashOf(route) : undefined, length }, (outcome) => {
     if (outcome.ok) return;
     log("error", "edge-copy-corrupt", { key: route.key, detail: outcome.detail });
     rc.edge.delete(route.key);
@@ -128,6 +138,8 @@ type Plan =
       length?: number;
       size?: number;
       cut?: { skip: number; take: number };
+      /** The hash the whole file is checked against, when the origin names NARs by it. */
+      sha256?: Uint8Array;
     }
   | { kind: "unsatisfiable"; size: number };
 
@@ -146,9 +158,21 @@ function corruptLast(key: string, elsewhere: Set<string>) {
   };
 }
 
+function linkOf(rc: RequestContext, origin: Origin): ChainLink | undefined {
+  return rc.config.chain.find((l) => l.origin === origin);
+}
+
+/**
+ * The backfilled R2 buckets ahead of the origin that had the file, when the file may be copied there: always when
+ * the worker checked it, otherwise only from an origin marked `trusted` (docs/configuration.md).
+ */
+function copyTargets(rc: RequestContext, index: number, verified: boolean): R2Bucket[] {
+  if (!verified && !rc.config.chain[index]!.trusted) return [];
+  return backfillTargets(rc.config.chain, index);
+}
+
 function rememberCorrupt(rc: RequestContext, key: string, origin: Origin, copyFailed: boolean): Promise<void> {
-  const link = rc.config.chain.find((l) => l.origin === origin);
-  link?.corrupt.set(key, Date.now() + CORRUPT_MEMO_SECONDS * 1000);
+  linkOf(rc, origin)?.corrupt.set(key, Date.now() + CORRUPT_MEMO_SECONDS * 1000);
   return rc.edge.markFailed(key, { corruptOrigin: origin.name, copyFailed });
 }
 
@@ -183,10 +207,12 @@ async function verifyWhole(
 }
 
 /** Decides what to send from an origin's answer to a GET; may read (and check) a small NAR whole. */
-function acceptFile(rc: RequestContext, route: FileRoute, sha256: Uint8Array | undefined, asked: ByteRange | undefined, wholeRange: boolean): Acceptor<Plan> {
-  const small = (length: number | undefined): length is number =>
-    sha256 !== undefined && length !== undefined && length <= rc.config.verifyBeforeSendMaxBytes;
+function acceptFile(rc: RequestContext, route: FileRoute, routeSha: Uint8Array | undefined, asked: ByteRange | undefined, wholeRange: boolean): Acceptor<Plan> {
   return async (object, origin) => {
+    // Where a NAR's name is its file hash is a property of the origin (docs/configuration.md, `narNames`).
+    const sha256 = linkOf(rc, origin)?.narNames === "opaque" ? undefined : routeSha;
+    const small = (length: number | undefined): length is number =>
+      sha256 !== undefined && length !== undefined && length <= rc.config.verifyBeforeSendMaxBytes;
     const body = object.body;
     if (!body) return { ok: false, reason: "no body", failed: true };
     if (object.status === 206) {
@@ -201,7 +227,7 @@ function acceptFile(rc: RequestContext, route: FileRoute, sha256: Uint8Array | u
         const bytes = await verifyWhole(rc, route, origin, body, object.length, sha256!);
         return bytes instanceof Uint8Array ? { ok: true, value: { kind: "verified", bytes, range: want ?? undefined } } : bytes;
       }
-      return { ok: true, value: { kind: "stream", status: 206, whole, offset: object.offset ?? 0, length: object.length, size: object.size } };
+      return { ok: true, value: { kind: "stream", status: 206, whole, offset: object.offset ?? 0, length: object.length, size: object.size, sha256 } };
     }
     const length = object.length;
     if (!asked) {
@@ -211,7 +237,7 @@ function acceptFile(rc: RequestContext, route: FileRoute, sha256: Uint8Array | u
         return { ok: true, value: { kind: "verified", bytes, range: wholeRange ? { offset: 0, length } : undefined } };
       }
       const status = wholeRange && length !== undefined ? 206 : 200;
-      return { ok: true, value: { kind: "stream", status, whole: true, offset: 0, length, size: length } };
+      return { ok: true, value: { kind: "stream", status, whole: true, offset: 0, length, size: length, sha256 } };
     }
     // The origin ignored the Range and sent the whole file: cut the asked bytes out of it.
     if (length === undefined) return { ok: false, failed: true, reason: "200 without Content-Length to a Range request" };
@@ -227,7 +253,16 @@ function acceptFile(rc: RequestContext, route: FileRoute, sha256: Uint8Array | u
     const whole = range.offset === 0 && range.length === length;
     return {
       ok: true,
-      value: { kind: "stream", status: 206, whole, offset: range.offset, length: range.length, size: length, cut: whole ? undefined : { skip: range.offset, take: range.length } },
+      value: {
+        kind: "stream",
+        status: 206,
+        whole,
+        offset: range.offset,
+        length: range.length,
+        size: length,
+        cut: whole ? undefined : { skip: range.offset, take: range.length },
+        sha256,
+      },
     };
   };
 }
@@ -248,12 +283,12 @@ function serveVerified(
   range: ResolvedRange | undefined,
 ): Response {
   const cacheable = bytes.byteLength <= rc.config.maxEdgeObjectBytes;
-  const headers = objectHeaders(rc, route, found.object, baseHeaders(rc, cacheable ? "MISS" : "BYPASS", found.attempts));
+  const headers = objectHeaders(rc, route, found.object, baseHeaders(rc, cacheable ? "MISS" : "BYPASS", found.attempts), true);
   if (cacheable) {
-    const stored = storeHeaders(headers, bytes.byteLength);
+    const stored = storeHeaders(headers, bytes.byteLength, true);
     void rc.edge.put(route.key, new Response(bytes, { status: 200, headers: stored, encodeBody: "manual" }));
   }
-  for (const bucket of backfillTargets(rc.config.chain, found.index)) {
+  for (const bucket of copyTargets(rc, found.index, true)) {
     rc.ctx.waitUntil(
       bucket.put(route.key, bytes, { httpMetadata: backfillMetadata(route, found.object) }).then(
         () => log("info", "backfilled", { key: route.key, from: found.origin.name }),
@@ -279,14 +314,18 @@ function serveStream(
   route: FileRoute,
   found: { index: number; origin: Origin; object: OriginObject; attempts: Attempt[] },
   plan: Extract<Plan, { kind: "stream" }>,
-  sha256: Uint8Array | undefined,
 ): Response {
+  const { sha256 } = plan;
+  const verified = plan.whole && sha256 !== undefined;
   const { object, origin } = found;
   const link = rc.config.chain[found.index]!;
   const length = plan.whole ? plan.size ?? plan.length : plan.length;
-  const cacheable = plan.whole && length !== undefined && length <= rc.config.maxEdgeObjectBytes;
-  const headers = objectHeaders(rc, route, object, baseHeaders(rc, cacheable ? "MISS" : "BYPASS", found.attempts));
-  const targets = plan.whole ? backfillTargets(rc.config.chain, found.index) : [];
+  // The cache key is the path alone. A checked file is the same bytes whatever the query; an unchecked one fetched
+  // with a query (harmonia's `?hash=` picks the file) might not be the path's file, so it is not kept.
+  const keep = plan.whole && (verified || rc.query === "");
+  const cacheable = keep && length !== undefined && length <= rc.config.maxEdgeObjectBytes;
+  const headers = objectHeaders(rc, route, object, baseHeaders(rc, cacheable ? "MISS" : "BYPASS", found.attempts), verified);
+  const targets = keep ? copyTargets(rc, found.index, verified) : [];
   let edgeWrite: Promise<void> | undefined;
   const fan = fanOut(object.body!, {
     branches: 1 + (cacheable ? 1 : 0) + targets.length,
@@ -308,7 +347,7 @@ function serveStream(
   });
   const [forClient, ...copies] = fan.branches;
   if (cacheable) {
-    const stored = storeHeaders(headers, length);
+    const stored = storeHeaders(headers, length, verified);
     edgeWrite = rc.edge.put(
       route.key,
       new Response(withKnownLength(copies.shift()!, length), { status: 200, headers: stored, encodeBody: "manual" }),
@@ -352,17 +391,18 @@ export async function serveFile(rc: RequestContext, route: FileRoute): Promise<R
   const asked = range && !wholeRange ? range : undefined;
   const demote = corruptLast(route.key, failures.corruptOrigins);
   if (rc.method === "HEAD") {
-    const result = await fetchFromOrigins(rc.config.chain, route.key, { method: "HEAD" }, undefined, demote);
+    const result = await fetchFromOrigins(rc.config.chain, route.key, { method: "HEAD", query: rc.query }, undefined, demote);
     if (result.kind !== "found") return notFound(rc, route, result);
     const { object } = result;
     const cacheable = object.length !== undefined && object.length <= rc.config.maxEdgeObjectBytes;
-    const headers = objectHeaders(rc, route, object, baseHeaders(rc, cacheable ? "MISS" : "BYPASS", result.attempts));
+    const checkable = sha256 !== undefined && rc.config.chain[result.index]!.narNames !== "opaque";
+    const headers = objectHeaders(rc, route, object, baseHeaders(rc, cacheable ? "MISS" : "BYPASS", result.attempts), checkable);
     return new Response(null, { status: 200, headers: sized(headers, object.length) });
   }
   const result = await fetchFromOrigins(
     rc.config.chain,
     route.key,
-    { method: "GET", range: asked },
+    { method: "GET", range: asked, query: rc.query },
     acceptFile(rc, route, sha256, asked, wholeRange),
     demote,
   );
@@ -374,7 +414,7 @@ export async function serveFile(rc: RequestContext, route: FileRoute): Promise<R
     case "verified":
       return serveVerified(rc, route, result, plan.bytes, plan.range);
     case "stream":
-      return serveStream(rc, route, result, plan, sha256);
+      return serveStream(rc, route, result, plan);
   }
 }
 

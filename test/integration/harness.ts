@@ -65,7 +65,7 @@ let counter = 0;
 
 /**
  * A fresh env for one test: its own PUBLIC_URL (so edge-cache keys never collide between tests) and, unless given,
- * R2 as the only origin and the fixtures' test key as the trusted key.
+ * R2 as the only origin, the fixtures' test key as the trusted key and origin names in Server-Timing.
  */
 export function testEnv(overrides: Partial<Env> = {}): Env {
   counter += 1;
@@ -74,6 +74,8 @@ export function testEnv(overrides: Partial<Env> = {}): Env {
     ORIGINS: [{ type: "r2", binding: "NAR_BUCKET" }],
     TRUSTED_PUBLIC_KEYS: TEST_KEY(),
     PUBLIC_URL: `https://cache-${counter}-${crypto.randomUUID().slice(0, 8)}.test`,
+    // Tests read each origin's outcome from Server-Timing; off by default in deployments (docs/configuration.md).
+    SERVER_TIMING_ORIGINS: "1",
     ...overrides,
   };
 }

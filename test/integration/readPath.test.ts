@@ -81,7 +81,8 @@ describe("§1 memory does not follow the slowest reader", () => {
       const size = 64 * 1024 * 1024;
       const pulled = { bytes: 0 };
       stubOrigins(() => new Response(countingBody(size, pulled), { headers: { "content-length": String(size) } }));
-      const origins = withBackfill ? [r2({ backfill: true }), upstream("big")] : [upstream("big")];
+      // `trusted`: a log cannot be checked, so only a trusted origin's copy goes into R2 (issue 10 §7).
+      const origins = withBackfill ? [r2({ backfill: true }), upstream("big", { trusted: true })] : [upstream("big")];
       const { createExecutionContext } = await import("cloudflare:test");
       const worker = (await import("../../src/index")).default;
       const ctx = createExecutionContext();
@@ -105,7 +106,7 @@ describe("§1 memory does not follow the slowest reader", () => {
     const size = 3 * 1024 * 1024;
     const pulled = { bytes: 0 };
     stubOrigins(() => new Response(countingBody(size, pulled), { headers: { "content-length": String(size) } }));
-    const env = testEnv({ ORIGINS: [r2({ backfill: true }), upstream("big")] });
+    const env = testEnv({ ORIGINS: [r2({ backfill: true }), upstream("big", { trusted: true })] });
     const { response, settled } = await callStreamingUnread(env, `/${LOG}`);
     const reader = response.body!.getReader();
     await reader.read();
@@ -121,7 +122,7 @@ describe("§1 memory does not follow the slowest reader", () => {
   it("a small object without Content-Length is backfilled with one plain PUT (stub origin, no multipart)", async () => {
     stubOrigins(() => new Response(new TextEncoder().encode("a small log\n")));
     const multipart = vi.spyOn(bucket(), "createMultipartUpload");
-    const env = testEnv({ ORIGINS: [r2({ backfill: true }), upstream("up")] });
+    const env = testEnv({ ORIGINS: [r2({ backfill: true }), upstream("up", { trusted: true })] });
     const res = await call(env, `/${LOG}`);
     expect(await res.text()).toBe("a small log\n");
     expect(await (await bucket().get(LOG))?.text()).toBe("a small log\n");
