@@ -16,6 +16,7 @@ import { fanOut } from "../streams/fanOut";
 import { withKnownLength } from "../streams/pipes";
 import { readBoundedBytes } from "../streams/readBounded";
 import { backfill } from "../origins/backfill";
+import { decodedBody, isIdentity } from "../origins/contentEncoding";
 import { backfillTargets, fetchFromOrigins, type Acceptor, type Attempt, type ChainLink } from "../origins/chain";
 import type { Origin, OriginObject } from "../origins/origin";
 import { errorResponse } from "../routing/errors";
@@ -213,8 +214,15 @@ function acceptFile(rc: RequestContext, route: FileRoute, routeSha: Uint8Array |
     const sha256 = linkOf(rc, origin)?.narNames === "opaque" ? undefined : routeSha;
     const small = (length: number | undefined): length is number =>
       sha256 !== undefined && length !== undefined && length <= rc.config.verifyBeforeSendMaxBytes;
-    const body = object.body;
-    if (!body) return { ok: false, reason: "no body", failed: true };
+    if (!object.body) return { ok: false, reason: "no body", failed: true };
+    if (route.kind === "nar" && !isIdentity(object.contentEncoding)) {
+      // A NAR reaches the client exactly as the narinfo describes it: an origin that encoded it on the way (despite
+      // `accept-encoding: identity`) is decoded, or failed when the runtime cannot decode it.
+      const decoded = object.status === 200 ? decodedBody(object.body, object.contentEncoding) : undefined;
+      if (!decoded) return { ok: false, failed: true, reason: `NAR sent with Content-Encoding ${object.contentEncoding}` };
+      Object.assign(object, { body: decoded, length: undefined, size: undefined, contentEncoding: undefined });
+    }
+    const body = object.body!;
     if (object.status === 206) {
       // Only asked ranges get here (an unasked 206 is a failed origin, src/origins/httpObject.ts).
       const want = asked && object.size !== undefined ? resolveRange(asked, object.size) : undefined;

@@ -6,7 +6,7 @@
 import { env as baseEnv } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
-import { bytesOf, call, emptyBucket, fixtureBytes, fixturePath, fixtureUpstream, stubOrigins, testEnv } from "./harness";
+import { bytesOf, call, emptyBucket, fixtureBytes, fixturePath, fixtureText, fixtureUpstream, stubOrigins, testEnv } from "./harness";
 
 const bucket = () => (baseEnv as unknown as Env).NAR_BUCKET!;
 const upstream = (name: string, extra: Record<string, unknown> = {}) => ({ type: "http", url: `http://${name}.stub`, ...extra });
@@ -126,5 +126,51 @@ describe("§7 nothing unverified kept for long", () => {
     const res = await call(testEnv({ ORIGINS: [upstream("private")] }), `/${fixturePath("feas-dep").hashPart}.narinfo`);
     expect(res.status).toBe(502);
     expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+});
+
+async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Response(bytes).body!.pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+describe("§3 Content-Encoding", () => {
+  it("a narinfo stored in R2 with Content-Encoding gzip (narinfo-compression) is decoded and served", async () => {
+    const dep = fixturePath("feas-dep");
+    const text = fixtureText(dep.xz.narinfoPath);
+    await bucket().put(`${dep.hashPart}.narinfo`, await gzip(new TextEncoder().encode(text)), { httpMetadata: { contentEncoding: "gzip" } });
+    const res = await call(testEnv(), `/${dep.hashPart}.narinfo`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(text);
+  });
+
+  it("a gzip narinfo from an upstream (stub) is decoded too", async () => {
+    const dep = fixturePath("feas-dep");
+    const text = fixtureText(dep.xz.narinfoPath);
+    const body = await gzip(new TextEncoder().encode(text));
+    stubOrigins(() => new Response(body, { headers: { "content-encoding": "gzip" } }));
+    const res = await call(testEnv({ ORIGINS: [upstream("up")] }), `/${dep.hashPart}.narinfo`);
+    expect(await res.text()).toBe(text);
+  });
+
+  it("a narinfo in an encoding the runtime cannot decode (xz) is a failed origin: 502, no 404 cached", async () => {
+    const dep = fixturePath("feas-dep");
+    await bucket().put(`${dep.hashPart}.narinfo`, new Uint8Array([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0]), { httpMetadata: { contentEncoding: "xz" } });
+    const env = testEnv();
+    const res = await call(env, `/${dep.hashPart}.narinfo`);
+    expect(res.status).toBe(502);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("upstream requests ask for identity, and a NAR an upstream gzips on the fly (stub) reaches the client as stored", async () => {
+    const app = fixturePath("feas-app");
+    const good = fixtureBytes(app.xz.narPath);
+    const body = await gzip(good);
+    const stub = stubOrigins(() => new Response(body, { headers: { "content-encoding": "gzip", "content-length": String(body.byteLength) } }));
+    const res = await call(testEnv({ ORIGINS: [upstream("compressing")] }), `/${app.xz.url}`);
+    expect(stub.requests[0]!.headers.get("accept-encoding")).toBe("identity");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-encoding")).toBeNull();
+    expect(await bytesOf(res)).toEqual(good);
   });
 });
