@@ -29,6 +29,7 @@ const upstream = (name: string, extra: Record<string, unknown> = {}) => ({ type:
 const r2 = (extra: Record<string, unknown> = {}) => ({ type: "r2", binding: "NAR_BUCKET", ...extra });
 const hostOf = (request: Request) => new URL(request.url).host;
 
+// Generous per-test timeouts: these tests wait on the origins' idle timeouts, on a machine that may be busy.
 beforeEach(() => emptyBucket(bucket()));
 afterEach(() => vi.restoreAllMocks());
 
@@ -75,7 +76,7 @@ function brokenBody(first: Uint8Array): ReadableStream<Uint8Array> {
 
 const LOG = `log/${"a".repeat(32)}-big.drv`;
 
-describe("§1 memory does not follow the slowest reader", () => {
+describe("§1 memory does not follow the slowest reader", { timeout: 30_000 }, () => {
   for (const withBackfill of [false, true]) {
     it(`a client that reads 4 KiB of a 64 MiB miss holds the origin to one window ahead (stub origin${withBackfill ? ", with backfill" : ""})`, async () => {
       const size = 64 * 1024 * 1024;
@@ -139,7 +140,7 @@ async function callStreamingUnread(env: Env, path: string) {
   return { response, settled: () => waitOnExecutionContext(ctx) };
 }
 
-describe("§2 a corrupt NAR is invisible when another origin has a good one", () => {
+describe("§2 a corrupt NAR is invisible when another origin has a good one", { timeout: 30_000 }, () => {
   it("a small corrupt NAR in the first origin: the first request gets the good copy of the next origin (verify before send)", async () => {
     const app = fixturePath("feas-app");
     const good = fixtureBytes(app.xz.narPath);
@@ -232,7 +233,7 @@ describe("§2 a corrupt NAR is invisible when another origin has a good one", ()
   });
 });
 
-describe("§3 Range on a miss is answered exactly", () => {
+describe("§3 Range on a miss is answered exactly", { timeout: 30_000 }, () => {
   it("an origin that ignores Range (stub answers 200 with the whole file): 206 with exactly the asked bytes", async () => {
     const app = fixturePath("feas-app");
     const whole = fixtureBytes(app.xz.narPath);
@@ -312,7 +313,7 @@ describe("§3 Range on a miss is answered exactly", () => {
   });
 });
 
-describe("§4 stalls and broken bodies", () => {
+describe("§4 stalls and broken bodies", { timeout: 30_000 }, () => {
   it("a narinfo body that breaks after the headers (stub): next origin asked, the broken one counted failed", async () => {
     const dep = fixturePath("feas-dep");
     const text = new TextEncoder().encode(fixtureText(dep.xz.narinfoPath));
