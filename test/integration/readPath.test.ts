@@ -29,7 +29,6 @@ const upstream = (name: string, extra: Record<string, unknown> = {}) => ({ type:
 const r2 = (extra: Record<string, unknown> = {}) => ({ type: "r2", binding: "NAR_BUCKET", ...extra });
 const hostOf = (request: Request) => new URL(request.url).host;
 
-// Generous per-test timeouts: these tests wait on the origins' idle timeouts, on a machine that may be busy.
 beforeEach(() => emptyBucket(bucket()));
 afterEach(() => vi.restoreAllMocks());
 
@@ -76,6 +75,7 @@ function brokenBody(first: Uint8Array): ReadableStream<Uint8Array> {
 
 const LOG = `log/${"a".repeat(32)}-big.drv`;
 
+// Each describe has a generous per-test timeout: these tests wait on idle timeouts, on a machine that may be busy.
 describe("§1 memory does not follow the slowest reader", { timeout: 30_000 }, () => {
   for (const withBackfill of [false, true]) {
     it(`a client that reads 4 KiB of a 64 MiB miss holds the origin to one window ahead (stub origin${withBackfill ? ", with backfill" : ""})`, async () => {
