@@ -200,7 +200,9 @@ export async function buildClosure(workDir: string): Promise<Closure> {
   const built = await check(
     "nix-build",
     [nixFile, "--argstr", "salt", salt, ...ROLES.flatMap((r) => ["-A", r]), "--no-out-link",
-      "--option", "substituters", "", "--option", "sandbox", "false"],
+      // Built by root in-process, unsandboxed: no build users needed, so a machine without the `nixbld` group
+      // (Nix's default build-users-group) still builds.
+      "--option", "substituters", "", "--option", "sandbox", "false", "--option", "build-users-group", ""],
     { timeoutMs: 120_000 },
   );
   const outPaths = built.stdout.trim().split("\n").map((l) => l.trim());
