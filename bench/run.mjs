@@ -510,6 +510,11 @@ async function main() {
       const kept = ["core", "hit", "miss", "nar", "slow"].filter((k) => !runs(k));
       results = { ...results, ...Object.fromEntries(kept.map((k) => [k, previous[k]])), partial: { rerun: ONLY, keptFrom: previous.partial?.keptFrom ?? previous.machine.date } };
     }
+    if (ONLY && SMOKE) {
+      // A partial smoke run has nothing to merge with: print what it measured.
+      process.stdout.write(JSON.stringify({ nar, slow, hit, miss, core: coreResults }, null, 2) + "\n");
+      return;
+    }
     const path = SMOKE ? join(dir, "RESULTS.md") : join(REPO_ROOT, "bench", "RESULTS.md");
     const markdown = await writeResults(path, results);
     await writeFile(join(SMOKE ? dir : join(REPO_ROOT, "bench"), SMOKE ? "results.json" : "results.json"), JSON.stringify(results, null, 2) + "\n");
