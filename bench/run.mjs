@@ -9,7 +9,7 @@
 //   5. static reference      the same narinfo and NAR from nginx (context, not a target)
 import { createHash, randomFillSync } from "node:crypto";
 import { createWriteStream, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
@@ -21,6 +21,10 @@ import { writeResults } from "./lib/report.mjs";
 
 const SMOKE = process.argv.includes("--smoke");
 const KEEP = process.argv.includes("--keep");
+// `--only=nar,slow` re-runs those sections (hit, miss, nar, core, slow) and keeps the others' numbers from the last
+// full run (bench/results.json); RESULTS.md then says which sections are from which run.
+const ONLY = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const runs = (section) => !ONLY || ONLY.includes(section);
 
 const PROFILE = SMOKE
   ? {
@@ -28,12 +32,14 @@ const PROFILE = SMOKE
       miss: { concurrencies: [4], seconds: 1, rounds: 1, keys: 1500 },
       nar: { bytes: 16 * 1024 ** 2, rounds: 1 },
       core: { rounds: 1, targetMs: 10 },
+      slow: { bytes: 16 * 1024 ** 2, rate: "2M" },
     }
   : {
       hit: { threads: 2, connections: 32, warmupS: 2, seconds: 4, rounds: 3 },
       miss: { concurrencies: [1, 8], seconds: 4, rounds: 3, keys: 9000 },
       nar: { bytes: 1024 ** 3, rounds: 3 },
       core: { rounds: 7, targetMs: 100 },
+      slow: { bytes: 256 * 1024 ** 2, rate: "2M" },
     };
 
 const BUCKET = "nix-cache-bench";
@@ -130,10 +136,11 @@ async function makeNar(path, bytes) {
   return new Uint8Array(hash.digest());
 }
 
-/** curl GET, body discarded; returns { bytes, seconds, status, headers }. */
-async function curlGet(url) {
-  const { stdout } = await run("curl", ["-sS", "-o", "/dev/null", "-D", "-", "-w", "\nCURL %{http_code} %{size_download} %{time_total}\n", url], {
-    timeoutMs: 600_000,
+/** curl GET, body discarded; returns { bytes, seconds, status, headers }. `rate` limits curl's reading (--limit-rate). */
+async function curlGet(url, rate) {
+  const limit = rate ? ["--limit-rate", rate] : [];
+  const { stdout } = await run("curl", ["-sS", ...limit, "-o", "/dev/null", "-D", "-", "-w", "\nCURL %{http_code} %{size_download} %{time_total}\n", url], {
+    timeoutMs: 900_000,
   });
   const m = /CURL (\d+) (\d+) ([\d.]+)/.exec(stdout);
   const cacheStatus = /^x-cache-status: (\S+)/im.exec(stdout)?.[1];
@@ -308,6 +315,46 @@ async function benchNar({ worker, nginx, s3, narKey, size }) {
   };
 }
 
+/**
+ * 6. A slow client on an edge miss: one hash-named NAR under 512 MB (so the worker also writes it to the edge
+ * cache, and with backfill to R2) read by curl at `rate`. What is measured is workerd's RSS growth: the copies read
+ * at origin speed, the client at 2 MiB/s, and the pump (src/streams/fanOut.ts) must hold the difference to its
+ * window. A second, unthrottled request must then be a HIT with every byte: the copy was whole.
+ */
+async function benchSlow({ dir, cacheOptions, s3Origin, narKey, size }) {
+  const P = PROFILE.slow;
+  const variants = [
+    { name: "edge copy", origins: [s3Origin] },
+    { name: "edge copy + backfill to R2", origins: [{ type: "r2", binding: "NAR_BUCKET", backfill: true }, s3Origin] },
+  ];
+  const out = [];
+  for (const [i, v] of variants.entries()) {
+    const worker = await startWorker(dir, `slow-${i}`, {
+      ...cacheOptions,
+      bindings: { ...cacheOptions.bindings, ORIGINS: JSON.stringify(v.origins) },
+      r2Buckets: { NAR_BUCKET: `slow-${i}` },
+    });
+    try {
+      await sleep(500);
+      const sampler = sampleRss(worker.workerdPid);
+      const r = await curlGet(`${worker.url}/${narKey}`, P.rate);
+      const mem = sampler.stop();
+      if (r.status !== 200 || r.bytes !== size || r.cacheStatus !== "MISS") throw new Error(`slow client (${v.name}): HTTP ${r.status} ${r.cacheStatus}, ${r.bytes} of ${size}`);
+      let hit;
+      for (let k = 0; k < 50 && hit?.cacheStatus !== "HIT"; k++) {
+        await sleep(200);
+        hit = await curlGet(`${worker.url}/${narKey}`);
+      }
+      if (hit.cacheStatus !== "HIT" || hit.bytes !== size) throw new Error(`slow client (${v.name}): the edge copy is ${hit.cacheStatus}, ${hit.bytes} of ${size}`);
+      out.push({ name: v.name, mibps: size / r.seconds / 1024 ** 2, idleMiB: mem.idle / 1024 ** 2, peakMiB: mem.peak / 1024 ** 2, growthMiB: mem.growth / 1024 ** 2 });
+      say(`slow client (${v.name}): ${(size / r.seconds / 1024 ** 2).toFixed(2)} MiB/s, workerd RSS ${(mem.idle / 1024 ** 2).toFixed(0)} → ${(mem.peak / 1024 ** 2).toFixed(0)} MiB`);
+    } finally {
+      await worker.stop();
+    }
+  }
+  return { size, rate: P.rate, variants: out };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 async function main() {
@@ -323,7 +370,7 @@ async function main() {
     const lib = await loadNarinfoLib(dir);
     const keys = makeKeyPair("nix-edge-bench-1");
     say("signing narinfos");
-    const [hitNarinfo, ...missNarinfos] = await makeNarinfos(lib, keys.secretKey, PROFILE.miss.keys + 1);
+    const [hitNarinfo, ...missNarinfos] = await makeNarinfos(lib, keys.secretKey, runs("miss") ? PROFILE.miss.keys + 1 : 1);
 
     say("starting the S3 server (Swift + s3api)");
     const s3 = await startS3(dir);
@@ -334,22 +381,26 @@ async function main() {
     const www = join(dir, "www");
     await mkdir(join(www, "nar"), { recursive: true });
     await writeFile(join(www, hitNarinfo.key), hitNarinfo.text);
-    say(`writing a ${(PROFILE.nar.bytes / 1024 ** 2).toFixed(0)} MiB NAR`);
-    const narTmp = join(dir, "nar.tmp");
-    const narKey = `nar/${lib.nix32Encode(await makeNar(narTmp, PROFILE.nar.bytes))}.nar`;
-    await rename(narTmp, join(www, narKey));
-    say(`uploading ${narKey}`);
-    await run("curl", ["-sS", "-f", "-X", "PUT", "-H", "Expect:", "-H", "content-type: application/x-nix-nar", "-T", join(www, narKey), await s3.presign(BUCKET, narKey, "PUT")], {
-      timeoutMs: 600_000,
-    });
+    const uploadNar = async (bytes) => {
+      say(`writing a ${(bytes / 1024 ** 2).toFixed(0)} MiB NAR`);
+      const narTmp = join(dir, "nar.tmp");
+      const key = `nar/${lib.nix32Encode(await makeNar(narTmp, bytes))}.nar`;
+      await rename(narTmp, join(www, key));
+      say(`uploading ${key}`);
+      await run("curl", ["-sS", "-f", "-X", "PUT", "-H", "Expect:", "-H", "content-type: application/x-nix-nar", "-T", join(www, key), await s3.presign(BUCKET, key, "PUT")], {
+        timeoutMs: 600_000,
+      });
+      return key;
+    };
+    const narKey = runs("nar") ? await uploadNar(PROFILE.nar.bytes) : undefined;
+    const slowNarKey = runs("slow") ? await uploadNar(PROFILE.slow.bytes) : undefined;
 
+    const s3Origin = { type: "s3", name: "s3-bench", endpoint: s3.endpoint, bucket: BUCKET, region: "us-east-1", requesterPays: true, credentials: "S3" };
     const cacheOptions = {
       scriptPath: cacheWorker,
       compatibilityDate: COMPATIBILITY_DATE,
       bindings: {
-        ORIGINS: JSON.stringify([
-          { type: "s3", name: "s3-bench", endpoint: s3.endpoint, bucket: BUCKET, region: "us-east-1", requesterPays: true, credentials: "S3" },
-        ]),
+        ORIGINS: JSON.stringify([s3Origin]),
         TRUSTED_PUBLIC_KEYS: keys.publicKey,
         S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
         S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
@@ -385,11 +436,16 @@ async function main() {
     const nginx = await startNginx(dir, www);
 
     // --- 4. pure core (first: the machine is quiet)
-    say("4. pure core");
-    const coreResults = await benchCore(core);
+    let coreResults;
+    if (runs("core")) {
+      say("4. pure core");
+      coreResults = await benchCore(core);
+    }
     await core.stop();
 
     // --- 1. narinfo edge hit (and 5. nginx serving the same narinfo)
+    let hit;
+    if (runs("hit")) {
     say("1. narinfo edge hit");
     const hitUrl = `${cache.url}/${hitNarinfo.key}`;
     const first = await get(hitUrl);
@@ -413,7 +469,7 @@ async function main() {
         status = w === cacheOnly ? (r.headers.get("cf-cache-status") ?? "HIT") : r.headers.get("x-cache-status");
       }
     }
-    const hit = await benchHit([
+    hit = await benchHit([
       { name: "trivial", url: `${trivial.url}/${hitNarinfo.key}`, pid: trivial.workerdPid },
       { name: "cacheApiOnly", url: `${cacheOnly.url}/${hitNarinfo.key}`, pid: cacheOnly.workerdPid },
       { name: "cacheNoDenylist", url: `${noDeny.url}/${hitNarinfo.key}`, pid: noDeny.workerdPid },
@@ -422,18 +478,43 @@ async function main() {
     ]);
     const after = await get(hitUrl);
     if (after.cacheStatus !== "HIT") throw new Error(`after the hit benchmark the narinfo is ${after.cacheStatus}`);
+    }
     await Promise.all([trivial.stop(), noDeny.stop()]);
 
     // --- 2. narinfo miss
-    say("2. narinfo miss");
-    const miss = await benchMiss({ worker: cache, proxy, cacheOnly, s3, dir, narinfos: missNarinfos });
+    let miss;
+    if (runs("miss")) {
+      say("2. narinfo miss");
+      miss = await benchMiss({ worker: cache, proxy, cacheOnly, s3, dir, narinfos: missNarinfos });
+    }
     await Promise.all([proxy.stop(), cacheOnly.stop()]);
 
     // --- 3. NAR streaming (and 5. nginx serving the same NAR)
-    say("3. NAR streaming");
-    const nar = await benchNar({ worker: cache, nginx, s3, narKey, size: PROFILE.nar.bytes });
+    let nar;
+    if (runs("nar")) {
+      say("3. NAR streaming");
+      nar = await benchNar({ worker: cache, nginx, s3, narKey, size: PROFILE.nar.bytes });
+    }
 
-    const results = { smoke: SMOKE, machine, profile: PROFILE, core: coreResults, hit, miss, nar, seconds: Math.round((Date.now() - wall) / 1000) };
+    // --- 6. slow client on an edge miss
+    let slow;
+    if (runs("slow")) {
+      say("6. slow client on an edge miss");
+      slow = await benchSlow({ dir, cacheOptions, s3Origin, narKey: slowNarKey, size: PROFILE.slow.bytes });
+    }
+
+    let results = { smoke: SMOKE, machine, profile: PROFILE, core: coreResults, hit, miss, nar, slow, seconds: Math.round((Date.now() - wall) / 1000) };
+    if (ONLY && !SMOKE) {
+      // Sections not re-run keep the last full run's numbers; the report says which came from where.
+      const previous = JSON.parse(await readFile(join(REPO_ROOT, "bench", "results.json"), "utf8"));
+      const kept = ["core", "hit", "miss", "nar", "slow"].filter((k) => !runs(k));
+      results = { ...results, ...Object.fromEntries(kept.map((k) => [k, previous[k]])), partial: { rerun: ONLY, keptFrom: previous.partial?.keptFrom ?? previous.machine.date } };
+    }
+    if (ONLY && SMOKE) {
+      // A partial smoke run has nothing to merge with: print what it measured.
+      process.stdout.write(JSON.stringify({ nar, slow, hit, miss, core: coreResults }, null, 2) + "\n");
+      return;
+    }
     const path = SMOKE ? join(dir, "RESULTS.md") : join(REPO_ROOT, "bench", "RESULTS.md");
     const markdown = await writeResults(path, results);
     await writeFile(join(SMOKE ? dir : join(REPO_ROOT, "bench"), SMOKE ? "results.json" : "results.json"), JSON.stringify(results, null, 2) + "\n");

@@ -25,7 +25,11 @@ export interface CacheConfig {
   publicUrl?: string;
   /** The Cache API keeps objects up to 512 MB; larger ones stream through uncached. */
   maxEdgeObjectBytes: number;
+  /** Hash-named NARs up to this size are read whole and checked before anything is sent (docs/request-flow.md). */
+  verifyBeforeSendMaxBytes: number;
   denylist?: KVNamespace;
+  /** Whether Server-Timing names each origin and its outcome (SERVER_TIMING_ORIGINS); otherwise only durations. */
+  serverTimingOrigins: boolean;
 }
 
 export const DEFAULTS = {
@@ -36,6 +40,9 @@ export const DEFAULTS = {
   wantMassQuery: true,
   priority: 40,
   maxEdgeObjectBytes: 512 * 1024 * 1024,
+  verifyBeforeSendMaxBytes: 8 * 1024 * 1024,
+  /** The bound on what one request may hold in memory (docs/request-flow.md, "The body of a miss"). */
+  verifyBeforeSendCap: 16 * 1024 * 1024,
 } as const;
 
 const DEFAULT_ORIGINS = [{ type: "r2", binding: "NAR_BUCKET" }];
@@ -132,7 +139,11 @@ export function parseOrigins(value: unknown, env: Env): ChainLink[] {
     }
     if (names.has(origin.name)) throw new ConfigError(`${where}: duplicate origin name "${origin.name}"`);
     names.add(origin.name);
-    return { origin, breaker: new CircuitBreaker(breakerSettings(spec, where)), backfill };
+    const narNames = spec.narNames ?? "file-hash";
+    if (narNames !== "file-hash" && narNames !== "opaque") throw new ConfigError(`${where}: "narNames" must be "file-hash" or "opaque"`);
+    // Buckets are the operator's own; an upstream HTTP cache is someone else's (docs/configuration.md, Origins).
+    const trusted = bool(spec.trusted, `${where}.trusted`, type !== "http");
+    return { origin, breaker: new CircuitBreaker(breakerSettings(spec, where)), backfill, corrupt: new Map(), narNames, trusted };
   });
 }
 
@@ -170,7 +181,12 @@ export function parseConfig(env: Env): CacheConfig {
       wholeNumber(env.EDGE_CACHE_MAX_BYTES, "EDGE_CACHE_MAX_BYTES", DEFAULTS.maxEdgeObjectBytes),
       DEFAULTS.maxEdgeObjectBytes,
     ),
+    verifyBeforeSendMaxBytes: Math.min(
+      wholeNumber(env.VERIFY_BEFORE_SEND_MAX_BYTES, "VERIFY_BEFORE_SEND_MAX_BYTES", DEFAULTS.verifyBeforeSendMaxBytes),
+      DEFAULTS.verifyBeforeSendCap,
+    ),
     denylist: env.DENYLIST,
+    serverTimingOrigins: bool(env.SERVER_TIMING_ORIGINS, "SERVER_TIMING_ORIGINS", false),
   };
 }
 

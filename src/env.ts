@@ -14,6 +14,10 @@ export interface Env {
   NAR_TTL?: string | number;
   /** Largest object kept in the edge cache, in bytes; at most (and by default) the Cache API's 512 MiB. */
   EDGE_CACHE_MAX_BYTES?: string | number;
+  /** Hash-named NARs up to this many bytes are checked whole before sending; at most 16 MiB, default 8 MiB. */
+  VERIFY_BEFORE_SEND_MAX_BYTES?: string | number;
+  /** `1`: Server-Timing names each origin asked and its outcome; default: durations only. */
+  SERVER_TIMING_ORIGINS?: string | number | boolean;
   STORE_DIR?: string;
   WANT_MASS_QUERY?: string | number | boolean;
   PRIORITY?: string | number;

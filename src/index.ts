@@ -46,7 +46,8 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
   const url = new URL(request.url);
   let route: Route | null;
   try {
-    // Query strings are ignored: the CDN in front of cache.nixos.org drops them too.
+    // The query is not part of the route or of any cache key; files forward it to upstream HTTP caches
+    // (docs/request-flow.md, step 1).
     route = parseRoute(url.pathname);
   } catch (e) {
     if (e instanceof BadPath) return fail(request, { kind: "bad-request", detail: e.message });
@@ -71,6 +72,7 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
     edge: new EdgeCache(caches.default, config.publicUrl ?? url.origin, ctx),
     ctx,
     started,
+    query: url.search,
     // Started now, awaited beside the edge-cache lookup (lookupEdge): the two reads overlap.
     blocked: isBlocked(config, route),
   };

@@ -5,7 +5,11 @@
  * fail rather than keep a bad copy.
  */
 export class IntegrityError extends Error {
-  constructor(readonly detail: string) {
+  /** `corrupt`: the bytes are wrong (hash, too many); otherwise the body was only cut short. */
+  constructor(
+    readonly detail: string,
+    readonly corrupt = true,
+  ) {
     super(`integrity check failed: ${detail}`);
   }
 }

@@ -7,8 +7,9 @@ import { log } from "../log";
 
 // R2's single PUT takes up to ~5 GiB (docs/protocol.md, "Cloudflare facts the code relies on"); keep a margin.
 export const SINGLE_PUT_LIMIT = 4 * 1024 ** 3;
-// Multipart parts must all be the same size but the last; 16 MiB keeps memory low and allows 160 GB objects.
-export const PART_SIZE = 16 * 1024 * 1024;
+// Multipart parts must all be the same size but the last (and at least 5 MiB); 8 MiB allows 80 GB objects and,
+// with the pump's 8 MiB window, keeps a request within 16 MiB (docs/request-flow.md, "The body of a miss").
+export const PART_SIZE = 8 * 1024 * 1024;
 
 export interface ObjectMetadata {
   contentType?: string;
@@ -48,45 +49,71 @@ export async function putStream(
 ): Promise<void> {
   const httpMetadata = { contentType: metadata.contentType, contentEncoding: metadata.contentEncoding };
   if (length !== undefined && length <= SINGLE_PUT_LIMIT) {
-    // The serving path hands over a branch of a stream whose length is already fixed (withKnownLength before
-    // the tee), which R2 accepts as it is; piping it into a second FixedLengthStream is not supported by workerd.
+    // The serving path hands over a pump branch whose length is already fixed (withKnownLength), which R2
+    // accepts as it is; piping it into a second FixedLengthStream is not supported by workerd.
     await bucket.put(key, body, { httpMetadata });
     return;
   }
   await putMultipart(bucket, key, body, httpMetadata);
 }
 
+/** Concatenates chunks (at most one part's worth) into one buffer. */
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0]!.byteLength === total) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/**
+ * An object of unknown length (or over the single-PUT limit): chunks are gathered up to one part. If the body
+ * ends first, which is the usual case for a listing or log without Content-Length, it is one plain PUT of what
+ * was read; otherwise a multipart upload is started and fed one part at a time. Memory: one part, never more.
+ */
 async function putMultipart(
   bucket: R2Bucket,
   key: string,
   body: ReadableStream<Uint8Array>,
   httpMetadata: R2HTTPMetadata,
 ): Promise<void> {
-  const upload = await bucket.createMultipartUpload(key, { httpMetadata });
+  const reader = body.getReader();
+  let chunks: Uint8Array[] = [];
+  let filled = 0;
+  let upload: R2MultipartUpload | undefined;
   const parts: R2UploadedPart[] = [];
+  const flushPart = async (bytes: Uint8Array) => {
+    upload ??= await bucket.createMultipartUpload(key, { httpMetadata });
+    parts.push(await upload.uploadPart(parts.length + 1, bytes));
+  };
   try {
-    const buffer = new Uint8Array(PART_SIZE);
-    let filled = 0;
-    const reader = body.getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       let offset = 0;
       while (offset < value.byteLength) {
         const take = Math.min(PART_SIZE - filled, value.byteLength - offset);
-        buffer.set(value.subarray(offset, offset + take), filled);
+        chunks.push(value.subarray(offset, offset + take));
         filled += take;
         offset += take;
         if (filled === PART_SIZE) {
-          parts.push(await upload.uploadPart(parts.length + 1, buffer.slice()));
+          await flushPart(concat(chunks, filled));
+          chunks = [];
           filled = 0;
         }
       }
     }
-    if (filled > 0 || parts.length === 0) parts.push(await upload.uploadPart(parts.length + 1, buffer.slice(0, filled)));
+    if (!upload) {
+      await bucket.put(key, concat(chunks, filled), { httpMetadata });
+      return;
+    }
+    if (filled > 0) await flushPart(concat(chunks, filled));
     await upload.complete(parts);
   } catch (e) {
-    await upload.abort().catch((abortError: unknown) => log("warn", "multipart-abort-failed", { key, error: String(abortError) }));
+    await upload?.abort().catch((abortError: unknown) => log("warn", "multipart-abort-failed", { key, error: String(abortError) }));
     throw e;
   }
 }

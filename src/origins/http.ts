@@ -19,12 +19,14 @@ export class HttpOrigin implements Origin {
   fetch(key: string, options: FetchOptions): Promise<OriginAnswer> {
     return fetchHttpObject({
       origin: this.name,
-      url: `${this.baseUrl.replace(/\/+$/, "")}/${encodeObjectPath(key)}`,
+      url: `${this.baseUrl.replace(/\/+$/, "")}/${encodeObjectPath(key)}${options.query ?? ""}`,
       options,
       timeouts: this.timeouts,
       isAbsent,
-      // No client headers are forwarded: upstreams see only what they need to answer.
-      headers: { accept: "*/*" },
+      // No client headers are forwarded: upstreams see only what they need to answer. `identity`: a server that
+      // compresses on the fly must not hand over compressed bytes of a NAR the narinfo says are stored as they are
+      // (Cloudflare's fetch asks for gzip/br otherwise); stored encodings still come with their header.
+      headers: { accept: "*/*", "accept-encoding": "identity" },
     });
   }
 }

@@ -1,7 +1,7 @@
 /** Fetching one object over HTTP, shared by upstream caches and S3: timeouts, status mapping, header picking. */
 import { formatRangeHeader, parseContentRange } from "../routing/range";
 import { readBounded } from "../streams/readBounded";
-import type { FetchOptions, OriginAnswer, OriginObject } from "./origin";
+import { OriginTimeout, type FetchOptions, type OriginAnswer, type OriginObject } from "./origin";
 import { withIdleTimeout, type Timeouts } from "./timeouts";
 
 export interface HttpObjectRequest {
@@ -15,6 +15,8 @@ export interface HttpObjectRequest {
    * from its 403 for a missing key.
    */
   isAbsent: (status: number, errorBody: string) => boolean;
+  /** Whether the error body decides anything (S3's `<Code>`); when not, it is cancelled unread. */
+  readErrorBody?: boolean;
   headers?: Record<string, string>;
   /** Sends the prepared request; S3 signs it here. */
   send?: (request: Request) => Promise<Response>;
@@ -65,6 +67,11 @@ export async function fetchHttpObject(req: HttpObjectRequest): Promise<OriginAns
       lastModified: response.headers.get("last-modified") ?? undefined,
     };
     const length = optionalNumber(response.headers.get("content-length"));
+    if (status === 206 && !req.options.range) {
+      // Bytes of an unknown part of the file, as if they were all of it: never pass for the object.
+      void response.body?.cancel().catch(() => undefined);
+      return { kind: "failed", reason: "206 to a request without Range", timeout: false };
+    }
     if (status === 206) {
       const range = parseContentRange(response.headers.get("content-range"));
       if (!range || (length !== undefined && length !== range.length)) {
@@ -85,7 +92,27 @@ export async function fetchHttpObject(req: HttpObjectRequest): Promise<OriginAns
     }
     return { kind: "found", object };
   }
-  const errorBody = response.body ? ((await readBounded(response.body, ERROR_BODY_LIMIT)) ?? "") : "";
+  let errorBody = "";
+  if (response.body && req.readErrorBody && req.options.method !== "HEAD") {
+    // Under the idle timeout and one idle timeout in total: an origin trickling its error body must not hold the
+    // request (docs/request-flow.md, "The body of a miss").
+    const body = withIdleTimeout(response.body, req.timeouts.betweenBytesMs, () => abort.abort(), req.origin);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new OriginTimeout(req.origin, "between-bytes")), req.timeouts.betweenBytesMs);
+    });
+    try {
+      errorBody = (await Promise.race([readBounded(body, ERROR_BODY_LIMIT), deadline])) ?? "";
+    } catch (e) {
+      abort.abort();
+      void body.cancel().catch(() => undefined);
+      return { kind: "failed", reason: `HTTP ${status}, error body: ${String(e)}`, timeout: e instanceof OriginTimeout };
+    } finally {
+      clearTimeout(timer);
+    }
+  } else if (response.body) {
+    void response.body.cancel().catch(() => undefined);
+  }
   if (req.isAbsent(status, errorBody)) return { kind: "absent", status };
   if (status === 416) {
     const size = optionalNumber(response.headers.get("content-range")?.replace(/^bytes \*\//, "") ?? null);

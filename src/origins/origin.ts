@@ -4,6 +4,11 @@ import type { ByteRange } from "../routing/range";
 export interface FetchOptions {
   method: "GET" | "HEAD";
   range?: ByteRange;
+  /**
+   * The client's query string (`?hash=…`), forwarded to upstream HTTP caches only: harmonia finds NARs by it
+   * (docs/request-flow.md, step 1). Buckets ignore it.
+   */
+  query?: string;
 }
 
 export interface OriginObject {

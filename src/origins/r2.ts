@@ -1,6 +1,7 @@
 /** An R2 bucket bound to the worker. Reads go through the binding: no signing, no egress. */
 import { resolveRange } from "../routing/range";
 import type { FetchOptions, Origin, OriginAnswer, OriginObject } from "./origin";
+import { DEFAULT_TIMEOUTS, withIdleTimeout } from "./timeouts";
 
 function describe(object: R2Object): Omit<OriginObject, "status" | "body"> {
   return {
@@ -21,6 +22,11 @@ export class R2Origin implements Origin {
     readonly bucket: R2Bucket,
   ) {}
 
+  /** R2 bodies are read under the same idle timeout as any origin's (docs/request-flow.md, "The body of a miss"). */
+  private timed(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    return withIdleTimeout(body, DEFAULT_TIMEOUTS.betweenBytesMs, () => undefined, this.name);
+  }
+
   async fetch(key: string, options: FetchOptions): Promise<OriginAnswer> {
     try {
       if (options.method === "HEAD" || options.range) {
@@ -34,12 +40,12 @@ export class R2Origin implements Origin {
         if (!object) return { kind: "absent", status: 404 };
         return {
           kind: "found",
-          object: { ...describe(object), status: 206, body: object.body, offset: range.offset, length: range.length },
+          object: { ...describe(object), status: 206, body: this.timed(object.body), offset: range.offset, length: range.length },
         };
       }
       const object = await this.bucket.get(key);
       if (!object) return { kind: "absent", status: 404 };
-      return { kind: "found", object: { status: 200, body: object.body, ...describe(object) } };
+      return { kind: "found", object: { status: 200, body: this.timed(object.body), ...describe(object) } };
     } catch (e) {
       return { kind: "failed", reason: `r2: ${String(e)}`, timeout: false };
     }

@@ -82,6 +82,7 @@ export class S3Origin implements Origin {
       options,
       timeouts: this.timeouts,
       isAbsent: s3IsAbsent,
+      readErrorBody: true,
       headers: this.payerHeaders(),
       send: async (request) => fetch(await this.client.sign(request)),
     });

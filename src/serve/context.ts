@@ -12,6 +12,8 @@ export interface RequestContext {
   edge: EdgeCache;
   ctx: ExecutionContext;
   started: number;
+  /** The request's query string (`?…`, or empty): forwarded to upstream HTTP caches for files, never a cache key. */
+  query: string;
   /** Why the admin worker blocked this path, if it did (see denylist.ts). */
   blocked: Promise<string | undefined>;
 }
@@ -31,10 +33,13 @@ export async function lookupEdge(rc: RequestContext, key: string, range?: string
   return cached ? { kind: "hit", cached } : { kind: "miss" };
 }
 
-/** Server-Timing entries: time to each origin that was asked, so a slow miss shows where it went. */
-export function serverTiming(started: number, attempts: readonly Attempt[] = []): string {
-  const entries = attempts.map(
-    (a, i) => `origin-${i};desc="${a.origin.replace(/["\\]/g, "")} ${a.outcome}";dur=${a.ms}`,
+/**
+ * Server-Timing entries: time to each origin that was asked, so a slow miss shows where it went. Which origin it
+ * was and how it answered (its URL or bucket, its health) only with SERVER_TIMING_ORIGINS: every client sees this.
+ */
+export function serverTiming(started: number, attempts: readonly Attempt[] = [], detail = false): string {
+  const entries = attempts.map((a, i) =>
+    detail ? `origin-${i};desc="${a.origin.replace(/["\\]/g, "")} ${a.outcome}";dur=${a.ms}` : `origin-${i};dur=${a.ms}`,
   );
   entries.push(`total;dur=${Date.now() - started}`);
   return entries.join(", ");
@@ -45,7 +50,7 @@ export function baseHeaders(rc: RequestContext, cacheStatus: "HIT" | "MISS" | "B
   const headers = new Headers();
   headers.set("access-control-allow-origin", "*");
   headers.set("x-cache-status", cacheStatus);
-  headers.set("server-timing", serverTiming(rc.started, attempts));
+  headers.set("server-timing", serverTiming(rc.started, attempts, rc.config.serverTimingOrigins));
   return headers;
 }
 

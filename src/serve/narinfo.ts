@@ -14,6 +14,7 @@ import { errorResponse } from "../routing/errors";
 import { parseRangeHeader, resolveRange, type ByteRange } from "../routing/range";
 import { baseHeaders, fromEdge, lookupEdge, originsFailed, type RequestContext } from "./context";
 import { readBounded } from "../streams/readBounded";
+import { decodedBody } from "../origins/contentEncoding";
 
 // Narinfos of paths with thousands of references stay well under this.
 const MAX_NARINFO_BYTES = 1024 * 1024;
@@ -24,7 +25,11 @@ function acceptNarinfo(rc: RequestContext, route: NarinfoRoute): Acceptor<Narinf
   const { storeDir } = rc.config.cacheInfo;
   return async (object) => {
     if (!object.body) return { ok: false, reason: "empty body" };
-    const text = await readBounded(object.body, MAX_NARINFO_BYTES);
+    // A narinfo stored with `narinfo-compression` (gzip from R2 or any origin) is decoded, never read as absent;
+    // one the runtime cannot decode makes the origin failed (5xx), since the narinfo may well be there.
+    const body = decodedBody(object.body, object.contentEncoding);
+    if (!body) return { ok: false, failed: true, reason: `cannot decode Content-Encoding ${object.contentEncoding}` };
+    const text = await readBounded(body, MAX_NARINFO_BYTES);
     if (text === undefined) return { ok: false, reason: "narinfo too large" };
     let narinfo: Narinfo;
     try {

@@ -1,5 +1,8 @@
-/** Reads a small text body, giving up (undefined) past `limit` bytes so a hostile origin cannot fill memory. */
-export async function readBounded(body: ReadableStream<Uint8Array>, limit: number): Promise<string | undefined> {
+/**
+ * Reads a small body whole, giving up (undefined) past `limit` bytes so a hostile origin cannot fill memory. The
+ * body of an origin is already under its idle timeout (src/origins/timeouts.ts); its errors propagate.
+ */
+export async function readBoundedBytes(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array | undefined> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -13,11 +16,18 @@ export async function readBounded(body: ReadableStream<Uint8Array>, limit: numbe
     }
     chunks.push(value);
   }
+  if (chunks.length === 1) return chunks[0]!;
   const bytes = new Uint8Array(total);
   let offset = 0;
   for (const chunk of chunks) {
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return new TextDecoder().decode(bytes);
+  return bytes;
+}
+
+/** The same for a text body. */
+export async function readBounded(body: ReadableStream<Uint8Array>, limit: number): Promise<string | undefined> {
+  const bytes = await readBoundedBytes(body, limit);
+  return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
 }

@@ -200,7 +200,9 @@ export async function buildClosure(workDir: string): Promise<Closure> {
   const built = await check(
     "nix-build",
     [nixFile, "--argstr", "salt", salt, ...ROLES.flatMap((r) => ["-A", r]), "--no-out-link",
-      "--option", "substituters", "", "--option", "sandbox", "false"],
+      // Built by root in-process, unsandboxed: no build users needed, so a machine without the `nixbld` group
+      // (Nix's default build-users-group) still builds.
+      "--option", "substituters", "", "--option", "sandbox", "false", "--option", "build-users-group", ""],
     { timeoutMs: 120_000 },
   );
   const outPaths = built.stdout.trim().split("\n").map((l) => l.trim());
@@ -370,11 +372,22 @@ function parseRange(header: string | undefined, size: number): { start: number; 
   return { start, end };
 }
 
+/** Ways a test makes the static server misbehave (fault injection). */
+export interface Misbehaviour {
+  /** Answer every Range request with 200 and the whole file, as plain HTTP servers without range support do. */
+  ignoreRange?: boolean;
+  /** For these keys, the first GET sends this many bytes of the body and then drops the connection. */
+  cutFirstGet?: Map<string, number>;
+}
+
 /**
  * A binary cache over HTTP, like a plain nginx in front of `nix copy --to file://DIR`: GET/HEAD, Range (206/416),
- * 404. `root()` can be switched to serve another directory (a tampered copy).
+ * 404. `root()` can be switched to serve another directory (a tampered copy); `misbehave` injects faults.
  */
-export async function startStaticServer(initialRoot: string): Promise<CountingServer & { setRoot(dir: string): void }> {
+export async function startStaticServer(
+  initialRoot: string,
+  misbehave: Misbehaviour = {},
+): Promise<CountingServer & { setRoot(dir: string): void }> {
   let root = initialRoot;
   const requests: RequestRecord[] = [];
   const server = http.createServer(async (req, res) => {
@@ -403,7 +416,7 @@ export async function startStaticServer(initialRoot: string): Promise<CountingSe
       return reply(404, { "content-type": "text/plain" }, "Not Found\n");
     }
     const base = { "content-type": String(contentTypeFor(rel)), "accept-ranges": "bytes" };
-    const range = parseRange(req.headers.range, size);
+    const range = misbehave.ignoreRange ? null : parseRange(req.headers.range, size);
     if (range === "unsatisfiable") return reply(416, { ...base, "content-range": `bytes */${size}` });
     const start = range ? range.start : 0;
     const end = range ? range.end : size - 1;
@@ -412,6 +425,15 @@ export async function startStaticServer(initialRoot: string): Promise<CountingSe
     record.status = range ? 206 : 200;
     res.writeHead(record.status, headers);
     if (req.method === "HEAD" || size === 0) return res.end();
+    const cutAt = misbehave.cutFirstGet?.get(rel);
+    if (cutAt !== undefined) {
+      misbehave.cutFirstGet!.delete(rel);
+      createReadStream(file, { start, end: start + cutAt - 1 })
+        .on("error", () => res.destroy())
+        .on("end", () => res.destroy())
+        .pipe(res, { end: false });
+      return;
+    }
     createReadStream(file, { start, end }).on("error", () => res.destroy()).pipe(res);
   });
   const port = await listen(server);

@@ -382,6 +382,66 @@ describe("issue 2: nix-bin substitutes through wrangler dev from HTTP and R2", (
   });
 });
 
+describe("issue 9: a bad origin is invisible to Nix when another origin has the file", () => {
+  it("(9a) a corrupt small NAR in the first origin and a good one in the second: nix-store -r succeeds on its first attempt", async () => {
+    await timed("(9a) corrupt first origin", async () => {
+      const dir = join(work, "corrupt-first");
+      const { dep, tool } = closure.byRole;
+      await subsetCache(closure, ["dep", "tool"], dir);
+      const narFile = join(dir, tool.narKey);
+      const bad = Buffer.from(await readFile(narFile));
+      bad[Math.floor(bad.length / 2)]! ^= 0x01;
+      await writeFile(narFile, bad);
+      const corrupt = await startStaticServer(dir);
+      extraServers.push(corrupt);
+      const origins = [
+        { type: "http", name: "corrupt", url: corrupt.url },
+        { type: "http", name: "upstream", url: upstream.url },
+      ];
+      await withWorker("corrupt-first", { origins }, async (w) => {
+        await deletePaths(allPaths());
+        // One attempt only: a cut transfer or a 5xx would fail the substitution.
+        const r = await substitute("corrupt first origin, one attempt", [tool.storePath], w, { "download-attempts": "1" });
+        await expectSubstituted(r, [dep, tool], w);
+        expect(corrupt.countFor(tool.narKey, "GET"), "the corrupt origin was asked first").toBeGreaterThan(0);
+        const events = await w.waitForEvents((ev) => ev.some((e) => e.event === "integrity-failed" && e.key === tool.narKey), 10_000);
+        expect(events.some((e) => e.event === "integrity-failed" && e.key === tool.narKey), `integrity-failed logged\n${tail(w.output())}`).toBe(true);
+      });
+      await deletePaths(allPaths());
+    });
+  });
+
+  it("(9b) a cut transfer, resumed by Nix with Range against an origin that ignores Range, completes", async () => {
+    await timed("(9b) resume against an origin ignoring Range", async () => {
+      const { big } = closure.byRole;
+      const plain = await startStaticServer(closure.cacheDir, {
+        ignoreRange: true,
+        cutFirstGet: new Map([[big.narKey, 30 * 1024 * 1024]]),
+      });
+      extraServers.push(plain);
+      await withWorker("resume-plain", { origins: [{ type: "http", name: "plain", url: plain.url }] }, async (w) => {
+        await deletePaths(allPaths());
+        const r = await substitute("resume against an origin ignoring Range", [big.storePath], w);
+        await expectSubstituted(r, [big], w);
+        const nar = plain.requests.filter((q) => q.path === `/${big.narKey}` && q.method === "GET");
+        expect(nar.length, "the first transfer was cut, a second request followed").toBeGreaterThanOrEqual(2);
+        const ranged = nar.filter((q) => q.range !== undefined);
+        expect(ranged.length, `Nix resumed with a Range request: ${JSON.stringify(nar)}`).toBeGreaterThan(0);
+        expect(ranged.every((q) => q.status === 200), "the origin ignored the Range").toBe(true);
+        // The same from curl's point of view: exactly the asked bytes, as a 206.
+        const file = await readFile(join(closure.cacheDir, big.narKey));
+        const from = file.length - 1000;
+        const tailBytes = await rawRequest(`${w.url}/${big.narKey}`, { headers: { range: `bytes=${from}-` } });
+        expect(tailBytes.status).toBe(206);
+        expect(tailBytes.headers["content-range"]).toBe(`bytes ${from}-${file.length - 1}/${file.length}`);
+        expect(tailBytes.complete).toBe(true);
+        expect(tailBytes.body.equals(file.subarray(from))).toBe(true);
+      });
+      await deletePaths(allPaths());
+    });
+  });
+});
+
 describe("issue 3: S3 origin (real Swift s3api, SigV4) through wrangler dev", () => {
   let s3: S3Server;
   let proxy: CountingServer;

@@ -24,7 +24,26 @@ describe("configuration", () => {
     expect(config.ttl).toMatchObject({ narinfo: 86400, negative: 300, nar: 31536000 });
   });
 
+  it("read path: VERIFY_BEFORE_SEND_MAX_BYTES defaults to 8 MiB and is capped at 16 MiB; origins are trusted and checked by type", () => {
+    expect(parseConfig(env({ VERIFY_BEFORE_SEND_MAX_BYTES: undefined })).verifyBeforeSendMaxBytes).toBe(8 * 1024 * 1024);
+    expect(parseConfig(env({ VERIFY_BEFORE_SEND_MAX_BYTES: String(1024 ** 3) })).verifyBeforeSendMaxBytes).toBe(16 * 1024 * 1024);
+    const origins = [
+      { type: "r2", binding: "NAR_BUCKET" },
+      { type: "http", url: "https://cache.nixos.org" },
+      { type: "http", name: "ncps", url: "https://ncps.example", narNames: "opaque", trusted: true },
+    ];
+    const chain = parseConfig(env({ ORIGINS: origins })).chain;
+    expect(chain.map((l) => [l.trusted, l.narNames])).toEqual([
+      [true, "file-hash"],
+      [false, "file-hash"],
+      [true, "opaque"],
+    ]);
+    expect(parseConfig(env({ SERVER_TIMING_ORIGINS: undefined })).serverTimingOrigins).toBe(false);
+  });
+
   it.each([
+    [{ VERIFY_BEFORE_SEND_MAX_BYTES: "-1" }, "VERIFY_BEFORE_SEND_MAX_BYTES must be a whole number"],
+    [{ ORIGINS: [{ type: "http", url: "https://x", narNames: "maybe" }] }, 'ORIGINS[0]: "narNames" must be "file-hash" or "opaque"'],
     [{ ORIGINS: "not json" }, "ORIGINS is not valid JSON"],
     [{ ORIGINS: [] }, "ORIGINS must be a non-empty array"],
     [{ ORIGINS: [{ type: "ftp" }] }, 'ORIGINS[0]: unknown type "ftp"'],

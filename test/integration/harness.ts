@@ -65,7 +65,7 @@ let counter = 0;
 
 /**
  * A fresh env for one test: its own PUBLIC_URL (so edge-cache keys never collide between tests) and, unless given,
- * R2 as the only origin and the fixtures' test key as the trusted key.
+ * R2 as the only origin, the fixtures' test key as the trusted key and origin names in Server-Timing.
  */
 export function testEnv(overrides: Partial<Env> = {}): Env {
   counter += 1;
@@ -74,6 +74,8 @@ export function testEnv(overrides: Partial<Env> = {}): Env {
     ORIGINS: [{ type: "r2", binding: "NAR_BUCKET" }],
     TRUSTED_PUBLIC_KEYS: TEST_KEY(),
     PUBLIC_URL: `https://cache-${counter}-${crypto.randomUUID().slice(0, 8)}.test`,
+    // Tests read each origin's outcome from Server-Timing; off by default in deployments (docs/configuration.md).
+    SERVER_TIMING_ORIGINS: "1",
     ...overrides,
   };
 }
@@ -86,29 +88,17 @@ export async function call(env: Env, path: string, init: RequestInit = {}): Prom
   return new Response(body, { status: response.status, headers: response.headers });
 }
 
-/** Like `call`, but leaves the body unread: for tests that watch a stream fail. */
+/**
+ * Like `call`, but hands the body over as a promise, for tests that watch a stream fail. The body is read at once,
+ * as the runtime does with a real client: a stream that fails before anyone reads it is reported by workerd as an
+ * unhandled rejection.
+ */
 export async function callStreaming(env: Env, path: string, init: RequestInit = {}) {
   const ctx = createExecutionContext();
   const response = await worker.fetch(new Request(`https://cache.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>, env, ctx);
-  return { response, settled: () => waitOnExecutionContext(ctx) };
-}
-
-/**
- * Fetches `path` as a retrying client would after a failed transfer: a cached copy left behind by the failed write
- * may be cut short once (and is evicted then); the request after that must reach the origins.
- */
-export async function fetchAfterFailedTransfer(env: Env, path: string): Promise<Response> {
-  const first = await callStreaming(env, path);
-  if (first.response.headers.get("x-cache-status") !== "HIT") {
-    const body = new Uint8Array(await first.response.arrayBuffer());
-    await first.settled();
-    return new Response(body, first.response);
-  }
-  let cut = false;
-  await first.response.arrayBuffer().catch(() => (cut = true));
-  await first.settled();
-  if (!cut) throw new Error("a HIT for an object whose write failed was served whole");
-  return call(env, path);
+  const body = response.arrayBuffer().then((b) => new Uint8Array(b));
+  body.catch(() => undefined);
+  return { response, body, settled: () => waitOnExecutionContext(ctx) };
 }
 
 export type StubHandler = (request: Request) => Response | Promise<Response>;

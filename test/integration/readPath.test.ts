@@ -1,0 +1,395 @@
+/**
+ * The read path under slow clients and bad origins (docs/request-flow.md, "The body of a miss"): bounded memory,
+ * corrupt bytes never reach a client when another origin has good ones, Range answered exactly, every origin read
+ * under a timeout. Upstreams that stall, truncate, lie or ignore Range are stubs, and each test says so.
+ */
+import { env as baseEnv } from "cloudflare:test";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Env } from "../../src/env";
+import { CircuitBreaker } from "../../src/origins/breaker";
+import { WINDOW_BYTES } from "../../src/streams/fanOut";
+import { cacheKeyUrl } from "../../src/routing/cacheKey";
+import { lookupNarinfo } from "../../src/admin/servedObjects";
+import { configFor } from "../../src/config";
+import {
+  bytesOf,
+  call,
+  callStreaming,
+  emptyBucket,
+  fixtureBytes,
+  fixturePath,
+  fixtureText,
+  fixtureUpstream,
+  stubOrigins,
+  testEnv,
+} from "./harness";
+
+const bucket = () => (baseEnv as unknown as Env).NAR_BUCKET!;
+const upstream = (name: string, extra: Record<string, unknown> = {}) => ({ type: "http", url: `http://${name}.stub`, ...extra });
+const r2 = (extra: Record<string, unknown> = {}) => ({ type: "r2", binding: "NAR_BUCKET", ...extra });
+const hostOf = (request: Request) => new URL(request.url).host;
+
+beforeEach(() => emptyBucket(bucket()));
+afterEach(() => vi.restoreAllMocks());
+
+function corrupted(bytes: Uint8Array): Uint8Array {
+  const bad = bytes.slice();
+  bad[bad.length - 1] = bad[bad.length - 1]! ^ 0xff;
+  return bad;
+}
+
+/** A body of `size` bytes made on demand, 64 KiB per pull, counting what the worker pulled from it. */
+function countingBody(size: number, pulled: { bytes: number }): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        const n = Math.min(64 * 1024, size - pulled.bytes);
+        if (n <= 0) return controller.close();
+        controller.enqueue(new Uint8Array(n).fill(pulled.bytes % 251));
+        pulled.bytes += n;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** A body that sends `first` and then nothing, ever (a stalled connection). */
+function stallingBody(first: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(first);
+    },
+  });
+}
+
+/** A body that sends `first` and then breaks (a reset connection). */
+function brokenBody(first: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async start(c) {
+      c.enqueue(first);
+      await scheduler.wait(5);
+      c.error(new Error("connection reset"));
+    },
+  });
+}
+
+const LOG = `log/${"a".repeat(32)}-big.drv`;
+
+// Each describe has a generous per-test timeout: these tests wait on idle timeouts, on a machine that may be busy.
+describe("§1 memory does not follow the slowest reader", { timeout: 30_000 }, () => {
+  for (const withBackfill of [false, true]) {
+    it(`a client that reads 4 KiB of a 64 MiB miss holds the origin to one window ahead (stub origin${withBackfill ? ", with backfill" : ""})`, async () => {
+      const size = 64 * 1024 * 1024;
+      const pulled = { bytes: 0 };
+      stubOrigins(() => new Response(countingBody(size, pulled), { headers: { "content-length": String(size) } }));
+      // `trusted`: a log cannot be checked, so only a trusted origin's copy goes into R2 (issue 10 §7).
+      const origins = withBackfill ? [r2({ backfill: true }), upstream("big", { trusted: true })] : [upstream("big")];
+      const { createExecutionContext } = await import("cloudflare:test");
+      const worker = (await import("../../src/index")).default;
+      const ctx = createExecutionContext();
+      const response = await worker.fetch(new Request(`https://cache.test/${LOG}`) as never, testEnv({ ORIGINS: origins }), ctx);
+      expect(response.status).toBe(200);
+      const reader = response.body!.getReader();
+      let got = 0;
+      while (got < 4096) got += (await reader.read()).value!.byteLength;
+      // The edge-cache write and the backfill read as fast as they can; the pump must still wait for the client.
+      await scheduler.wait(500);
+      const ahead = pulled.bytes;
+      await scheduler.wait(300);
+      expect(pulled.bytes).toBe(ahead);
+      expect(ahead).toBeLessThanOrEqual(WINDOW_BYTES + 2 * 1024 * 1024);
+      expect(ahead).toBeLessThan(size / 4);
+      await reader.cancel();
+    });
+  }
+
+  it("a client that goes away mid-transfer: the copies finish, and what is kept is whole (stub origin)", async () => {
+    const size = 3 * 1024 * 1024;
+    const pulled = { bytes: 0 };
+    stubOrigins(() => new Response(countingBody(size, pulled), { headers: { "content-length": String(size) } }));
+    const env = testEnv({ ORIGINS: [r2({ backfill: true }), upstream("big", { trusted: true })] });
+    const { response, settled } = await callStreamingUnread(env, `/${LOG}`);
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    await settled();
+    expect(pulled.bytes).toBe(size);
+    expect((await bucket().head(LOG))?.size).toBe(size);
+    const hit = await call(env, `/${LOG}`);
+    expect(hit.headers.get("x-cache-status")).toBe("HIT");
+    expect((await bytesOf(hit)).byteLength).toBe(size);
+  });
+
+  it("a small object without Content-Length is backfilled with one plain PUT (stub origin, no multipart)", async () => {
+    stubOrigins(() => new Response(new TextEncoder().encode("a small log\n")));
+    const multipart = vi.spyOn(bucket(), "createMultipartUpload");
+    const env = testEnv({ ORIGINS: [r2({ backfill: true }), upstream("up", { trusted: true })] });
+    const res = await call(env, `/${LOG}`);
+    expect(await res.text()).toBe("a small log\n");
+    expect(await (await bucket().get(LOG))?.text()).toBe("a small log\n");
+    expect(multipart).not.toHaveBeenCalled();
+  });
+});
+
+/** Like callStreaming, but leaves the body to the test. */
+async function callStreamingUnread(env: Env, path: string) {
+  const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
+  const worker = (await import("../../src/index")).default;
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(new Request(`https://cache.test${path}`) as never, env, ctx);
+  return { response, settled: () => waitOnExecutionContext(ctx) };
+}
+
+describe("§2 a corrupt NAR is invisible when another origin has a good one", { timeout: 30_000 }, () => {
+  it("a small corrupt NAR in the first origin: the first request gets the good copy of the next origin (verify before send)", async () => {
+    const app = fixturePath("feas-app");
+    const good = fixtureBytes(app.xz.narPath);
+    await bucket().put(app.xz.url, corrupted(good));
+    stubOrigins(fixtureUpstream("xz"));
+    const errors = vi.spyOn(console, "error");
+    const env = testEnv({ ORIGINS: [r2(), upstream("good")] });
+    const res = await call(env, `/${app.xz.url}`);
+    expect(res.status).toBe(200);
+    expect(await bytesOf(res)).toEqual(good);
+    expect(res.headers.get("server-timing")).toMatch(/r2:NAR_BUCKET failed.*good\.stub found/);
+    expect(errors.mock.calls.flat().join("\n")).toContain('"event":"integrity-failed"');
+    // What was kept is the good copy.
+    const hit = await call(env, `/${app.xz.url}`);
+    expect(hit.headers.get("x-cache-status")).toBe("HIT");
+    expect(await bytesOf(hit)).toEqual(good);
+  });
+
+  it("a small corrupt NAR counts against the origin's breaker", async () => {
+    const app = fixturePath("feas-app");
+    await bucket().put(app.xz.url, corrupted(fixtureBytes(app.xz.narPath)));
+    stubOrigins(fixtureUpstream("xz"));
+    const env = testEnv({ ORIGINS: [r2({ breakerFailures: 1 }), upstream("good")] });
+    await call(env, `/${app.xz.url}`);
+    const other = fixturePath("feas-dep");
+    const res = await call(env, `/${other.hashPart}.narinfo`);
+    expect(res.headers.get("server-timing")).toContain("r2:NAR_BUCKET skipped");
+  });
+
+  it("a small corrupt NAR and no good copy anywhere: 502, not cached", async () => {
+    const app = fixturePath("feas-app");
+    await bucket().put(app.xz.url, corrupted(fixtureBytes(app.xz.narPath)));
+    const env = testEnv();
+    const res = await call(env, `/${app.xz.url}`);
+    expect(res.status).toBe(502);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("above the threshold: the transfer is cut, the edge copy is gone before the client's stream fails, and the retry is served by the next origin", async () => {
+    const app = fixturePath("feas-app");
+    const good = fixtureBytes(app.xz.narPath);
+    await bucket().put(app.xz.url, corrupted(good));
+    const stub = stubOrigins(fixtureUpstream("xz"));
+    const env = testEnv({ ORIGINS: [r2(), upstream("good")], VERIFY_BEFORE_SEND_MAX_BYTES: "0" });
+    const { response, body, settled } = await callStreaming(env, `/${app.xz.url}`);
+    expect(response.status).toBe(200);
+    await expect(body).rejects.toThrow();
+    // Checked the moment the client's stream failed, before the background work is awaited.
+    expect(await caches.default.match(cacheKeyUrl(env.PUBLIC_URL!, app.xz.url))).toBeUndefined();
+    await settled();
+    expect(stub.requests).toHaveLength(0);
+    const retry = await call(env, `/${app.xz.url}`);
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get("x-cache-status")).toBe("MISS");
+    expect(await bytesOf(retry)).toEqual(good);
+    // The corrupt origin was asked last, i.e. not at all: the next origin had the file.
+    expect(retry.headers.get("server-timing")).not.toContain("r2:NAR_BUCKET");
+  });
+
+  it("above the threshold: a retry landing in another isolate also asks the corrupt origin last (Cache API marker)", async () => {
+    const app = fixturePath("feas-app");
+    const good = fixtureBytes(app.xz.narPath);
+    await bucket().put(app.xz.url, corrupted(good));
+    stubOrigins(fixtureUpstream("xz"));
+    const vars = { ORIGINS: [r2(), upstream("good")], VERIFY_BEFORE_SEND_MAX_BYTES: "0" };
+    const env = testEnv(vars);
+    const first = await callStreaming(env, `/${app.xz.url}`);
+    await expect(first.body).rejects.toThrow();
+    await first.settled();
+    // Another isolate: its own parsed config (breakers, memo), the same data centre's Cache API.
+    const elsewhere = { ...env };
+    expect(configFor(elsewhere)).not.toBe(configFor(env));
+    const retry = await call(elsewhere, `/${app.xz.url}`);
+    expect(retry.headers.get("x-cache-status")).toBe("MISS");
+    expect(await bytesOf(retry)).toEqual(good);
+    expect(retry.headers.get("server-timing")).not.toContain("r2:NAR_BUCKET");
+  });
+
+  it("a corrupt origin asked last is still asked when no other origin has the file, and serves once fixed", async () => {
+    const app = fixturePath("feas-app");
+    const good = fixtureBytes(app.xz.narPath);
+    await bucket().put(app.xz.url, corrupted(good));
+    stubOrigins(() => new Response("", { status: 404 }));
+    const env = testEnv({ ORIGINS: [r2(), upstream("empty")] });
+    expect((await call(env, `/${app.xz.url}`)).status).toBe(502);
+    await bucket().put(app.xz.url, good);
+    const fixed = await call(env, `/${app.xz.url}`);
+    expect(await bytesOf(fixed)).toEqual(good);
+    expect(fixed.headers.get("server-timing")).toMatch(/empty\.stub absent.*r2:NAR_BUCKET found/);
+  });
+});
+
+describe("§3 Range on a miss is answered exactly", { timeout: 30_000 }, () => {
+  it("an origin that ignores Range (stub answers 200 with the whole file): 206 with exactly the asked bytes", async () => {
+    const app = fixturePath("feas-app");
+    const whole = fixtureBytes(app.xz.narPath);
+    for (const threshold of ["0", "8388608"]) {
+      const stub = stubOrigins(fixtureUpstream("xz"));
+      const res = await call(testEnv({ ORIGINS: [upstream("plain")], VERIFY_BEFORE_SEND_MAX_BYTES: threshold }), `/${app.xz.url}`, {
+        headers: { range: "bytes=100-" },
+      });
+      expect(stub.requests[0]!.headers.get("range"), threshold).toBe("bytes=100-");
+      expect(res.status, threshold).toBe(206);
+      expect(res.headers.get("content-range")).toBe(`bytes 100-${whole.byteLength - 1}/${whole.byteLength}`);
+      expect(res.headers.get("content-length")).toBe(String(whole.byteLength - 100));
+      expect(await bytesOf(res)).toEqual(whole.slice(100));
+    }
+  });
+
+  it("a bounded and a suffix range from an origin that ignores Range (stub), through the pump's cut", async () => {
+    stubOrigins(fixtureUpstream("xz"));
+    const app = fixturePath("feas-app");
+    const whole = fixtureBytes(app.xz.narPath);
+    const env = testEnv({ ORIGINS: [upstream("plain")], VERIFY_BEFORE_SEND_MAX_BYTES: "0" });
+    const bounded = await call(env, `/${app.xz.url}`, { headers: { range: "bytes=10-19" } });
+    expect(bounded.status).toBe(206);
+    expect(await bytesOf(bounded)).toEqual(whole.slice(10, 20));
+    const suffix = await call(env, `/${app.xz.url}`, { headers: { range: "bytes=-7" } });
+    expect(suffix.status).toBe(206);
+    expect(await bytesOf(suffix)).toEqual(whole.slice(-7));
+  });
+
+  it("a range past the end, from an origin that ignores Range (stub): 416 with the size", async () => {
+    stubOrigins(fixtureUpstream("xz"));
+    const app = fixturePath("feas-app");
+    const size = fixtureBytes(app.xz.narPath).byteLength;
+    const res = await call(testEnv({ ORIGINS: [upstream("plain")] }), `/${app.xz.url}`, { headers: { range: `bytes=${size}-` } });
+    expect(res.status).toBe(416);
+    expect(res.headers.get("content-range")).toBe(`bytes */${size}`);
+  });
+
+  it("bytes=0- of a corrupt NAR is checked like a GET: the next origin's good copy is served as 206", async () => {
+    const app = fixturePath("feas-app");
+    const good = fixtureBytes(app.xz.narPath);
+    await bucket().put(app.xz.url, corrupted(good));
+    stubOrigins(fixtureUpstream("xz"));
+    const res = await call(testEnv({ ORIGINS: [r2(), upstream("good")] }), `/${app.xz.url}`, { headers: { range: "bytes=0-" } });
+    expect(res.status).toBe(206);
+    expect(res.headers.get("content-range")).toBe(`bytes 0-${good.byteLength - 1}/${good.byteLength}`);
+    expect(await bytesOf(res)).toEqual(good);
+  });
+
+  it("bytes=0- of a corrupt NAR above the threshold is cut, not served whole", async () => {
+    const app = fixturePath("feas-app");
+    await bucket().put(app.xz.url, corrupted(fixtureBytes(app.xz.narPath)));
+    const { body } = await callStreaming(testEnv({ VERIFY_BEFORE_SEND_MAX_BYTES: "0" }), `/${app.xz.url}`, { headers: { range: "bytes=0-" } });
+    await expect(body).rejects.toThrow();
+  });
+
+  it("an origin answering 206 to a request without Range (stub) is a failed origin; the next one serves", async () => {
+    const app = fixturePath("feas-app");
+    const whole = fixtureBytes(app.xz.narPath);
+    stubOrigins((req) =>
+      hostOf(req) === "liar.stub"
+        ? new Response(whole.slice(0, 10), { status: 206, headers: { "content-range": `bytes 0-9/${whole.byteLength}` } })
+        : fixtureUpstream("xz")(req),
+    );
+    const res = await call(testEnv({ ORIGINS: [upstream("liar"), upstream("good")] }), `/${app.xz.url}`);
+    expect(res.status).toBe(200);
+    expect(await bytesOf(res)).toEqual(whole);
+    expect(res.headers.get("server-timing")).toContain("liar.stub failed");
+  });
+
+  it("an origin answering 206 with another range than asked (stub) is a failed origin", async () => {
+    const app = fixturePath("feas-app");
+    const whole = fixtureBytes(app.xz.narPath);
+    stubOrigins(() => new Response(whole.slice(0, 10), { status: 206, headers: { "content-range": `bytes 0-9/${whole.byteLength}` } }));
+    const res = await call(testEnv({ ORIGINS: [upstream("liar")] }), `/${app.xz.url}`, { headers: { range: "bytes=50-59" } });
+    expect(res.status).toBe(502);
+  });
+});
+
+describe("§4 stalls and broken bodies", { timeout: 30_000 }, () => {
+  it("a narinfo body that breaks after the headers (stub): next origin asked, the broken one counted failed", async () => {
+    const dep = fixturePath("feas-dep");
+    const text = new TextEncoder().encode(fixtureText(dep.xz.narinfoPath));
+    stubOrigins((req) => (hostOf(req) === "broken.stub" ? new Response(brokenBody(text.slice(0, 20))) : fixtureUpstream("xz")(req)));
+    const env = testEnv({ ORIGINS: [upstream("broken", { breakerFailures: 1 }), upstream("good")] });
+    const res = await call(env, `/${dep.hashPart}.narinfo`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(fixtureText(dep.xz.narinfoPath));
+    expect(res.headers.get("server-timing")).toContain("broken.stub failed");
+    // Counted: with breakerFailures = 1 the next request skips it.
+    const app = fixturePath("feas-app");
+    expect((await call(env, `/${app.hashPart}.narinfo`)).headers.get("server-timing")).toContain("broken.stub skipped");
+  });
+
+  it("a narinfo body that stalls (stub) is bounded by betweenBytesTimeout, and the next origin answers", async () => {
+    const dep = fixturePath("feas-dep");
+    stubOrigins((req) => (hostOf(req) === "stall.stub" ? new Response(stallingBody(new Uint8Array([83]))) : fixtureUpstream("xz")(req)));
+    const res = await call(testEnv({ ORIGINS: [upstream("stall", { betweenBytesTimeout: 1 }), upstream("good")] }), `/${dep.hashPart}.narinfo`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("server-timing")).toContain("stall.stub failed");
+  });
+
+  it("504 only when every origin timed out; a stall and a 404 make a 502 (stubs)", async () => {
+    const hash = "7".repeat(32);
+    stubOrigins((req) => (hostOf(req) === "empty.stub" ? new Response("", { status: 404 }) : new Response(stallingBody(new Uint8Array([83])))));
+    const stalls = await call(testEnv({ ORIGINS: [upstream("s1", { betweenBytesTimeout: 1 }), upstream("s2", { betweenBytesTimeout: 1 })] }), `/${hash}.narinfo`);
+    expect(stalls.status).toBe(504);
+    const mixed = await call(testEnv({ ORIGINS: [upstream("s1", { betweenBytesTimeout: 1 }), upstream("empty")] }), `/${hash}.narinfo`);
+    expect(mixed.status).toBe(502);
+  });
+
+  it("the admin worker's narinfo lookup falls through a stalled body the same way (stub)", async () => {
+    const dep = fixturePath("feas-dep");
+    stubOrigins((req) => (hostOf(req) === "stall.stub" ? new Response(stallingBody(new Uint8Array([83]))) : fixtureUpstream("xz")(req)));
+    const config = configFor(testEnv({ ORIGINS: [upstream("stall", { betweenBytesTimeout: 1 }), upstream("good")] }));
+    const lookup = await lookupNarinfo(config.chain, dep.hashPart, "/nix/store");
+    expect(lookup).toMatchObject({ kind: "found", origin: "http://good.stub" });
+  });
+
+  it("the trickled error body of a 500 (stub) is not waited for: the next origin answers within the timeouts", async () => {
+    const dep = fixturePath("feas-dep");
+    stubOrigins((req) => (hostOf(req) === "trickle.stub" ? new Response(stallingBody(new Uint8Array([60])), { status: 500 }) : fixtureUpstream("xz")(req)));
+    const res = await call(testEnv({ ORIGINS: [upstream("trickle", { betweenBytesTimeout: 1, firstByteTimeout: 1 }), upstream("good")] }), `/${dep.hashPart}.narinfo`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("server-timing")).toContain("trickle.stub failed");
+  });
+
+  it("an S3 error body that trickles (stub) is read for at most one idle timeout, then the origin counts as failed", async () => {
+    const dep = fixturePath("feas-dep");
+    stubOrigins((req) => (hostOf(req) === "s3.stub" ? new Response(stallingBody(new TextEncoder().encode("<Error><Co")), { status: 403 }) : fixtureUpstream("xz")(req)));
+    const s3 = { type: "s3", endpoint: "http://s3.stub", bucket: "b", credentials: "S3", betweenBytesTimeout: 1 };
+    const res = await call(testEnv({ ORIGINS: [s3, upstream("good")], S3_ACCESS_KEY_ID: "AKIDTEST", S3_SECRET_ACCESS_KEY: "test-secret-not-real" }), `/${dep.hashPart}.narinfo`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("server-timing")).toContain("s3:b failed");
+  });
+
+  it("a NAR body that breaks half-way above the threshold (stub) is cut and counted against the breaker", async () => {
+    const app = fixturePath("feas-app");
+    const whole = fixtureBytes(app.xz.narPath);
+    stubOrigins(() => new Response(brokenBody(whole.slice(0, 50)), { headers: { "content-length": String(whole.byteLength) } }));
+    const env = testEnv({ ORIGINS: [upstream("broken", { breakerFailures: 1 })], VERIFY_BEFORE_SEND_MAX_BYTES: "0" });
+    const { body, settled } = await callStreaming(env, `/${app.xz.url}`);
+    await expect(body).rejects.toThrow();
+    await settled();
+    expect((await call(env, `/${app.xz.url}`)).headers.get("server-timing")).toContain("broken.stub skipped");
+  });
+
+  it("a half-open breaker whose probe never settles lets another probe through after a cooldown", () => {
+    const breaker = new CircuitBreaker({ failures: 1, cooldownMs: 1000 });
+    breaker.failure(0);
+    expect(breaker.allow(500)).toBe(false);
+    expect(breaker.allow(1000)).toBe(true); // the probe, whose request then dies without a verdict
+    expect(breaker.allow(1500)).toBe(false);
+    expect(breaker.allow(2000)).toBe(true); // given up on; a new probe
+    breaker.success();
+    expect(breaker.allow(2001)).toBe(true);
+    expect(breaker.allow(2002)).toBe(true);
+  });
+});
