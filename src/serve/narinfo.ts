@@ -4,7 +4,7 @@
  */
 import { log } from "../log";
 import { FormatError } from "../narinfo/errors";
-import { formatNarinfo, parseNarinfo, type Narinfo } from "../narinfo/narinfo";
+import { formatNarinfo, MAX_NARINFO_LENGTH, parseNarinfo, type Narinfo } from "../narinfo/narinfo";
 import { signNarinfo, verifyNarinfo } from "../narinfo/signature";
 import { backfillTargets, fetchFromOrigins, type Acceptor } from "../origins/chain";
 import type { Route } from "../routing/routes";
@@ -13,8 +13,6 @@ import { parseRangeHeader, resolveRange, type ByteRange } from "../routing/range
 import { baseHeaders, fromEdge, lookupEdge, originsFailed, type RequestContext } from "./context";
 import { readBounded } from "../streams/readBounded";
 
-// Narinfos of paths with thousands of references stay well under this.
-const MAX_NARINFO_BYTES = 1024 * 1024;
 
 type NarinfoRoute = Extract<Route, { kind: "narinfo" }>;
 
@@ -22,7 +20,7 @@ function acceptNarinfo(rc: RequestContext, route: NarinfoRoute): Acceptor<Narinf
   const { storeDir } = rc.config.cacheInfo;
   return async (object) => {
     if (!object.body) return { ok: false, reason: "empty body" };
-    const text = await readBounded(object.body, MAX_NARINFO_BYTES);
+    const text = await readBounded(object.body, MAX_NARINFO_LENGTH);
     if (text === undefined) return { ok: false, reason: "narinfo too large" };
     let narinfo: Narinfo;
     try {

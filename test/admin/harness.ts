@@ -65,6 +65,7 @@ export async function envs(overrides: Partial<AdminEnv> = {}): Promise<{ admin: 
     PURGE_BATCH_SIZE: "30",
     ADMIN_TOKENS: await adminTokens(),
     HOOK_SECRET,
+    HOOK_BUCKETS: "nix-cache",
     ...overrides,
   };
   const cache: Env = {
@@ -72,6 +73,9 @@ export async function envs(overrides: Partial<AdminEnv> = {}): Promise<{ admin: 
     ORIGINS: admin.ORIGINS,
     TRUSTED_PUBLIC_KEYS: TEST_KEY(),
     PUBLIC_URL: publicUrl,
+    // Every request re-reads the published denylist, so a test sees a block at once; the refresh interval itself
+    // is tested in denylist.test.ts.
+    DENYLIST_REFRESH_SECONDS: "0",
   };
   return { admin, cache };
 }
@@ -158,11 +162,38 @@ export function fakeCloudflareApi(
   return { calls, purged };
 }
 
-export async function auditRows(): Promise<{ actor: string; action: string; request: string; result: string; status: number; detail: string | null }[]> {
+export interface AuditRow {
+  id: number;
+  actor: string;
+  action: string;
+  request: string;
+  result: string;
+  status: number;
+  detail: string | null;
+  completed_at: string | null;
+}
+
+export async function auditRows(): Promise<AuditRow[]> {
   const { results } = await bindings().AUDIT.prepare("SELECT * FROM audit ORDER BY id").all<any>();
   return results;
 }
 
 export function restoreFetch(): void {
   vi.restoreAllMocks();
+}
+
+/** The denylist document the admin worker last published to KV, as key strings (`path:…`, `log:…`, `object:…`). */
+export async function publishedKeys(): Promise<string[]> {
+  const text = await bindings().DENYLIST.get("denylist/v1");
+  if (text === null) return [];
+  const doc = JSON.parse(text) as Record<string, unknown>;
+  return (["path", "log", "object"] as const).flatMap((kind) => (doc[kind] as string[]).map((k) => `${kind}:${k}`));
+}
+
+/** Removes every explicit block and publishes the empty denylist: D1 and KV outlive single tests within a file. */
+export async function clearBlocks(): Promise<void> {
+  const db = bindings().AUDIT;
+  await db.batch([db.prepare("DELETE FROM blocks"), db.prepare("UPDATE denylist_state SET version = version + 1 WHERE id = 1")]);
+  const { publishDenylist } = await import("../../src/admin/denylistStore");
+  await publishDenylist(db, bindings().DENYLIST, async () => {});
 }
