@@ -100,7 +100,7 @@ export const RETRY_AFTER_FAILURE_MS = 5_000;
 /** A KV read slower than this counts as a failure: requests wait for the refresh. */
 export const KV_READ_TIMEOUT_MS = 5_000;
 /** Where the last good document is kept in this data centre's Cache API, for new isolates while KV is down. */
-const FALLBACK_URL = "https://denylist.nix-edge-cache.invalid/v1";
+export const DENYLIST_FALLBACK_URL = "https://denylist.nix-edge-cache.invalid/v1";
 
 export type BlockVerdict = { kind: "allowed" } | { kind: "blocked"; key: string } | { kind: "unavailable" };
 
@@ -134,7 +134,7 @@ async function refresh(config: CacheConfig, kv: KVNamespace, state: Held, ctx?: 
       state.text = text;
       if (text !== "") {
         const put = caches.default
-          .put(FALLBACK_URL, new Response(text, { headers: { "cache-control": "max-age=604800" } }))
+          .put(DENYLIST_FALLBACK_URL, new Response(text, { headers: { "cache-control": "max-age=604800" } }))
           .catch((e: unknown) => log("warn", "denylist-fallback-write-failed", { error: String(e) }));
         if (ctx) ctx.waitUntil(put);
       }
@@ -146,7 +146,7 @@ async function refresh(config: CacheConfig, kv: KVNamespace, state: Held, ctx?: 
     if (state.denylist) return;
     // A new isolate while KV is down: the copy another isolate of this data centre kept, if any.
     try {
-      const copy = await caches.default.match(FALLBACK_URL);
+      const copy = await caches.default.match(DENYLIST_FALLBACK_URL);
       if (copy) {
         state.text = await copy.text();
         state.denylist = parseDenylist(state.text);

@@ -84,6 +84,8 @@ export interface AdminCall {
   token?: keyof typeof TOKENS | string | null;
   body?: unknown;
   rawBody?: string;
+  /** A body without Content-Length. */
+  stream?: ReadableStream<Uint8Array>;
   headers?: Record<string, string>;
 }
 
@@ -100,7 +102,7 @@ export async function callAdmin(env: AdminEnv, method: string, path: string, ini
   const headers = new Headers(init.headers);
   const token = init.token === undefined ? "all" : init.token;
   if (token !== null) headers.set("authorization", `Bearer ${token in TOKENS ? TOKENS[token as keyof typeof TOKENS] : token}`);
-  let body: string | undefined = init.rawBody;
+  let body: string | ReadableStream<Uint8Array> | undefined = init.stream ?? init.rawBody;
   if (init.body !== undefined) {
     body = JSON.stringify(init.body);
     headers.set("content-type", "application/json");
@@ -135,6 +137,8 @@ export function fakeCloudflareApi(
   script: (number | { status: number; retryAfter?: string })[] = [],
   /** Answers requests to other `.stub` hosts (a fake S3 origin, say). */
   other?: StubHandler,
+  /** Runs while a purge call is in flight, before it is answered. */
+  during?: () => Promise<void>,
 ) {
   const calls: PurgeApiCall[] = [];
   const answers: PurgeApiCall[] = [];
@@ -144,6 +148,7 @@ export function fakeCloudflareApi(
     const m = /^\/client\/v4\/zones\/([^/]+)\/purge_cache$/.exec(url.pathname);
     if (request.method !== "POST" || !m) return new Response("not a purge call", { status: 404 });
     const body = (await request.json()) as { files: string[] };
+    if (during) await during();
     const call = { zone: m[1]!, authorization: request.headers.get("authorization"), files: body.files };
     calls.push(call);
     const next = script.shift();
