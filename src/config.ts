@@ -146,7 +146,7 @@ export function parseTrustedKeysVar(value: string | undefined): PublicKey[] {
   try {
     return parseTrustedPublicKeys(value ?? "");
   } catch (e) {
-    if (e instanceof FormatError) throw new ConfigError(`TRUSTED_PUBLIC_KEYS: ${e.message}`);
+    if (e instanceof FormatError) throw new ConfigError(`TRUSTED_PUBLIC_KEYS: ${e.what}: ${e.message}`);
     throw e;
   }
 }
