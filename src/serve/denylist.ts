@@ -99,8 +99,14 @@ export const DEFAULT_REFRESH_SECONDS = 30;
 export const RETRY_AFTER_FAILURE_MS = 5_000;
 /** A KV read slower than this counts as a failure: requests wait for the refresh. */
 export const KV_READ_TIMEOUT_MS = 5_000;
-/** Where the last good document is kept in this data centre's Cache API, for new isolates while KV is down. */
-export const DENYLIST_FALLBACK_URL = "https://denylist.nix-edge-cache.invalid/v1";
+/**
+ * Where the last good document is kept in this data centre's Cache API, for new isolates while KV is down: under
+ * the cache's own hostname (PUBLIC_URL), so deployments sharing a zone keep separate copies. No route of the cache
+ * worker serves this path.
+ */
+export function denylistFallbackUrl(config: Pick<CacheConfig, "publicUrl">): string {
+  return `${(config.publicUrl ?? "https://denylist.invalid").replace(/\/+$/, "")}/_denylist/v1`;
+}
 
 export type BlockVerdict = { kind: "allowed" } | { kind: "blocked"; key: string } | { kind: "unavailable" };
 
@@ -134,7 +140,7 @@ async function refresh(config: CacheConfig, kv: KVNamespace, state: Held, ctx?: 
       state.text = text;
       if (text !== "") {
         const put = caches.default
-          .put(DENYLIST_FALLBACK_URL, new Response(text, { headers: { "cache-control": "max-age=604800" } }))
+          .put(denylistFallbackUrl(config), new Response(text, { headers: { "cache-control": "max-age=604800" } }))
           .catch((e: unknown) => log("warn", "denylist-fallback-write-failed", { error: String(e) }));
         if (ctx) ctx.waitUntil(put);
       }
@@ -146,7 +152,7 @@ async function refresh(config: CacheConfig, kv: KVNamespace, state: Held, ctx?: 
     if (state.denylist) return;
     // A new isolate while KV is down: the copy another isolate of this data centre kept, if any.
     try {
-      const copy = await caches.default.match(DENYLIST_FALLBACK_URL);
+      const copy = await caches.default.match(denylistFallbackUrl(config));
       if (copy) {
         state.text = await copy.text();
         state.denylist = parseDenylist(state.text);

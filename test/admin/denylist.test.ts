@@ -5,7 +5,7 @@
  * KV outages are stand-ins (a binding whose reads throw); time is moved by mocking Date.now.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { DENYLIST_FALLBACK_URL } from "../../src/serve/denylist";
+import { denylistFallbackUrl } from "../../src/serve/denylist";
 import { bindings, callAdmin, callCache, clearBlocks, envs, fakeCloudflareApi, fixturePath, restoreFetch, seedR2 } from "./harness";
 
 afterEach(async () => {
@@ -108,8 +108,8 @@ describe("the denylist in the cache worker's isolate", () => {
 
   it("a KV outage in a new isolate with no copy anywhere: 503 (retryable) for what the denylist governs, nix-cache-info still served", async () => {
     await seedR2(bindings().NAR_BUCKET);
-    await caches.default.delete(DENYLIST_FALLBACK_URL);
     const { cache } = await envs();
+    await caches.default.delete(denylistFallbackUrl({ publicUrl: cache.PUBLIC_URL }));
     const kv = watchedKv(bindings().DENYLIST);
     kv.state.down = true;
     const env = { ...cache, DENYLIST: kv.binding };
