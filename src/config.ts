@@ -13,7 +13,7 @@ import type { Origin } from "./origins/origin";
 import { R2Origin } from "./origins/r2";
 import { S3Origin } from "./origins/s3";
 import { DEFAULT_TIMEOUTS, type Timeouts } from "./origins/timeouts";
-import { DEFAULT_REFRESH_SECONDS } from "./serve/denylist";
+import { DEFAULT_REFRESH_SECONDS, HeldDenylist } from "./serve/denylist";
 
 export class ConfigError extends Error {}
 
@@ -29,6 +29,8 @@ export interface CacheConfig {
   denylist?: KVNamespace;
   /** How often an isolate re-reads the denylist document from KV (docs/admin.md, "The block model"). */
   denylistRefreshSeconds: number;
+  /** This isolate's copy of the denylist document. */
+  heldDenylist: HeldDenylist;
 }
 
 export const DEFAULTS = {
@@ -199,6 +201,7 @@ export function parseConfig(env: Env): CacheConfig {
     ),
     denylist: env.DENYLIST,
     denylistRefreshSeconds: wholeNumber(env.DENYLIST_REFRESH_SECONDS, "DENYLIST_REFRESH_SECONDS", DEFAULTS.denylistRefreshSeconds),
+    heldDenylist: new HeldDenylist(),
   };
 }
 

@@ -110,15 +110,14 @@ export function denylistFallbackUrl(config: Pick<CacheConfig, "publicUrl">): str
 
 export type BlockVerdict = { kind: "allowed" } | { kind: "blocked"; key: string } | { kind: "unavailable" };
 
-interface Held {
+/** The copy an isolate holds: lives in the parsed config (src/config.ts), like the origins' circuit breakers. */
+export class HeldDenylist {
   denylist?: Denylist;
   text?: string;
   /** When to read KV again. */
-  nextRefresh: number;
+  nextRefresh = 0;
   refreshing?: Promise<void>;
 }
-
-const held = new WeakMap<CacheConfig, Held>();
 
 async function readWithTimeout(kv: KVNamespace): Promise<string | null> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -132,7 +131,7 @@ async function readWithTimeout(kv: KVNamespace): Promise<string | null> {
   }
 }
 
-async function refresh(config: CacheConfig, kv: KVNamespace, state: Held, ctx?: ExecutionContext): Promise<void> {
+async function refresh(config: CacheConfig, kv: KVNamespace, state: HeldDenylist, ctx?: ExecutionContext): Promise<void> {
   try {
     const text = (await readWithTimeout(kv)) ?? "";
     if (text !== state.text) {
@@ -168,15 +167,10 @@ async function refresh(config: CacheConfig, kv: KVNamespace, state: Held, ctx?: 
 export async function currentDenylist(config: CacheConfig, ctx?: ExecutionContext): Promise<Denylist | undefined> {
   const kv = config.denylist;
   if (!kv) return EMPTY_DENYLIST;
-  let state = held.get(config);
-  if (!state) {
-    state = { nextRefresh: 0 };
-    held.set(config, state);
-  }
+  const state = config.heldDenylist;
   if (Date.now() >= state.nextRefresh) {
-    const s = state;
-    s.refreshing ??= refresh(config, kv, s, ctx).finally(() => (s.refreshing = undefined));
-    await s.refreshing;
+    state.refreshing ??= refresh(config, kv, state, ctx).finally(() => (state.refreshing = undefined));
+    await state.refreshing;
   }
   return state.denylist;
 }
