@@ -123,7 +123,9 @@ export function objectKeys(objects: ServedObjects): string[] {
 export function impliedKeys(objects: ServedObjects): string[] {
   const { target } = objects;
   if (target.kind === "object") return [objectKey(target.route.key)];
-  return [...new Set([pathKey(target.hash), logKey(target.hash), ...objects.routes.flatMap(denylistKeys)])];
+  // A path's own log exists only for a .drv; when the narinfo could not be read, it may be one.
+  const mayBeDrv = objects.lookup?.kind !== "found" || objects.lookup.narinfo.storePath.name.endsWith(".drv");
+  return [...new Set([pathKey(target.hash), ...(mayBeDrv ? [logKey(target.hash)] : []), ...objects.routes.flatMap(denylistKeys)])];
 }
 
 /** What could not be named because the narinfo lookup failed: still served after a block, purge or delete. */

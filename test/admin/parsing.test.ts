@@ -117,6 +117,19 @@ describe("one parser for what both workers read", () => {
     }
   });
 
+  it("the document for 10 000 blocked paths stays within the size docs/admin.md gives (about 1.4 MB)", () => {
+    const NIX32 = "0123456789abcdfghijklmnpqrsvwxyz";
+    const hash = (i: number) => [...i.toString(32).padStart(32, "0")].map((d) => NIX32[parseInt(d, 32)]).join("");
+    const keys: string[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      // Each block of an output: its hash, its NAR (a nix32 file hash, as `nix copy` names them), its deriver's log.
+      keys.push(`path:${hash(i)}`, `object:nar/${hash(i).repeat(2).slice(0, 52)}.nar.xz`, `log:${hash(i + 10_000)}`);
+    }
+    const text = formatDenylist(keys, 1, "2026-11-30T00:00:00.000Z");
+    expect(text.length).toBeLessThan(1.45 * 1024 * 1024);
+    expect(parseDenylist(text).size).toBe(30_000);
+  });
+
   it("names realisations, build traces and debuginfo files as objects", () => {
     const realisation = `realisations/sha256:${"ab".repeat(32)}!out.doi`;
     const r = parseTargets([realisation, `/debuginfo/${"cd".repeat(20)}`, `https://cache.example-nix.org/build-trace-v2/${H}-x.drv/out.doi`], "/nix/store");
