@@ -13,7 +13,6 @@ import { parseRangeHeader, resolveRange, type ByteRange } from "../routing/range
 import { baseHeaders, fromEdge, lookupEdge, originsFailed, type RequestContext } from "./context";
 import { readBounded } from "../streams/readBounded";
 
-
 type NarinfoRoute = Extract<Route, { kind: "narinfo" }>;
 
 function acceptNarinfo(rc: RequestContext, route: NarinfoRoute): Acceptor<Narinfo> {
