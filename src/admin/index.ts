@@ -3,8 +3,8 @@
  * protocol core, the origin parser, the route table, the denylist model and the cache-key function with the cache
  * worker, so what it purges and blocks is exactly what the cache worker stores and checks.
  *
- * Every call: config → route (src/admin/routes.ts; 404/405 from the router) → audit intent (mutating routes) →
- * authenticate (bearer token, or the hook's shared secret) → scope → handler → audit completion → JSON answer
+ * Every call: config → route (src/admin/routes.ts; 404/405 from the router) → authenticate (bearer token, or the
+ * hook's shared secret) and scope → audit intent (mutating routes) → handler → audit completion → JSON answer
  * with `Cache-Control: no-store`. A cron trigger republishes the denylist if a publish failed (scheduled below).
  */
 import { Router, type IRequest } from "itty-router";
@@ -88,17 +88,18 @@ function auditOf(outcome: ActionOutcome, request: IRequest): AuditPart {
 function serve(route: AdminRoute) {
   return async (request: IRequest, call: Call): Promise<Response> => {
     const { config } = call;
+    // Who it is changes nothing, so it comes before the row, which then names the caller even if it stays pending.
+    const { actor, refusal } = await identify(route, request, config);
     let auditId: number | undefined;
     if (route.action) {
       // The intent first: no mutation without its row, whatever happens next (docs/admin.md, "The audit trail").
       try {
-        auditId = await beginAudit(config.audit, "unknown", route.action, { method: request.method, path: new URL(request.url).pathname });
+        auditId = await beginAudit(config.audit, actor, route.action, { method: request.method, path: new URL(request.url).pathname });
       } catch (e) {
         log("error", "admin-audit-write-failed", { action: route.action, error: String(e) });
         return adminErrorResponse({ kind: "unavailable", detail: String(e) });
       }
     }
-    const { actor, refusal } = await identify(route, request, config);
     const outcome = refusal ?? (await run(route, { config, actor, ctx: call.ctx, sleep: call.sleep, auditId }, request));
     let written: boolean | undefined;
     if (auditId !== undefined) {

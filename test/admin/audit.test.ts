@@ -72,15 +72,15 @@ describe("the audit trail: one row per mutating call, whatever happens", () => {
   });
 
   it("repro: the row is written before the action, so a call cut off midway leaves a pending row", async () => {
-    const seen: { result: string; action: string }[][] = [];
+    const seen: { result: string; action: string; actor: string }[][] = [];
     // While the zone purge call is in flight, look at the audit table.
     fakeCloudflareApi([], undefined, async () => {
-      seen.push((await auditRows()).slice(-1).map((r) => ({ result: r.result, action: r.action })));
+      seen.push((await auditRows()).slice(-1).map((r) => ({ result: r.result, action: r.action, actor: r.actor })));
     });
     const { admin } = await envs();
     const res = await callAdmin(admin, "POST", "/v1/purge", { body: { paths: ["00000000000000000000000000000009"] } });
     expect(res.status).toBe(200);
-    expect(seen).toEqual([[{ result: "pending", action: "purge" }]]);
+    expect(seen).toEqual([[{ result: "pending", action: "purge", actor: "all-admin" }]]);
     expect((await auditRows()).at(-1)).toMatchObject({ action: "purge", result: "ok", status: 200 });
   });
 
