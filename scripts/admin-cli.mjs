@@ -21,6 +21,20 @@ const USAGE = `usage: npm run admin -- <command> [options]
   --json prints the API's answer as is.
   env: NIX_CACHE_ADMIN_URL, NIX_CACHE_ADMIN_TOKEN`;
 
+/** The admin worker's scopes (src/admin/tokens.ts, SCOPES); test/e2e/admin.e2e.test.ts checks the two agree. */
+export const SCOPES = ["purge", "block", "delete", "read"];
+
+/** `--scopes a,b`: every name a known scope, at least one, no repeats. A typo would make every call a 500. */
+export function parseScopes(text) {
+  const scopes = text.split(",").map((s) => s.trim());
+  const unknown = scopes.filter((s) => !SCOPES.includes(s));
+  if (scopes.length === 0 || unknown.length > 0) {
+    throw new CliError(`--scopes: unknown scope(s) ${unknown.map((s) => JSON.stringify(s)).join(", ")}; known: ${SCOPES.join(", ")}`, 2);
+  }
+  if (new Set(scopes).size !== scopes.length) throw new CliError("--scopes: a scope is named twice", 2);
+  return scopes;
+}
+
 export class CliError extends Error {
   constructor(message, exitCode = 1) {
     super(message);
@@ -104,7 +118,7 @@ function printPurge(out, json) {
   const verb = json.dry_run ? "would purge" : "purged";
   out(`${verb} ${json.purge?.urls?.length ?? 0} URL(s) for ${json.paths?.length ?? 0} path(s)`);
   for (const p of json.paths ?? []) {
-    out(`  ${p.storePath ?? p.hash}  (narinfo ${p.narinfo}${p.origin ? ` in ${p.origin}` : ""})`);
+    out(`  ${p.storePath ?? p.hash ?? p.object}  (narinfo ${p.narinfo}${p.origin ? ` in ${p.origin}` : ""})`);
     for (const url of p.urls ?? []) out(`    ${url}`);
     for (const d of p.deletions ?? []) out(`    ${d.status} in ${d.origin}: ${d.keys.join(" ")}${d.error ? ` (${d.error})` : ""}`);
     if (p.denylistKeys) out(`    denylist: ${p.denylistKeys.join(" ")}`);
@@ -113,6 +127,7 @@ function printPurge(out, json) {
   else if (zone.status === "not-configured") out("edge: CLOUDFLARE_ZONE_ID not set: only the admin worker's own data centre was purged");
   else if (zone.status === "failed") out(`edge: GLOBAL PURGE FAILED (${zone.error}); not purged:\n    ${zone.notPurged.join("\n    ")}`);
   for (const w of json.warnings ?? []) out(`warning: ${w}`);
+  if (json.result === "partial") out(`PARTIAL: not everything was done; still served:\n  ${json.incomplete.join("\n  ")}`);
 }
 
 export async function run(argv, env = process.env, out = console.log) {
@@ -149,8 +164,10 @@ export async function run(argv, env = process.env, out = console.log) {
     }
     case "new-token": {
       if (!flags.id || !flags.scopes) throw new CliError("new-token needs --id and --scopes", 2);
+      if (!/^[A-Za-z0-9._@-]{1,64}$/.test(flags.id)) throw new CliError("--id: 1-64 of [A-Za-z0-9._@-] (src/admin/tokens.ts)", 2);
+      const scopes = parseScopes(flags.scopes);
       const token = randomBytes(32).toString("base64url");
-      const entry = { id: flags.id, sha256: createHash("sha256").update(token).digest("hex"), scopes: flags.scopes.split(",") };
+      const entry = { id: flags.id, sha256: createHash("sha256").update(token).digest("hex"), scopes };
       out(`token (give it to the admin; it is not stored anywhere):\n  ${token}`);
       out(`ADMIN_TOKENS entry (add it to the array in the secret):\n  ${JSON.stringify(entry)}`);
       return 0;
@@ -160,11 +177,15 @@ export async function run(argv, env = process.env, out = console.log) {
   }
   const { status, json } = result;
   if (flags.json) out(JSON.stringify(json, null, 2));
-  else if (json.error && !json.paths) out(`error (${status}): ${json.error.message}`);
+  else if (json.error && !json.paths && !json.unblocked) out(`error (${status}): ${json.error.message}`);
   else if (command === "purge" || command === "block" || command === "delete") printPurge(out, json);
-  else if (command === "unblock") out(`unblocked ${json.hash} (was: "${json.was.reason}" by ${json.was.by} at ${json.was.at}); removed ${json.removed.join(" ")}`);
+  else if (command === "unblock" && json.unblocked) {
+    out(`unblocked ${json.hash ?? json.subject} (was: "${json.was.reason}" by ${json.was.by} at ${json.was.at}); removed ${json.removed.join(" ")}`);
+    for (const k of json.keptForOtherBlocks) out(`  still blocked: ${k.key} (by the block of ${k.by})`);
+    if (json.result === "partial") out(`PARTIAL: ${json.incomplete.join("; ")}`);
+  }
   else out(JSON.stringify(json, null, 2));
-  if (json.error && json.paths) out(`error (${status}): ${json.error.message}`);
+  if (json.error && (json.paths || json.unblocked)) out(`error (${status}): ${json.error.message}`);
   return status >= 400 ? 1 : 0;
 }
 

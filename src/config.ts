@@ -13,6 +13,7 @@ import type { Origin } from "./origins/origin";
 import { R2Origin } from "./origins/r2";
 import { S3Origin } from "./origins/s3";
 import { DEFAULT_TIMEOUTS, type Timeouts } from "./origins/timeouts";
+import { DEFAULT_REFRESH_SECONDS, HeldDenylist } from "./serve/denylist";
 
 export class ConfigError extends Error {}
 
@@ -30,6 +31,10 @@ export interface CacheConfig {
   denylist?: KVNamespace;
   /** Whether Server-Timing names each origin and its outcome (SERVER_TIMING_ORIGINS); otherwise only durations. */
   serverTimingOrigins: boolean;
+  /** How often an isolate re-reads the denylist document from KV (docs/admin.md, "The block model"). */
+  denylistRefreshSeconds: number;
+  /** This isolate's copy of the denylist document. */
+  heldDenylist: HeldDenylist;
 }
 
 export const DEFAULTS = {
@@ -43,6 +48,7 @@ export const DEFAULTS = {
   verifyBeforeSendMaxBytes: 8 * 1024 * 1024,
   /** The bound on what one request may hold in memory (docs/request-flow.md, "The body of a miss"). */
   verifyBeforeSendCap: 16 * 1024 * 1024,
+  denylistRefreshSeconds: DEFAULT_REFRESH_SECONDS,
 } as const;
 
 const DEFAULT_ORIGINS = [{ type: "r2", binding: "NAR_BUCKET" }];
@@ -54,7 +60,8 @@ function wholeNumber(value: unknown, name: string, fallback: number): number {
   return n;
 }
 
-function bool(value: unknown, name: string, fallback: boolean): boolean {
+/** The one reading of a boolean var, for both workers: true/1 and false/0 (or unset: the fallback). */
+export function parseBool(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined || value === "") return fallback;
   if (value === true || value === 1 || value === "1" || value === "true") return true;
   if (value === false || value === 0 || value === "0" || value === "false") return false;
@@ -108,7 +115,7 @@ export function parseOrigins(value: unknown, env: Env): ChainLink[] {
       const bucket = env[binding] as R2Bucket | undefined;
       if (!bucket || typeof bucket.get !== "function") throw new ConfigError(`${where}: no R2 binding "${binding}"`);
       origin = new R2Origin(str(spec, "name", where, false) ?? `r2:${binding}`, bucket);
-      if (bool(spec.backfill, `${where}.backfill`, false)) backfill = bucket;
+      if (parseBool(spec.backfill, `${where}.backfill`, false)) backfill = bucket;
     } else if (type === "http") {
       const url = str(spec, "url", where, true);
       if (!/^https?:\/\//.test(url)) throw new ConfigError(`${where}: "url" must be http(s)`);
@@ -129,7 +136,7 @@ export function parseOrigins(value: unknown, env: Env): ChainLink[] {
           endpoint,
           bucket,
           region: str(spec, "region", where, false) ?? "us-east-1",
-          requesterPays: bool(spec.requesterPays, `${where}.requesterPays`, false),
+          requesterPays: parseBool(spec.requesterPays, `${where}.requesterPays`, false),
         },
         { accessKeyId, secretAccessKey },
         originTimeouts(spec, where),
@@ -142,16 +149,38 @@ export function parseOrigins(value: unknown, env: Env): ChainLink[] {
     const narNames = spec.narNames ?? "file-hash";
     if (narNames !== "file-hash" && narNames !== "opaque") throw new ConfigError(`${where}: "narNames" must be "file-hash" or "opaque"`);
     // Buckets are the operator's own; an upstream HTTP cache is someone else's (docs/configuration.md, Origins).
-    const trusted = bool(spec.trusted, `${where}.trusted`, type !== "http");
+    const trusted = parseBool(spec.trusted, `${where}.trusted`, type !== "http");
     return { origin, breaker: new CircuitBreaker(breakerSettings(spec, where)), backfill, corrupt: new Map(), narNames, trusted };
   });
 }
 
+/** The one reading of TRUSTED_PUBLIC_KEYS, for both workers. The message names the field, never key material. */
+export function parseTrustedKeysVar(value: string | undefined): PublicKey[] {
+  try {
+    return parseTrustedPublicKeys(value ?? "");
+  } catch (e) {
+    if (e instanceof FormatError) throw new ConfigError(`TRUSTED_PUBLIC_KEYS: ${e.what}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** A config parsed once per env object and isolate (it holds the origins' circuit breakers), for both workers. */
+export function cachedPerEnv<E extends object, C>(parse: (env: E) => C): (env: E) => C {
+  const parsed = new WeakMap<E, C>();
+  return (env) => {
+    let config = parsed.get(env);
+    if (config === undefined) {
+      config = parse(env);
+      parsed.set(env, config);
+    }
+    return config;
+  };
+}
+
 export function parseConfig(env: Env): CacheConfig {
-  let trustedKeys: PublicKey[];
+  const trustedKeys = parseTrustedKeysVar(env.TRUSTED_PUBLIC_KEYS);
   let signingKey: SecretKey | undefined;
   try {
-    trustedKeys = parseTrustedPublicKeys(env.TRUSTED_PUBLIC_KEYS ?? "");
     signingKey = env.SIGNING_KEY ? parseSecretKey(env.SIGNING_KEY) : undefined;
   } catch (e) {
     // The message names the field, never the key material.
@@ -173,7 +202,7 @@ export function parseConfig(env: Env): CacheConfig {
     },
     cacheInfo: {
       storeDir: env.STORE_DIR || DEFAULTS.storeDir,
-      wantMassQuery: bool(env.WANT_MASS_QUERY, "WANT_MASS_QUERY", DEFAULTS.wantMassQuery),
+      wantMassQuery: parseBool(env.WANT_MASS_QUERY, "WANT_MASS_QUERY", DEFAULTS.wantMassQuery),
       priority,
     },
     publicUrl: env.PUBLIC_URL || undefined,
@@ -186,18 +215,11 @@ export function parseConfig(env: Env): CacheConfig {
       DEFAULTS.verifyBeforeSendCap,
     ),
     denylist: env.DENYLIST,
-    serverTimingOrigins: bool(env.SERVER_TIMING_ORIGINS, "SERVER_TIMING_ORIGINS", false),
+    serverTimingOrigins: parseBool(env.SERVER_TIMING_ORIGINS, "SERVER_TIMING_ORIGINS", false),
+    denylistRefreshSeconds: wholeNumber(env.DENYLIST_REFRESH_SECONDS, "DENYLIST_REFRESH_SECONDS", DEFAULTS.denylistRefreshSeconds),
+    heldDenylist: new HeldDenylist(),
   };
 }
 
-const parsed = new WeakMap<Env, CacheConfig>();
-
-/** Parsed config for this env; cached per isolate so breakers and imported keys persist across requests. */
-export function configFor(env: Env): CacheConfig {
-  let config = parsed.get(env);
-  if (!config) {
-    config = parseConfig(env);
-    parsed.set(env, config);
-  }
-  return config;
-}
+/** Parsed config for this env; cached per isolate so breakers, imported keys and the denylist persist. */
+export const configFor = cachedPerEnv(parseConfig);

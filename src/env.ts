@@ -24,7 +24,9 @@ export interface Env {
   /** Public base URL of the cache (https://cache.example.org): the host of edge cache keys and purges. */
   PUBLIC_URL?: string;
   NAR_BUCKET?: R2Bucket;
-  /** Blocked store paths, written by the admin worker. */
+  /** Blocked store paths: the document the admin worker publishes (docs/admin.md, "The block model"). */
   DENYLIST?: KVNamespace;
+  /** Seconds an isolate keeps its copy of the denylist before re-reading it from KV (default 30). */
+  DENYLIST_REFRESH_SECONDS?: string | number;
   [binding: string]: unknown;
 }

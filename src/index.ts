@@ -6,7 +6,7 @@ import { ConfigError, configFor, type CacheConfig } from "./config";
 import { EdgeCache } from "./edge/edgeCache";
 import type { Env } from "./env";
 import { log } from "./log";
-import { isBlocked } from "./serve/denylist";
+import { checkDenylist } from "./serve/denylist";
 import type { RequestContext } from "./serve/context";
 import { serveFile } from "./serve/file";
 import { serveNarinfo } from "./serve/narinfo";
@@ -73,8 +73,8 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
     ctx,
     started,
     query: url.search,
-    // Started now, awaited beside the edge-cache lookup (lookupEdge): the two reads overlap.
-    blocked: isBlocked(config, route),
+    // From the copy held in the isolate; started now, awaited beside the edge-cache lookup (lookupEdge).
+    blocked: checkDenylist(config, route, ctx),
   };
   return dispatch(rc, route);
 }

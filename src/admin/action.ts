@@ -1,5 +1,5 @@
-/** What every admin route handler returns: an answer and, for mutating routes, what goes into the audit log. */
-import type { AuditEntry } from "./audit";
+/** What every admin route handler returns: an answer and, for mutating routes, how its audit row is completed. */
+import type { AuditResult } from "./audit";
 import type { AdminConfig } from "./config";
 import type { AdminError } from "./errors";
 import type { Sleep } from "./zonePurge";
@@ -10,10 +10,16 @@ export interface ActionContext {
   actor: string;
   ctx: ExecutionContext;
   /** Overridable so tests of Retry-After do not have to wait. */
-  sleep?: Sleep;
+  sleep: Sleep;
+  /** The audit row written before the handler ran (mutating routes only). */
+  auditId?: number;
 }
 
-export type AuditPart = Pick<AuditEntry, "request" | "result" | "detail">;
+export interface AuditPart {
+  request: unknown;
+  result: Exclude<AuditResult, "pending">;
+  detail?: unknown;
+}
 
 export type ActionOutcome =
   | { kind: "ok"; status: number; body: Record<string, unknown>; audit?: AuditPart }
@@ -24,3 +30,28 @@ export const invalid = (error: AdminError, request: unknown): ActionOutcome => (
   error,
   audit: { request, result: "invalid", detail: { error: error.kind, message: "detail" in error ? error.detail : undefined } },
 });
+
+/**
+ * The end of a mutating call (docs/admin.md, "Partial results"): `ok` only when everything was done; otherwise
+ * `partial` with one line per thing not done, answered 502 so that no caller mistakes it for success.
+ */
+export function completed(
+  body: Record<string, unknown>,
+  incomplete: readonly string[],
+  request: unknown,
+  detail: Record<string, unknown>,
+  dryRun = false,
+): ActionOutcome {
+  if (dryRun) {
+    return { kind: "ok", status: 200, body: { ...body, result: "dry-run", incomplete }, audit: { request, result: "dry-run", detail } };
+  }
+  if (incomplete.length > 0) {
+    return {
+      kind: "error",
+      error: { kind: "upstream-failed", detail: incomplete.join("; ") },
+      body: { ...body, result: "partial", incomplete },
+      audit: { request, result: "partial", detail: { ...detail, incomplete } },
+    };
+  }
+  return { kind: "ok", status: 200, body: { ...body, result: "ok", incomplete: [] }, audit: { request, result: "ok", detail } };
+}

@@ -1,46 +1,61 @@
 /**
- * The audit log (D1): who (a token id, never a token), what, when, and the result of every mutating call,
- * including refused ones from a known token. Unauthenticated calls are only logged: writing a row for them would
- * let anyone fill the database.
+ * The audit log (D1): one row per call to a mutating route, whoever made it (docs/admin.md, "The audit trail").
+ * The row is inserted as `pending` before anything is done — the intent — and completed with what was asked,
+ * what happened and the status when the call ends, so a call that fails, throws or is cancelled still has its row.
  */
 import { log } from "../log";
 
-export type AuditResult = "ok" | "partial" | "failed" | "refused" | "invalid";
+export type AuditResult = "pending" | "ok" | "partial" | "dry-run" | "failed" | "refused" | "unauthorized" | "invalid";
+export const AUDIT_ACTIONS = ["purge", "block", "unblock", "delete", "hook"] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export interface AuditEntry {
-  actor: string;
-  action: "purge" | "block" | "unblock" | "delete" | "hook";
+export interface AuditCompletion {
   request: unknown;
-  result: AuditResult;
+  result: Exclude<AuditResult, "pending">;
   status: number;
   detail?: unknown;
 }
 
-export interface AuditRecord extends Omit<AuditEntry, "request" | "detail"> {
+export interface AuditRecord {
   id: number;
   at: string;
+  completed_at: string | null;
+  actor: string;
+  action: AuditAction;
   request: unknown;
+  result: AuditResult;
+  status: number;
   detail: unknown;
 }
 
-/** Never throws: the action has happened; a failed write is logged loudly and reported to the caller. */
-export async function writeAudit(db: D1Database, entry: AuditEntry): Promise<boolean> {
+/** The intent: throws when it cannot be written, and then the call must change nothing. */
+export async function beginAudit(db: D1Database, actor: string, action: AuditAction, request: unknown): Promise<number> {
+  const row = await db
+    .prepare("INSERT INTO audit (at, actor, action, request, result, status) VALUES (?, ?, ?, ?, 'pending', 0) RETURNING id")
+    .bind(new Date().toISOString(), actor, action, JSON.stringify(request ?? null))
+    .first<{ id: number }>();
+  if (!row) throw new Error("audit insert returned no id");
+  return row.id;
+}
+
+/** Never throws: the call has happened; a failed completion leaves the row `pending`, logged loudly. */
+export async function completeAudit(db: D1Database, id: number, actor: string, done: AuditCompletion): Promise<boolean> {
   try {
     await db
-      .prepare("INSERT INTO audit (at, actor, action, request, result, status, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .prepare("UPDATE audit SET actor = ?, request = ?, result = ?, status = ?, detail = ?, completed_at = ? WHERE id = ?")
       .bind(
+        actor,
+        JSON.stringify(done.request ?? null),
+        done.result,
+        done.status,
+        done.detail === undefined ? null : JSON.stringify(done.detail),
         new Date().toISOString(),
-        entry.actor,
-        entry.action,
-        JSON.stringify(entry.request ?? null),
-        entry.result,
-        entry.status,
-        entry.detail === undefined ? null : JSON.stringify(entry.detail),
+        id,
       )
       .run();
     return true;
   } catch (e) {
-    log("error", "admin-audit-write-failed", { actor: entry.actor, action: entry.action, result: entry.result, error: String(e) });
+    log("error", "admin-audit-write-failed", { id, actor, result: done.result, error: String(e) });
     return false;
   }
 }
@@ -54,14 +69,8 @@ export interface AuditQuery {
 
 export const MAX_AUDIT_PAGE = 500;
 
-interface AuditRow {
-  id: number;
-  at: string;
-  actor: string;
-  action: AuditEntry["action"];
+interface AuditRow extends Omit<AuditRecord, "request" | "detail"> {
   request: string;
-  result: AuditResult;
-  status: number;
   detail: string | null;
 }
 
@@ -81,7 +90,7 @@ export async function listAudit(db: D1Database, q: AuditQuery): Promise<AuditRec
     where.push("actor = ?");
     args.push(q.actor);
   }
-  const sql = `SELECT id, at, actor, action, request, result, status, detail FROM audit${
+  const sql = `SELECT id, at, completed_at, actor, action, request, result, status, detail FROM audit${
     where.length ? ` WHERE ${where.join(" AND ")}` : ""
   } ORDER BY id DESC LIMIT ?`;
   const { results } = await db

@@ -2,10 +2,9 @@
  * The admin worker's vars and secrets as a typed configuration, parsed once per isolate and env. ORIGINS goes
  * through the cache worker's own parser, so the admin looks narinfos up exactly where the cache finds them.
  */
-import { ConfigError, parseOrigins } from "../config";
+import { cachedPerEnv, ConfigError, parseBool, parseOrigins, parseTrustedKeysVar } from "../config";
 import type { Env } from "../env";
-import { FormatError } from "../narinfo/errors";
-import { parseTrustedPublicKeys, type PublicKey } from "../narinfo/keys";
+import type { PublicKey } from "../narinfo/keys";
 import type { ChainLink } from "../origins/chain";
 import type { AdminEnv } from "./env";
 import { parseAdminTokens, type AdminToken } from "./tokens";
@@ -31,14 +30,10 @@ export interface AdminConfig {
   allowS3Delete: boolean;
   tokens: AdminToken[];
   hookSecret?: string;
+  /** Buckets whose S3 events the upload hook accepts; empty: the hook refuses every event. */
+  hookBuckets: string[];
   denylist: KVNamespace;
   audit: D1Database;
-}
-
-function flag(value: unknown, name: string): boolean {
-  if (value === undefined || value === "" || value === false || value === "false" || value === "0") return false;
-  if (value === true || value === "true" || value === "1") return true;
-  throw new ConfigError(`${name} must be true or false`);
 }
 
 export function parseAdminConfig(env: AdminEnv): AdminConfig {
@@ -47,13 +42,7 @@ export function parseAdminConfig(env: AdminEnv): AdminConfig {
   }
   if (!env.DENYLIST) throw new ConfigError("no KV binding DENYLIST");
   if (!env.AUDIT) throw new ConfigError("no D1 binding AUDIT");
-  let trustedKeys: PublicKey[];
-  try {
-    trustedKeys = parseTrustedPublicKeys(env.TRUSTED_PUBLIC_KEYS ?? "");
-  } catch (e) {
-    if (e instanceof FormatError) throw new ConfigError(`TRUSTED_PUBLIC_KEYS: ${e.message}`);
-    throw e;
-  }
+  const trustedKeys = parseTrustedKeysVar(env.TRUSTED_PUBLIC_KEYS);
   let zone: ZonePurgeConfig | undefined;
   if (env.CLOUDFLARE_ZONE_ID) {
     if (!/^[0-9a-f]{32}$/.test(env.CLOUDFLARE_ZONE_ID)) throw new ConfigError("CLOUDFLARE_ZONE_ID is not a zone id");
@@ -71,22 +60,23 @@ export function parseAdminConfig(env: AdminEnv): AdminConfig {
     storeDir: typeof env.STORE_DIR === "string" && env.STORE_DIR ? env.STORE_DIR : "/nix/store",
     publicUrl: env.PUBLIC_URL.replace(/\/+$/, ""),
     zone,
-    allowS3Delete: flag(env.ALLOW_S3_DELETE, "ALLOW_S3_DELETE"),
+    allowS3Delete: parseBool(env.ALLOW_S3_DELETE, "ALLOW_S3_DELETE", false),
     tokens: parseAdminTokens(env.ADMIN_TOKENS),
     hookSecret: env.HOOK_SECRET || undefined,
+    hookBuckets: parseHookBuckets(env.HOOK_BUCKETS),
     denylist: env.DENYLIST,
     audit: env.AUDIT,
   };
 }
 
-const parsed = new WeakMap<AdminEnv, AdminConfig>();
+/** S3 bucket names (3-63 of [a-z0-9.-]), separated by commas or spaces. */
+function parseHookBuckets(value: string | undefined): string[] {
+  const names = (value ?? "").split(/[\s,]+/).filter(Boolean);
+  for (const name of names) {
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name)) throw new ConfigError(`HOOK_BUCKETS: "${name}" is not an S3 bucket name`);
+  }
+  return names;
+}
 
 /** Parsed config for this env, cached per isolate (the origins' circuit breakers live in it). */
-export function adminConfigFor(env: AdminEnv): AdminConfig {
-  let config = parsed.get(env);
-  if (!config) {
-    config = parseAdminConfig(env);
-    parsed.set(env, config);
-  }
-  return config;
-}
+export const adminConfigFor = cachedPerEnv(parseAdminConfig);

@@ -1,17 +1,18 @@
 /**
- * POST /v1/delete `{"paths": [...], "dry_run"?: bool}`: removes a path's narinfo, .ls and NAR from the R2 origins
- * (and from the S3 origins when ALLOW_S3_DELETE is set), then purges them from the edge. Deleting first closes the
- * window in which a request between purge and delete would put the object straight back into the edge cache.
- * Logs are kept: they belong to the derivation, which other outputs share; block the path to hide its log.
- * What an origin the worker may not delete from still holds is reported, since the cache would serve it again
- * (and backfill R2 from it).
+ * POST /v1/delete `{"paths": [...], "dry_run"?: bool}`: removes a path's narinfo, .ls and NAR (or an object:
+ * realisation, build trace, debuginfo) from every origin that can delete (`Origin.deleteObjects`: R2, and S3 when
+ * ALLOW_S3_DELETE is set), then purges them from the edge. Deleting first closes the window in which a request
+ * between purge and delete would put the object straight back into the edge cache. Logs are kept: they belong to
+ * the derivation, which other outputs share; block the path to hide its log. What an origin the worker may not
+ * delete from still holds is reported, since the cache would serve it again (and backfill R2 from it).
  */
 import { log } from "../log";
-import type { R2Origin } from "../origins/r2";
-import { S3Origin } from "../origins/s3";
+import type { ChainLink } from "../origins/chain";
 import { cacheKeyUrl } from "../routing/cacheKey";
-import type { ActionContext, ActionOutcome } from "./action";
-import { purgeFailed, purgeUrls, reportOf, resolveTargets } from "./purge";
+import { completed, type ActionContext, type ActionOutcome } from "./action";
+import { notPurged } from "./blockPaths";
+import { purgeUrls, reportOf, resolveTargets } from "./purge";
+import { unresolved } from "./servedObjects";
 import { parsePathsRequest } from "./targets";
 
 interface Deletion {
@@ -21,13 +22,13 @@ interface Deletion {
   error?: string;
 }
 
-async function deleteFromS3(origin: S3Origin, keys: string[]): Promise<Deletion> {
-  const failures = await origin.deleteObjects(keys);
-  if (failures.length > 0) {
-    log("error", "admin-s3-delete-failed", { origin: origin.name, failures });
-    return { origin: origin.name, keys, status: "failed", error: failures.join("; ") };
-  }
-  return { origin: origin.name, keys, status: "deleted" };
+/** S3 is the system of record: deleting there is final, so only with ALLOW_S3_DELETE. */
+function deletableOrigins(chain: readonly ChainLink[], allowS3Delete: boolean) {
+  return chain.flatMap(({ origin }) => {
+    const { deleteObjects } = origin;
+    if (!deleteObjects || (origin.type === "s3" && !allowS3Delete)) return [];
+    return [{ name: origin.name, deleteObjects: (keys: readonly string[]) => deleteObjects.call(origin, keys) }];
+  });
 }
 
 export async function deletePaths(c: ActionContext, body: Record<string, unknown>): Promise<ActionOutcome> {
@@ -37,70 +38,55 @@ export async function deletePaths(c: ActionContext, body: Record<string, unknown
   const request = { paths: body.paths, dry_run: body.dry_run };
 
   const { config } = c;
-  const r2 = config.chain.filter((l) => l.origin.type === "r2").map((l) => l.origin as R2Origin);
-  // The S3 origins of the cache's own chain, so deletes go exactly where the cache reads from.
-  const s3 = config.allowS3Delete ? config.chain.flatMap((l) => (l.origin instanceof S3Origin ? [l.origin] : [])) : [];
+  const origins = deletableOrigins(config.chain, config.allowS3Delete);
   const objects = await resolveTargets(config, parsed.targets);
+  const incomplete = objects.flatMap((o) => unresolved(o) ?? []);
   const results = [];
-  let failed = false;
   for (const [i, target] of parsed.targets.entries()) {
     const served = objects[i]!;
     const report = reportOf(target, served, config.publicUrl);
-    const keys = served.routes.filter((r) => r.kind === "narinfo" || r.kind === "listing" || r.kind === "nar").map((r) => ("key" in r ? r.key : ""));
+    const keys = served.routes.flatMap((r) => (r.kind !== "log" && "key" in r ? [r.key] : []));
     const deletions: Deletion[] = [];
-    for (const origin of r2) {
+    for (const origin of origins) {
       if (dryRun) {
         deletions.push({ origin: origin.name, keys, status: "would-delete" });
         continue;
       }
-      try {
-        await origin.bucket.delete(keys);
+      const failures = await origin.deleteObjects(keys);
+      if (failures.length === 0) {
         deletions.push({ origin: origin.name, keys, status: "deleted" });
-      } catch (e) {
-        failed = true;
-        deletions.push({ origin: origin.name, keys, status: "failed", error: String(e) });
-      }
-    }
-    for (const target3 of s3) {
-      if (dryRun) deletions.push({ origin: target3.name, keys, status: "would-delete" });
-      else {
-        const d = await deleteFromS3(target3, keys);
-        failed ||= d.status === "failed";
-        deletions.push(d);
+      } else {
+        log("error", "admin-delete-failed", { origin: origin.name, failures });
+        incomplete.push(`${origin.name}: could not delete ${failures.join("; ")}; still served from there`);
+        deletions.push({ origin: origin.name, keys, status: "failed", error: failures.join("; ") });
       }
     }
     results.push({ ...report, urls: keys.map((k) => cacheKeyUrl(config.publicUrl, k)), deletions });
   }
-  const outcome = await purgeUrls(config, results.flatMap((r) => r.urls), { dryRun: dryRun, sleep: c.sleep });
+  const purge = await purgeUrls(config, results.flatMap((r) => r.urls), { dryRun, sleep: c.sleep });
+  if (purge.zone.status === "failed") incomplete.push(notPurged(purge.zone.notPurged));
 
-  // Which origins still answer for the narinfo: those the worker may not delete from (S3 by default). In a dry run
-  // the origins that would be deleted from are skipped.
-  const deletable = new Set([...r2.map((o) => o.name), ...s3.map((t) => t.name)]);
+  // Which origins still answer for the first object (the narinfo of a path): those the worker may not delete
+  // from (S3 by default). In a dry run the origins that would be deleted from are skipped.
+  const deletable = new Set(origins.map((o) => o.name));
   const warnings: string[] = [];
-  for (const r of results) {
+  for (const [i, r] of results.entries()) {
+    const first = objects[i]!.routes[0];
+    if (!first || !("key" in first)) continue;
     const still: string[] = [];
     for (const link of config.chain) {
       if (dryRun && deletable.has(link.origin.name)) continue;
-      const answer = await link.origin.fetch(`${r.hash}.narinfo`, { method: "HEAD" });
+      const answer = await link.origin.fetch(first.key, { method: "HEAD" });
       if (answer.kind === "found") still.push(link.origin.name);
     }
     if (still.length > 0) {
-      warnings.push(`${r.hash}: still in ${still.join(", ")}; the cache will serve it again from there (block it to hide it)`);
+      warnings.push(`${r.hash ?? r.object}: still in ${still.join(", ")}; the cache will serve it again from there (block it to hide it)`);
     }
   }
-  const body_ = { dry_run: dryRun, paths: results, purge: outcome, warnings };
   const detail = {
-    deleted: results.map((r) => ({ hash: r.hash, deletions: r.deletions.map((d) => `${d.origin}:${d.status}`) })),
-    urls: outcome.urls,
-    zone: outcome.zone.status,
+    deleted: results.map((r) => ({ target: r.hash ?? r.object, deletions: r.deletions.map((d) => `${d.origin}:${d.status}`) })),
+    urls: purge.urls,
+    zone: purge.zone.status,
   };
-  if (failed || purgeFailed(outcome)) {
-    return {
-      kind: "error",
-      error: { kind: "upstream-failed", detail: failed ? "delete failed" : "zone purge failed" },
-      body: body_,
-      audit: { request, result: "partial", detail },
-    };
-  }
-  return { kind: "ok", status: 200, body: body_, audit: dryRun ? undefined : { request, result: "ok", detail } };
+  return completed({ dry_run: dryRun, paths: results, purge, warnings }, incomplete, request, detail, dryRun);
 }

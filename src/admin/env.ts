@@ -24,6 +24,8 @@ export interface AdminEnv {
   ADMIN_TOKENS?: string;
   /** Secret: shared secret the S3 upload hook presents in the X-Hook-Secret header. */
   HOOK_SECRET?: string;
+  /** S3 buckets whose Object Created events the upload hook accepts (comma-separated); empty refuses all. */
+  HOOK_BUCKETS?: string;
   NAR_BUCKET?: R2Bucket;
   DENYLIST?: KVNamespace;
   AUDIT?: D1Database;

@@ -14,6 +14,8 @@ export type AdminError =
   | { kind: "payload-too-large"; limit: number }
   | { kind: "misconfigured"; detail: string }
   | { kind: "upstream-failed"; detail: string }
+  /** The audit intent could not be written, so nothing was done (docs/admin.md, "The audit trail"). */
+  | { kind: "unavailable"; detail: string }
   | { kind: "internal"; detail: string };
 
 export function adminStatusOf(error: AdminError): number {
@@ -36,6 +38,8 @@ export function adminStatusOf(error: AdminError): number {
     case "upstream-failed":
       // The Cloudflare API or an origin failed: the caller may retry the whole (idempotent) call.
       return 502;
+    case "unavailable":
+      return 503;
     default:
       return assertNever(error);
   }
@@ -60,6 +64,8 @@ export function publicMessage(error: AdminError): string {
       return "admin worker misconfigured";
     case "upstream-failed":
       return "upstream failed";
+    case "unavailable":
+      return "audit log unavailable; nothing was done";
     case "internal":
       return "internal error";
     default:

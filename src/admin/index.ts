@@ -1,172 +1,134 @@
 /**
  * The admin worker: purge, block and delete store paths over authenticated HTTP (docs/admin.md). It shares the
- * protocol core, the origin parser, the route table, the denylist keys and the cache-key function with the cache
+ * protocol core, the origin parser, the route table, the denylist model and the cache-key function with the cache
  * worker, so what it purges and blocks is exactly what the cache worker stores and checks.
  *
- * Every call: config → route → authenticate (bearer token, or the hook's shared secret) → scope → handler →
- * audit (mutating calls) → JSON answer with `Cache-Control: no-store`.
+ * Every call: config → route (src/admin/routes.ts; 404/405 from the router) → authenticate (bearer token, or the
+ * hook's shared secret) and scope → audit intent (mutating routes) → handler → audit completion → JSON answer
+ * with `Cache-Control: no-store`. A cron trigger republishes the denylist if a publish failed (scheduled below).
  */
-import { IttyRouter, type IRequest } from "itty-router";
+import { Router, type IRequest } from "itty-router";
 import { ConfigError } from "../config";
 import { log } from "../log";
-import type { ActionContext, ActionOutcome } from "./action";
-import { listAudit, MAX_AUDIT_PAGE, writeAudit, type AuditEntry } from "./audit";
-import { blockPaths, unblockPath } from "./blockPaths";
+import type { ActionContext, ActionOutcome, AuditPart } from "./action";
+import { beginAudit, completeAudit } from "./audit";
 import { adminConfigFor, type AdminConfig } from "./config";
-import { deletePaths } from "./deletePaths";
+import { republishIfBehind } from "./denylistStore";
 import type { AdminEnv } from "./env";
-import { adminErrorResponse, adminStatusOf, jsonResponse, type AdminError } from "./errors";
-import { objectCreatedHook } from "./objectCreatedHook";
-import { pathStatus } from "./pathStatus";
-import { purgePaths } from "./purgePaths";
-import { readJsonObject, MAX_BODY_BYTES } from "./requestBody";
-import { authenticate, hookSecretMatches, type Scope } from "./tokens";
-import type { Sleep } from "./zonePurge";
+import { adminErrorResponse, adminStatusOf, jsonResponse } from "./errors";
+import { pruneHookEvents } from "./objectCreatedHook";
+import { ROUTES, type AdminRoute } from "./routes";
+import { authenticate, hookSecretMatches } from "./tokens";
+import { realSleep, type Sleep } from "./zonePurge";
 
 interface Call {
   config: AdminConfig;
   ctx: ExecutionContext;
-  sleep?: Sleep;
+  sleep: Sleep;
 }
 
-type Handler = (c: ActionContext, request: IRequest) => Promise<ActionOutcome>;
-
-function answer(outcome: ActionOutcome, audited: boolean | undefined): Response {
-  const extra = audited === false ? { audit_written: false } : {};
+function answer(outcome: ActionOutcome, auditWritten: boolean | undefined): Response {
+  const extra = auditWritten === false ? { audit_written: false } : {};
   if (outcome.kind === "ok") return jsonResponse({ ...outcome.body, ...extra }, outcome.status);
   return adminErrorResponse(outcome.error, { ...outcome.body, ...extra });
 }
 
-function statusOfOutcome(outcome: ActionOutcome): number {
-  return outcome.kind === "ok" ? outcome.status : adminStatusOf(outcome.error);
-}
+const statusOf = (outcome: ActionOutcome): number => (outcome.kind === "ok" ? outcome.status : adminStatusOf(outcome.error));
 
-async function audited(call: Call, actor: string, action: AuditEntry["action"] | undefined, outcome: ActionOutcome): Promise<Response> {
-  let written: boolean | undefined;
-  if (action && outcome.audit) {
-    written = await writeAudit(call.config.audit, { actor, action, status: statusOfOutcome(outcome), ...outcome.audit });
+/** Who is calling, or the refusal (401/403) as an outcome to audit and answer. */
+async function identify(route: AdminRoute, request: IRequest, config: AdminConfig): Promise<{ actor: string; refusal?: ActionOutcome }> {
+  const where = { method: request.method, path: new URL(request.url).pathname };
+  const ip = request.headers.get("cf-connecting-ip") ?? undefined;
+  if (route.auth === "hook-secret") {
+    if (await hookSecretMatches(request.headers.get("x-hook-secret"), config.hookSecret)) return { actor: "hook" };
+    log("warn", "admin-hook-unauthorized", { configured: config.hookSecret !== undefined, ip });
+    return {
+      actor: "hook",
+      refusal: { kind: "error", error: { kind: "unauthorized", detail: "hook secret" }, audit: { request: where, result: "unauthorized", detail: { ip } } },
+    };
   }
-  log(outcome.kind === "ok" ? "info" : "warn", "admin-call", {
-    actor,
-    action,
-    status: statusOfOutcome(outcome),
-    error: outcome.kind === "error" ? outcome.error : undefined,
-  });
-  return answer(outcome, written);
+  const auth = await authenticate(request, config.tokens);
+  if (!auth.ok) {
+    log("warn", "admin-unauthorized", { reason: auth.reason, ...where, ip, tokensConfigured: config.tokens.length });
+    return {
+      actor: "anonymous",
+      refusal: { kind: "error", error: { kind: "unauthorized", detail: auth.reason }, audit: { request: where, result: "unauthorized", detail: { reason: auth.reason, ip } } },
+    };
+  }
+  if (!auth.token.scopes.has(route.auth)) {
+    return {
+      actor: auth.token.id,
+      refusal: { kind: "error", error: { kind: "forbidden", scope: route.auth }, audit: { request: where, result: "refused", detail: { missingScope: route.auth } } },
+    };
+  }
+  return { actor: auth.token.id };
 }
 
-/** A route behind a bearer token with `scope`; `action` names mutating routes, which are audited. */
-function withToken(scope: Scope, action: AuditEntry["action"] | undefined, handler: Handler) {
-  return async (request: IRequest, call: Call): Promise<Response> => {
-    const auth = await authenticate(request as unknown as Request, call.config.tokens);
-    if (!auth.ok) {
-      // Logged, not audited: an unauthenticated caller must not be able to write rows.
-      log("warn", "admin-unauthorized", {
-        reason: auth.reason,
-        method: request.method,
-        path: new URL(request.url).pathname,
-        ip: request.headers.get("cf-connecting-ip") ?? undefined,
-        tokensConfigured: call.config.tokens.length,
-      });
-      return adminErrorResponse({ kind: "unauthorized", detail: auth.reason });
-    }
-    const actor = auth.token.id;
-    if (!auth.token.scopes.has(scope)) {
-      const error: AdminError = { kind: "forbidden", scope };
-      return audited(call, actor, action, {
-        kind: "error",
-        error,
-        audit: { request: { method: request.method, path: new URL(request.url).pathname }, result: "refused", detail: { missingScope: scope } },
-      });
-    }
-    const outcome = await handler({ config: call.config, actor, ctx: call.ctx, sleep: call.sleep }, request);
-    return audited(call, actor, action, outcome);
-  };
-}
-
-/** POST routes take a JSON object body. */
-function withBody(fn: (c: ActionContext, body: Record<string, unknown>) => Promise<ActionOutcome>): Handler {
-  return async (c, request) => {
-    const body = await readJsonObject(request as unknown as Request);
-    if (!body.ok) return { kind: "error", error: body.error, audit: { request: null, result: "invalid", detail: { error: body.error.kind } } };
-    return fn(c, body.value);
-  };
-}
-
-function pathParam(request: IRequest): string {
+/** A handler's outcome, or what its throw means: a 500 whose audit row says `failed`. */
+async function run(route: AdminRoute, c: ActionContext, request: IRequest): Promise<ActionOutcome> {
   try {
-    return decodeURIComponent(request.params.path ?? "");
-  } catch {
-    return request.params.path ?? "";
-  }
-}
-
-async function auditList(c: ActionContext, request: IRequest): Promise<ActionOutcome> {
-  const url = new URL(request.url);
-  const bad = (detail: string): ActionOutcome => ({ kind: "error", error: { kind: "bad-request", detail } });
-  const limitText = url.searchParams.get("limit") ?? "50";
-  const limit = Number(limitText);
-  if (!/^\d+$/.test(limitText) || limit < 1 || limit > MAX_AUDIT_PAGE) return bad(`limit must be 1..${MAX_AUDIT_PAGE}`);
-  const beforeText = url.searchParams.get("before");
-  if (beforeText !== null && !/^\d+$/.test(beforeText)) return bad("before must be a record id");
-  const action = url.searchParams.get("action") ?? undefined;
-  if (action !== undefined && !["purge", "block", "unblock", "delete", "hook"].includes(action)) {
-    return bad("action must be one of purge, block, unblock, delete, hook");
-  }
-  const actor = url.searchParams.get("actor") ?? undefined;
-  const records = await listAudit(c.config.audit, { limit, before: beforeText === null ? undefined : Number(beforeText), action, actor });
-  const last = records[records.length - 1];
-  return { kind: "ok", status: 200, body: { records, next: records.length === limit && last ? `?before=${last.id}&limit=${limit}` : null } };
-}
-
-async function hook(request: IRequest, call: Call): Promise<Response> {
-  if (!(await hookSecretMatches(request.headers.get("x-hook-secret"), call.config.hookSecret))) {
-    log("warn", "admin-hook-unauthorized", { configured: call.config.hookSecret !== undefined, ip: request.headers.get("cf-connecting-ip") ?? undefined });
-    return adminErrorResponse({ kind: "unauthorized", detail: "hook secret" });
-  }
-  const c: ActionContext = { config: call.config, actor: "hook", ctx: call.ctx, sleep: call.sleep };
-  const raw = await (request as unknown as Request).text();
-  if (raw.length > MAX_BODY_BYTES) return audited(call, "hook", "hook", { kind: "error", error: { kind: "payload-too-large", limit: MAX_BODY_BYTES } });
-  let body: unknown;
-  try {
-    body = JSON.parse(raw);
-  } catch {
-    return audited(call, "hook", "hook", {
+    return await route.handler(c, request);
+  } catch (e) {
+    const detail = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    log("error", "admin-internal", { route: `${route.method} ${route.path}`, actor: c.actor, detail });
+    return {
       kind: "error",
-      error: { kind: "bad-request", detail: "body is not valid JSON" },
-      audit: { request: null, result: "invalid" },
-    });
+      error: { kind: "internal", detail },
+      audit: { request: { method: route.method, path: new URL(request.url).pathname }, result: "failed", detail: { error: String(e) } },
+    };
   }
-  return audited(call, "hook", "hook", await objectCreatedHook(c, body));
 }
 
-const ROUTES: [method: string, path: string][] = [
-  ["POST", "/v1/purge"],
-  ["POST", "/v1/block"],
-  ["DELETE", "/v1/block/:path"],
-  ["POST", "/v1/delete"],
-  ["POST", "/v1/hooks/object-created"],
-  ["GET", "/v1/paths/:path"],
-  ["GET", "/v1/audit"],
-];
-
-export const router = IttyRouter<IRequest, [Call]>()
-  .post("/v1/purge", withToken("purge", "purge", withBody(purgePaths)))
-  .post("/v1/block", withToken("block", "block", withBody(blockPaths)))
-  .delete("/v1/block/:path", withToken("block", "unblock", (c, r) => unblockPath(c, pathParam(r))))
-  .post("/v1/delete", withToken("delete", "delete", withBody(deletePaths)))
-  .post("/v1/hooks/object-created", hook)
-  .get("/v1/paths/:path", withToken("read", undefined, (c, r) => pathStatus(c, pathParam(r))))
-  .get("/v1/audit", withToken("read", undefined, auditList));
-
-function unrouted(request: Request): Response {
-  const path = new URL(request.url).pathname;
-  const allowed = ROUTES.filter(([, pattern]) => new RegExp(`^${pattern.replace(/:path$/, "[^/]+")}$`).test(path)).map(([m]) => m);
-  if (allowed.length > 0) return adminErrorResponse({ kind: "method-not-allowed", allow: allowed.join(", ") });
-  return adminErrorResponse({ kind: "not-found" });
+function auditOf(outcome: ActionOutcome, request: IRequest): AuditPart {
+  if (outcome.audit) return outcome.audit;
+  const status = statusOf(outcome);
+  return { request: { method: request.method, path: new URL(request.url).pathname }, result: status < 400 ? "ok" : status < 500 ? "invalid" : "failed" };
 }
 
-export async function handleAdmin(request: Request, env: AdminEnv, ctx: ExecutionContext, sleep?: Sleep): Promise<Response> {
+function serve(route: AdminRoute) {
+  return async (request: IRequest, call: Call): Promise<Response> => {
+    const { config } = call;
+    // Who it is changes nothing, so it comes before the row, which then names the caller even if it stays pending.
+    const { actor, refusal } = await identify(route, request, config);
+    let auditId: number | undefined;
+    if (route.action) {
+      // The intent first: no mutation without its row, whatever happens next (docs/admin.md, "The audit trail").
+      try {
+        auditId = await beginAudit(config.audit, actor, route.action, { method: request.method, path: new URL(request.url).pathname });
+      } catch (e) {
+        log("error", "admin-audit-write-failed", { action: route.action, error: String(e) });
+        return adminErrorResponse({ kind: "unavailable", detail: String(e) });
+      }
+    }
+    const outcome = refusal ?? (await run(route, { config, actor, ctx: call.ctx, sleep: call.sleep, auditId }, request));
+    let written: boolean | undefined;
+    if (auditId !== undefined) {
+      written = await completeAudit(config.audit, auditId, actor, { ...auditOf(outcome, request), status: statusOf(outcome) });
+    }
+    log(outcome.kind === "ok" ? "info" : "warn", "admin-call", {
+      actor,
+      route: `${route.method} ${route.path}`,
+      status: statusOf(outcome),
+      error: outcome.kind === "error" && outcome.error.kind !== "internal" ? outcome.error : undefined,
+    });
+    return answer(outcome, written);
+  };
+}
+
+/** The one router: each route of the table, then a 405 naming the methods of a known path, then 404. */
+export const router = (() => {
+  const r = Router<IRequest, [Call], Response>({
+    finally: [(response: Response | undefined) => response ?? adminErrorResponse({ kind: "not-found" })],
+  });
+  for (const route of ROUTES) r[route.method.toLowerCase() as "get" | "post" | "delete"](route.path, serve(route));
+  for (const path of new Set(ROUTES.map((x) => x.path))) {
+    const allow = ROUTES.filter((x) => x.path === path).map((x) => x.method).join(", ");
+    r.all(path, () => adminErrorResponse({ kind: "method-not-allowed", allow }));
+  }
+  return r;
+})();
+
+export async function handleAdmin(request: Request, env: AdminEnv, ctx: ExecutionContext, sleep: Sleep = realSleep): Promise<Response> {
   let config: AdminConfig;
   try {
     config = adminConfigFor(env);
@@ -177,8 +139,15 @@ export async function handleAdmin(request: Request, env: AdminEnv, ctx: Executio
     }
     throw e;
   }
-  const response = (await router.fetch(request, { config, ctx, sleep })) as Response | undefined;
-  return response ?? unrouted(request);
+  return router.fetch(request, { config, ctx, sleep });
+}
+
+/** The cron trigger: publish a denylist change that did not reach KV, and forget old hook sequencers. */
+export async function scheduledAdmin(env: AdminEnv, sleep: Sleep = realSleep): Promise<void> {
+  const config = adminConfigFor(env);
+  const published = await republishIfBehind(config.audit, config.denylist, sleep);
+  log(published.status === "failed" ? "error" : "info", "admin-denylist-cron", { ...published });
+  await pruneHookEvents(config.audit);
 }
 
 export default {
@@ -189,5 +158,8 @@ export default {
       log("error", "admin-internal", { detail: e instanceof Error ? (e.stack ?? e.message) : String(e) });
       return adminErrorResponse({ kind: "internal", detail: "unhandled" });
     }
+  },
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(scheduledAdmin(env));
   },
 } satisfies ExportedHandler<AdminEnv>;

@@ -6,9 +6,9 @@
 import { verifyNarinfo } from "../narinfo/signature";
 import { cacheKeyUrl } from "../routing/cacheKey";
 import type { ActionContext, ActionOutcome } from "./action";
-import type { BlockRecord } from "./blockPaths";
-import { lookupNarinfo, servedObjects } from "./servedObjects";
-import { parseTargets } from "./targets";
+import { blocksImplying, getBlock } from "./denylistStore";
+import { impliedKeys, lookupNarinfo, servedObjects } from "./servedObjects";
+import { parseTargets, subjectOf } from "./targets";
 
 export async function pathStatus(c: ActionContext, param: string, cache: Cache = caches.default): Promise<ActionOutcome> {
   const parsed = parseTargets([param], c.config.storeDir);
@@ -16,21 +16,17 @@ export async function pathStatus(c: ActionContext, param: string, cache: Cache =
   const target = parsed.targets[0]!;
   const { config } = c;
 
-  const raw = await config.denylist.get(`path:${target.hash}`);
-  let blocked: BlockRecord | null = null;
-  if (raw !== null) {
-    try {
-      blocked = JSON.parse(raw) as BlockRecord;
-    } catch {
-      blocked = { reason: raw, by: "unknown", at: "unknown" };
-    }
-  }
+  const subject = subjectOf(target);
+  const row = await getBlock(config.audit, subject);
+  const blocked = row && { reason: row.reason, by: row.actor, at: row.at, keys: row.keys };
 
-  const lookup = await lookupNarinfo(config.chain, target.hash, config.storeDir);
+  const lookup = target.kind === "path" ? await lookupNarinfo(config.chain, target.hash, config.storeDir) : undefined;
   const served = servedObjects(target, lookup, config.storeDir);
+  // Every block (explicit or not) that hides one of this path's objects, e.g. an output's block hiding a .drv's log.
+  const hiddenBy = (await blocksImplying(config.audit, impliedKeys(served))).map((b) => ({ key: b.key, by: b.subject }));
   let signature: unknown = null;
   let narinfo: unknown = null;
-  if (lookup.kind === "found") {
+  if (lookup?.kind === "found") {
     const n = lookup.narinfo;
     const verdict = await verifyNarinfo(n, config.trustedKeys, config.storeDir);
     signature = verdict.valid ? { valid: true, key: verdict.keyName } : { valid: false, reason: verdict.reason };
@@ -60,10 +56,12 @@ export async function pathStatus(c: ActionContext, param: string, cache: Cache =
     kind: "ok",
     status: 200,
     body: {
-      hash: target.hash,
+      subject,
+      hash: target.kind === "path" ? target.hash : undefined,
       storePath: served.storePath ?? null,
       blocked,
-      narinfo: lookup.kind === "found" ? narinfo : lookup.kind,
+      hiddenBy,
+      narinfo: lookup === undefined ? "not-a-path" : lookup.kind === "found" ? narinfo : lookup.kind,
       signature,
       origins,
       edge: { scope: "this data centre only", objects: edge },

@@ -11,9 +11,12 @@ import { purgeZone, type Sleep, type ZonePurgeOutcome } from "./zonePurge";
 
 export interface PathReport {
   input: string;
-  hash: string;
+  /** A store path's hash; absent for objects. */
+  hash?: string;
+  /** An object's key (realisation, build trace, debuginfo); absent for store paths. */
+  object?: string;
   storePath?: string;
-  narinfo: "found" | "absent" | "lookup-failed";
+  narinfo: "found" | "absent" | "lookup-failed" | "not-a-path";
   origin?: string;
   keys: string[];
   urls: string[];
@@ -28,12 +31,14 @@ export interface UrlPurgeOutcome {
 
 export function reportOf(target: Target, objects: ServedObjects, publicUrl: string): PathReport {
   const keys = objectKeys(objects);
+  const { lookup } = objects;
   return {
     input: target.input,
-    hash: target.hash,
+    hash: target.kind === "path" ? target.hash : undefined,
+    object: target.kind === "object" ? target.route.key : undefined,
     storePath: objects.storePath,
-    narinfo: objects.lookup.kind === "found" ? "found" : objects.lookup.kind === "absent" ? "absent" : "lookup-failed",
-    origin: objects.lookup.kind === "found" ? objects.lookup.origin : undefined,
+    narinfo: lookup === undefined ? "not-a-path" : lookup.kind === "found" ? "found" : lookup.kind === "absent" ? "absent" : "lookup-failed",
+    origin: lookup?.kind === "found" ? lookup.origin : undefined,
     keys,
     urls: keys.map((k) => cacheKeyUrl(publicUrl, k)),
   };
@@ -43,7 +48,8 @@ export async function resolveTargets(config: AdminConfig, targets: readonly Targ
   // One at a time: the origins are the cache's own, and an admin call must not become a burst against them.
   const out: ServedObjects[] = [];
   for (const target of targets) {
-    out.push(servedObjects(target, await lookupNarinfo(config.chain, target.hash, config.storeDir), config.storeDir));
+    const lookup = target.kind === "path" ? await lookupNarinfo(config.chain, target.hash, config.storeDir) : undefined;
+    out.push(servedObjects(target, lookup, config.storeDir));
   }
   return out;
 }

@@ -1,24 +1,30 @@
-/** The JSON body of an admin call, parsed once at the boundary with a bounded read. */
+/** The JSON body of an admin call, parsed once at the boundary: size checked before reading, read bounded. */
+import { readBounded } from "../streams/readBounded";
 import type { AdminError } from "./errors";
 
-/** Bodies name at most MAX_TARGETS paths; 64 KiB is far above that and far below anything worth buffering. */
+/** Bodies name at most MAX_TARGETS paths or MAX_EVENTS events; 64 KiB is far above that and far below anything worth buffering. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-export type BodyResult = { ok: true; value: Record<string, unknown> } | { ok: false; error: AdminError };
+export type JsonResult<T> = { ok: true; value: T } | { ok: false; error: AdminError };
 
-export async function readJsonObject(request: Request): Promise<BodyResult> {
+/** Refused before reading when Content-Length is too large; otherwise read through a bounded reader. */
+export async function readJson(request: Request): Promise<JsonResult<unknown>> {
+  const tooLarge = { ok: false as const, error: { kind: "payload-too-large" as const, limit: MAX_BODY_BYTES } };
   const length = request.headers.get("content-length");
-  if (length !== null && Number(length) > MAX_BODY_BYTES) {
-    return { ok: false, error: { kind: "payload-too-large", limit: MAX_BODY_BYTES } };
-  }
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.byteLength > MAX_BODY_BYTES) return { ok: false, error: { kind: "payload-too-large", limit: MAX_BODY_BYTES } };
-  let value: unknown;
+  if (length !== null && !(Number(length) <= MAX_BODY_BYTES)) return tooLarge;
+  const text = request.body ? await readBounded(request.body, MAX_BODY_BYTES) : "";
+  if (text === undefined) return tooLarge;
   try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+    return { ok: true, value: JSON.parse(text) as unknown };
   } catch {
     return { ok: false, error: { kind: "bad-request", detail: "body is not valid JSON" } };
   }
+}
+
+export async function readJsonObject(request: Request): Promise<JsonResult<Record<string, unknown>>> {
+  const body = await readJson(request);
+  if (!body.ok) return body;
+  const value = body.value;
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return { ok: false, error: { kind: "bad-request", detail: "body must be a JSON object" } };
   }

@@ -6,15 +6,15 @@
  */
 import { log } from "../log";
 import { FormatError } from "../narinfo/errors";
-import { parseNarinfo, type Narinfo } from "../narinfo/narinfo";
+import { MAX_NARINFO_LENGTH, parseNarinfo, type Narinfo } from "../narinfo/narinfo";
 import { formatStorePath, parseStorePathBaseName } from "../narinfo/storePath";
 import { parseNarUrl } from "../nar/narUrl";
 import { fetchFromOrigins, type Acceptor, type ChainLink } from "../origins/chain";
 import { parseRoute, type Route } from "../routing/routes";
+import { denylistKeys, logKey, objectKey, pathKey } from "../serve/denylist";
 import type { Target } from "./targets";
 import { readBounded } from "../streams/readBounded";
 
-const MAX_NARINFO_BYTES = 1024 * 1024;
 
 export type NarinfoLookup =
   | { kind: "found"; origin: string; narinfo: Narinfo }
@@ -23,9 +23,10 @@ export type NarinfoLookup =
   | { kind: "failed"; detail: string };
 
 export interface ServedObjects {
-  hash: string;
+  target: Target;
   storePath?: string;
-  lookup: NarinfoLookup;
+  /** Undefined for objects (realisations, build traces, debuginfo): they have no narinfo. */
+  lookup?: NarinfoLookup;
   /** Routes of the cache worker for this path, canonical keys included. */
   routes: Route[];
   /** Hash of the deriver, when known: blocking it hides the log (denylistKeys of a log route). */
@@ -36,7 +37,7 @@ export interface ServedObjects {
 function parsedNarinfo(hash: string, storeDir: string): Acceptor<Narinfo> {
   return async (object) => {
     if (!object.body) return { ok: false, reason: "empty body" };
-    const text = await readBounded(object.body, MAX_NARINFO_BYTES);
+    const text = await readBounded(object.body, MAX_NARINFO_LENGTH);
     if (text === undefined) return { ok: false, reason: "narinfo too large" };
     try {
       const narinfo = parseNarinfo(text, storeDir);
@@ -71,7 +72,8 @@ function routeOf(key: string): Route | undefined {
   }
 }
 
-export function servedObjects(target: Pick<Target, "hash">, lookup: NarinfoLookup, storeDir: string): ServedObjects {
+export function servedObjects(target: Target, lookup: NarinfoLookup | undefined, storeDir: string): ServedObjects {
+  if (target.kind === "object") return { target, routes: [target.route] };
   const { hash } = target;
   const routes: Route[] = [
     { kind: "narinfo", hash, key: `${hash}.narinfo` },
@@ -79,7 +81,7 @@ export function servedObjects(target: Pick<Target, "hash">, lookup: NarinfoLooku
   ];
   let deriverHash: string | undefined;
   let storePath: string | undefined;
-  if (lookup.kind === "found") {
+  if (lookup?.kind === "found") {
     const { narinfo } = lookup;
     storePath = formatStorePath(narinfo.storePath, storeDir);
     try {
@@ -91,6 +93,12 @@ export function servedObjects(target: Pick<Target, "hash">, lookup: NarinfoLooku
       if (!(e instanceof FormatError)) throw e;
       log("warn", "admin-nar-url-invalid", { hash, url: narinfo.url, detail: e.message });
     }
+    // A derivation's own build log is served under its own name.
+    const ownName = `${narinfo.storePath.hash}-${narinfo.storePath.name}`;
+    if (ownName.endsWith(".drv")) {
+      const own = routeOf(`log/${encodeURIComponent(ownName)}`);
+      if (own) routes.push(own);
+    }
     if (narinfo.deriver && narinfo.deriver !== "unknown-deriver") {
       try {
         deriverHash = parseStorePathBaseName(narinfo.deriver).hash;
@@ -101,9 +109,27 @@ export function servedObjects(target: Pick<Target, "hash">, lookup: NarinfoLooku
       }
     }
   }
-  return { hash, storePath, lookup, routes, deriverHash };
+  return { target, storePath, lookup, routes, deriverHash };
 }
 
 export function objectKeys(objects: ServedObjects): string[] {
   return objects.routes.flatMap((r) => ("key" in r ? [r.key] : []));
+}
+
+/**
+ * The denylist keys an explicit block of this target implies (docs/admin.md, "The block model"): a store path
+ * hides its narinfo, .ls, NAR and logs (its own when it is a .drv, its deriver's); an object only itself.
+ */
+export function impliedKeys(objects: ServedObjects): string[] {
+  const { target } = objects;
+  if (target.kind === "object") return [objectKey(target.route.key)];
+  // A path's own log exists only for a .drv; when the narinfo could not be read, it may be one.
+  const mayBeDrv = objects.lookup?.kind !== "found" || objects.lookup.narinfo.storePath.name.endsWith(".drv");
+  return [...new Set([pathKey(target.hash), ...(mayBeDrv ? [logKey(target.hash)] : []), ...objects.routes.flatMap(denylistKeys)])];
+}
+
+/** What could not be named because the narinfo lookup failed: still served after a block, purge or delete. */
+export function unresolved(objects: ServedObjects): string | undefined {
+  if (objects.target.kind !== "path" || objects.lookup?.kind !== "failed") return undefined;
+  return `${objects.target.hash}: an origin failed (${objects.lookup.detail}), so its NAR and log could not be named; they are still served`;
 }

@@ -5,6 +5,7 @@
  * which entry matched nor how many bytes did.
  */
 import { ConfigError } from "../config";
+import { base16Decode } from "../narinfo/base64";
 
 export const SCOPES = ["purge", "block", "delete", "read"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -14,12 +15,6 @@ export interface AdminToken {
   id: string;
   sha256: Uint8Array;
   scopes: ReadonlySet<Scope>;
-}
-
-function hexBytes(hex: string): Uint8Array {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return bytes;
 }
 
 export function parseAdminTokens(value: string | undefined): AdminToken[] {
@@ -46,7 +41,7 @@ export function parseAdminTokens(value: string | undefined): AdminToken[] {
     if (!Array.isArray(scopes) || scopes.some((s) => !(SCOPES as readonly unknown[]).includes(s))) {
       throw new ConfigError(`${where}.scopes must be an array of ${SCOPES.join(", ")}`);
     }
-    return { id, sha256: hexBytes(sha256.toLowerCase()), scopes: new Set(scopes as Scope[]) };
+    return { id, sha256: base16Decode(sha256), scopes: new Set(scopes as Scope[]) };
   });
 }
 

@@ -26,7 +26,7 @@ export type ZonePurgeOutcome =
   | { status: "failed"; calls: PurgeCall[]; error: string; notPurged: string[] };
 
 export type Sleep = (ms: number) => Promise<void>;
-const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function retryDelayMs(response: Response | undefined, attempt: number): number {
   const header = response?.headers.get("retry-after");

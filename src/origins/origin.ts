@@ -39,6 +39,8 @@ export interface Origin {
   readonly name: string;
   readonly type: "r2" | "http" | "s3";
   fetch(key: string, options: FetchOptions): Promise<OriginAnswer>;
+  /** Origins the admin worker can delete from (R2, S3): one line per key that could not be deleted. */
+  deleteObjects?(keys: readonly string[]): Promise<string[]>;
 }
 
 export class OriginTimeout extends Error {

@@ -27,6 +27,16 @@ export class R2Origin implements Origin {
     return withIdleTimeout(body, DEFAULT_TIMEOUTS.betweenBytesMs, () => undefined, this.name);
   }
 
+  /** Deletes objects (the admin worker's POST /v1/delete); one line per key that could not be deleted. */
+  async deleteObjects(keys: readonly string[]): Promise<string[]> {
+    try {
+      await this.bucket.delete([...keys]);
+      return [];
+    } catch (e) {
+      return keys.map((key) => `${key}: r2: ${String(e)}`);
+    }
+  }
+
   async fetch(key: string, options: FetchOptions): Promise<OriginAnswer> {
     try {
       if (options.method === "HEAD" || options.range) {

@@ -7,6 +7,8 @@ export type CacheError =
   | { kind: "bad-request"; detail: string }
   | { kind: "not-found"; detail?: string }
   | { kind: "blocked"; detail: string }
+  /** No copy of the denylist could be had (docs/admin.md, "The block model"): fail closed, retryable. */
+  | { kind: "denylist-unavailable" }
   | { kind: "method-not-allowed"; method: string }
   | { kind: "range-not-satisfiable"; size: number }
   | { kind: "origin-unavailable"; detail: string }
@@ -32,6 +34,8 @@ export function statusOf(error: CacheError): number {
       return 502;
     case "origin-timeout":
       return 504;
+    case "denylist-unavailable":
+      return 503;
     case "misconfigured":
     case "internal":
       return 500;
@@ -48,6 +52,7 @@ const PHRASES: Record<number, string> = {
   416: "Range Not Satisfiable",
   500: "Internal Server Error",
   502: "Bad Gateway",
+  503: "Service Unavailable",
   504: "Gateway Timeout",
 };
 

@@ -4,6 +4,7 @@ import type { EdgeCache } from "../edge/edgeCache";
 import type { Attempt } from "../origins/chain";
 import { log } from "../log";
 import { errorResponse } from "../routing/errors";
+import type { BlockVerdict } from "./denylist";
 
 export interface RequestContext {
   request: Request;
@@ -14,8 +15,8 @@ export interface RequestContext {
   started: number;
   /** The request's query string (`?…`, or empty): forwarded to upstream HTTP caches for files, never a cache key. */
   query: string;
-  /** Why the admin worker blocked this path, if it did (see denylist.ts). */
-  blocked: Promise<string | undefined>;
+  /** The denylist's verdict on this route, from the copy held in the isolate (see denylist.ts). */
+  blocked: Promise<BlockVerdict>;
 }
 
 export type EdgeLookup = { kind: "blocked"; response: Response } | { kind: "hit"; cached: Response } | { kind: "miss" };
@@ -25,10 +26,11 @@ export type EdgeLookup = { kind: "blocked"; response: Response } | { kind: "hit"
  * reads as absent), and a miss is only reported when the path is not blocked, so origins are never asked for it.
  */
 export async function lookupEdge(rc: RequestContext, key: string, range?: string | null): Promise<EdgeLookup> {
-  const [blocked, cached] = await Promise.all([rc.blocked, rc.edge.match(key, range)]);
-  if (blocked !== undefined) {
+  const [verdict, cached] = await Promise.all([rc.blocked, rc.edge.match(key, range)]);
+  if (verdict.kind !== "allowed") {
     void cached?.body?.cancel();
-    return { kind: "blocked", response: errorResponse({ kind: "blocked", detail: blocked }, baseHeaders(rc, "BYPASS")) };
+    const error = verdict.kind === "blocked" ? { kind: "blocked" as const, detail: verdict.key } : { kind: "denylist-unavailable" as const };
+    return { kind: "blocked", response: errorResponse(error, baseHeaders(rc, "BYPASS")) };
   }
   return cached ? { kind: "hit", cached } : { kind: "miss" };
 }

@@ -6,7 +6,7 @@
 import { log } from "../log";
 import { isContentAddressed } from "../narinfo/contentAddress";
 import { FormatError } from "../narinfo/errors";
-import { formatNarinfo, parseNarinfo, type Narinfo } from "../narinfo/narinfo";
+import { formatNarinfo, MAX_NARINFO_LENGTH, parseNarinfo, type Narinfo } from "../narinfo/narinfo";
 import { signNarinfo, verifyNarinfo } from "../narinfo/signature";
 import { backfillTargets, fetchFromOrigins, type Acceptor } from "../origins/chain";
 import type { Route } from "../routing/routes";
@@ -15,9 +15,6 @@ import { parseRangeHeader, resolveRange, type ByteRange } from "../routing/range
 import { baseHeaders, fromEdge, lookupEdge, originsFailed, type RequestContext } from "./context";
 import { readBounded } from "../streams/readBounded";
 import { decodedBody } from "../origins/contentEncoding";
-
-// Narinfos of paths with thousands of references stay well under this.
-const MAX_NARINFO_BYTES = 1024 * 1024;
 
 type NarinfoRoute = Extract<Route, { kind: "narinfo" }>;
 
@@ -29,7 +26,7 @@ function acceptNarinfo(rc: RequestContext, route: NarinfoRoute): Acceptor<Narinf
     // one the runtime cannot decode makes the origin failed (5xx), since the narinfo may well be there.
     const body = decodedBody(object.body, object.contentEncoding);
     if (!body) return { ok: false, failed: true, reason: `cannot decode Content-Encoding ${object.contentEncoding}` };
-    const text = await readBounded(body, MAX_NARINFO_BYTES);
+    const text = await readBounded(body, MAX_NARINFO_LENGTH);
     if (text === undefined) return { ok: false, reason: "narinfo too large" };
     let narinfo: Narinfo;
     try {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { callAdmin, envs, fakeCloudflareApi, restoreFetch, TOKENS } from "./harness";
+import { auditRows, bindings, callAdmin, envs, fakeCloudflareApi, restoreFetch, TOKENS } from "./harness";
 
 afterEach(restoreFetch);
 
@@ -43,5 +43,54 @@ describe("GET /v1/audit", () => {
     for (const q of ["limit=0", "limit=501", "limit=x", "before=-1", "action=drop"]) {
       expect((await callAdmin(admin, "GET", `/v1/audit?${q}`, { token: "read" })).status, q).toBe(400);
     }
+  });
+});
+
+/** The audit D1 binding with `batch` failing, so that recording a block throws inside the handler. */
+function failingBatch(db: D1Database): D1Database {
+  return {
+    prepare: db.prepare.bind(db),
+    batch: async () => {
+      throw new Error("D1_ERROR: batch failed (test stand-in)");
+    },
+  } as unknown as D1Database;
+}
+
+describe("the audit trail: one row per mutating call, whatever happens", () => {
+  it("repro: a handler that throws answers 500 and leaves one row saying it failed", async () => {
+    fakeCloudflareApi();
+    const { admin } = await envs({ AUDIT: failingBatch(bindings().AUDIT) });
+    const before = (await auditRows()).length;
+    const res = await callAdmin(admin, "POST", "/v1/block", { body: { paths: ["00000000000000000000000000000009"], reason: "throws" } });
+    expect(res.status).toBe(500);
+    expect(res.json.error).toEqual({ kind: "internal", message: "internal error" });
+    const rows = (await auditRows()).slice(before);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ actor: "all-admin", action: "block", result: "failed", status: 500 });
+    expect(JSON.parse(rows[0]!.detail!).error).toMatch(/batch failed/);
+    expect(rows[0]!.completed_at).not.toBeNull();
+  });
+
+  it("repro: the row is written before the action, so a call cut off midway leaves a pending row", async () => {
+    const seen: { result: string; action: string; actor: string }[][] = [];
+    // While the zone purge call is in flight, look at the audit table.
+    fakeCloudflareApi([], undefined, async () => {
+      seen.push((await auditRows()).slice(-1).map((r) => ({ result: r.result, action: r.action, actor: r.actor })));
+    });
+    const { admin } = await envs();
+    const res = await callAdmin(admin, "POST", "/v1/purge", { body: { paths: ["00000000000000000000000000000009"] } });
+    expect(res.status).toBe(200);
+    expect(seen).toEqual([[{ result: "pending", action: "purge", actor: "all-admin" }]]);
+    expect((await auditRows()).at(-1)).toMatchObject({ action: "purge", result: "ok", status: 200 });
+  });
+
+  it("with the audit table unavailable a mutating call is refused with 503 before anything is done", async () => {
+    const api = fakeCloudflareApi();
+    const broken = { prepare: () => ({ bind: () => ({ first: async () => { throw new Error("D1 down (test stand-in)"); } }) }) } as unknown as D1Database;
+    const { admin } = await envs({ AUDIT: broken });
+    const res = await callAdmin(admin, "POST", "/v1/purge", { body: { paths: ["00000000000000000000000000000009"] } });
+    expect(res.status).toBe(503);
+    expect(res.json.error.message).toBe("audit log unavailable; nothing was done");
+    expect(api.calls).toHaveLength(0);
   });
 });

@@ -43,8 +43,12 @@ describe("authentication and scopes", () => {
         expect(res.json.error).toEqual({ kind: "unauthorized", message: "missing or unknown bearer token" });
       }
     }
-    // Unauthenticated calls write no audit rows (anyone could fill the table).
-    expect((await auditRows()).length).toBe(before);
+    // Every call to a mutating route leaves one row, authorized or not (actor "anonymous", never the token);
+    // reading routes leave none.
+    const rows = (await auditRows()).slice(before);
+    expect(rows).toHaveLength(MUTATING.length * 6);
+    for (const row of rows) expect(row).toMatchObject({ actor: "anonymous", result: "unauthorized", status: 401 });
+    expect(JSON.stringify(rows)).not.toContain(TOKENS.all.slice(0, -1));
   });
 
   it("403 for a valid token without the route's scope, audited as refused", async () => {

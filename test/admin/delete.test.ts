@@ -63,4 +63,23 @@ describe("POST /v1/delete", () => {
     expect(deletes[0]!.headers.get("authorization")).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\//);
     expect(deletes[0]!.headers.get("x-amz-request-payer")).toBe("requester");
   });
+
+  it("repro: a delete while the narinfo lookup fails answers 502 partial naming the NAR it could not delete, never 200", async () => {
+    await seedR2(bindings().NAR_BUCKET, "zstd");
+    const dep = fixturePath("feas-dep");
+    // R2 no longer has the narinfo and the second origin (a stub) is down: the NAR cannot be named.
+    await bindings().NAR_BUCKET.delete(`${dep.hashPart}.narinfo`);
+    fakeCloudflareApi([], () => new Response("unavailable", { status: 503 }));
+    const { admin } = await envs({ ORIGINS: [{ type: "r2", binding: "NAR_BUCKET" }, { type: "http", url: "https://upstream.stub", breakerFailures: 100 }] });
+    const res = await callAdmin(admin, "POST", "/v1/delete", { body: { paths: [dep.hashPart] } });
+    expect(res.status).toBe(502);
+    expect(res.json.result).toBe("partial");
+    expect(res.json.incomplete).toEqual([expect.stringMatching(new RegExp(`^${dep.hashPart}: an origin failed .*they are still served$`))]);
+    expect(await bindings().NAR_BUCKET.head(dep.zstd.url)).not.toBeNull();
+    expect((await auditRows()).at(-1)).toMatchObject({ action: "delete", result: "partial", status: 502 });
+
+    const purge = await callAdmin(admin, "POST", "/v1/purge", { body: { paths: [dep.hashPart] } });
+    expect(purge.status).toBe(502);
+    expect(purge.json.result).toBe("partial");
+  });
 });

@@ -65,6 +65,7 @@ export async function envs(overrides: Partial<AdminEnv> = {}): Promise<{ admin: 
     PURGE_BATCH_SIZE: "30",
     ADMIN_TOKENS: await adminTokens(),
     HOOK_SECRET,
+    HOOK_BUCKETS: "nix-cache",
     ...overrides,
   };
   const cache: Env = {
@@ -72,6 +73,9 @@ export async function envs(overrides: Partial<AdminEnv> = {}): Promise<{ admin: 
     ORIGINS: admin.ORIGINS,
     TRUSTED_PUBLIC_KEYS: TEST_KEY(),
     PUBLIC_URL: publicUrl,
+    // Every request re-reads the published denylist, so a test sees a block at once; the refresh interval itself
+    // is tested in denylist.test.ts.
+    DENYLIST_REFRESH_SECONDS: "0",
   };
   return { admin, cache };
 }
@@ -80,6 +84,8 @@ export interface AdminCall {
   token?: keyof typeof TOKENS | string | null;
   body?: unknown;
   rawBody?: string;
+  /** A body without Content-Length. */
+  stream?: ReadableStream<Uint8Array>;
   headers?: Record<string, string>;
 }
 
@@ -96,7 +102,7 @@ export async function callAdmin(env: AdminEnv, method: string, path: string, ini
   const headers = new Headers(init.headers);
   const token = init.token === undefined ? "all" : init.token;
   if (token !== null) headers.set("authorization", `Bearer ${token in TOKENS ? TOKENS[token as keyof typeof TOKENS] : token}`);
-  let body: string | undefined = init.rawBody;
+  let body: string | ReadableStream<Uint8Array> | undefined = init.stream ?? init.rawBody;
   if (init.body !== undefined) {
     body = JSON.stringify(init.body);
     headers.set("content-type", "application/json");
@@ -131,6 +137,8 @@ export function fakeCloudflareApi(
   script: (number | { status: number; retryAfter?: string })[] = [],
   /** Answers requests to other `.stub` hosts (a fake S3 origin, say). */
   other?: StubHandler,
+  /** Runs while a purge call is in flight, before it is answered. */
+  during?: () => Promise<void>,
 ) {
   const calls: PurgeApiCall[] = [];
   const answers: PurgeApiCall[] = [];
@@ -140,6 +148,7 @@ export function fakeCloudflareApi(
     const m = /^\/client\/v4\/zones\/([^/]+)\/purge_cache$/.exec(url.pathname);
     if (request.method !== "POST" || !m) return new Response("not a purge call", { status: 404 });
     const body = (await request.json()) as { files: string[] };
+    if (during) await during();
     const call = { zone: m[1]!, authorization: request.headers.get("authorization"), files: body.files };
     calls.push(call);
     const next = script.shift();
@@ -158,11 +167,38 @@ export function fakeCloudflareApi(
   return { calls, purged };
 }
 
-export async function auditRows(): Promise<{ actor: string; action: string; request: string; result: string; status: number; detail: string | null }[]> {
+export interface AuditRow {
+  id: number;
+  actor: string;
+  action: string;
+  request: string;
+  result: string;
+  status: number;
+  detail: string | null;
+  completed_at: string | null;
+}
+
+export async function auditRows(): Promise<AuditRow[]> {
   const { results } = await bindings().AUDIT.prepare("SELECT * FROM audit ORDER BY id").all<any>();
   return results;
 }
 
 export function restoreFetch(): void {
   vi.restoreAllMocks();
+}
+
+/** The denylist document the admin worker last published to KV, as key strings (`path:…`, `log:…`, `object:…`). */
+export async function publishedKeys(): Promise<string[]> {
+  const text = await bindings().DENYLIST.get("denylist/v1");
+  if (text === null) return [];
+  const doc = JSON.parse(text) as Record<string, unknown>;
+  return (["path", "log", "object"] as const).flatMap((kind) => (doc[kind] as string[]).map((k) => `${kind}:${k}`));
+}
+
+/** Removes every explicit block and publishes the empty denylist: D1 and KV outlive single tests within a file. */
+export async function clearBlocks(): Promise<void> {
+  const db = bindings().AUDIT;
+  await db.batch([db.prepare("DELETE FROM blocks"), db.prepare("UPDATE denylist_state SET version = version + 1 WHERE id = 1")]);
+  const { publishDenylist } = await import("../../src/admin/denylistStore");
+  await publishDenylist(db, bindings().DENYLIST, async () => {});
 }

@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { check, freePort, makeTempDir, rawRequest, removeDir, REPO_ROOT, requireTool, run, seedR2From, sleep, WRANGLER_ENV, type RunResult } from "./harness";
@@ -27,6 +27,8 @@ let dev: ChildProcess;
 let devOutput = "";
 let demo: { publicKey: string; paths: string[]; top: string };
 const hashOf = (storePath: string) => storePath.slice("/nix/store/".length, "/nix/store/".length + 32);
+/** The top path's deriver, as its narinfo in demo/cache names it. */
+const TOP_DRV = "b5k5mx3zfw80ybbvpgygccs8a8cssk0h-nix-edge-cache-demo-hello.drv";
 
 const GATEWAY = `export default {
   fetch(request, env) {
@@ -35,7 +37,7 @@ const GATEWAY = `export default {
 };
 `;
 
-async function writeConfigs(dir: string, port: number): Promise<{ gateway: string; admin: string }> {
+async function writeConfigs(dir: string, port: number): Promise<{ gateway: string; cache: string; admin: string }> {
   const gateway = join(dir, "gateway.toml");
   await writeFile(join(dir, "gateway.mjs"), GATEWAY);
   await writeFile(
@@ -58,6 +60,18 @@ async function writeConfigs(dir: string, port: number): Promise<{ gateway: strin
     .replaceAll('migrations_dir = "migrations/admin"', `migrations_dir = ${JSON.stringify(join(REPO_ROOT, "migrations/admin"))}`);
   if (!text.includes(join(REPO_ROOT, "src/admin/index.ts"))) throw new Error("wrangler.admin.toml: main not found");
   await writeFile(admin, text);
+  // The cache worker's config, re-reading the denylist on every request so each step below is seen at once; the
+  // refresh interval itself is proven inside workerd (test/admin/denylist.test.ts). In its own directory, so the
+  // admin's .dev.vars (tokens) is not its.
+  await mkdir(join(dir, "cache"));
+  const cache = join(dir, "cache", "wrangler.toml");
+  const cacheText = (await readFile(join(REPO_ROOT, "wrangler.toml"), "utf8"))
+    .replace(/^main = "src\/index.ts"$/m, `main = ${JSON.stringify(join(REPO_ROOT, "src/index.ts"))}`)
+    .replace(/^DENYLIST_REFRESH_SECONDS = "30"$/m, 'DENYLIST_REFRESH_SECONDS = "0"');
+  if (!cacheText.includes('DENYLIST_REFRESH_SECONDS = "0"') || !cacheText.includes(join(REPO_ROOT, "src/index.ts"))) {
+    throw new Error("wrangler.toml: main or DENYLIST_REFRESH_SECONDS not found");
+  }
+  await writeFile(cache, cacheText);
   const tokens = [
     { id: "e2e-admin", sha256: sha256(TOKENS.admin), scopes: ["purge", "block", "delete", "read"] },
     { id: "e2e-reader", sha256: sha256(TOKENS.reader), scopes: ["read"] },
@@ -67,7 +81,7 @@ async function writeConfigs(dir: string, port: number): Promise<{ gateway: strin
     // The cache worker keys its edge cache by the request's origin (its PUBLIC_URL is empty locally).
     `ADMIN_TOKENS='${JSON.stringify(tokens)}'\nPUBLIC_URL=http://127.0.0.1:${port}\nHOOK_SECRET=e2e-hook-secret\n`,
   );
-  return { gateway, admin };
+  return { gateway, cache, admin };
 }
 
 async function startDev(configs: string[], port: number): Promise<void> {
@@ -149,14 +163,19 @@ beforeAll(async () => {
   persistTo = join(work, "state");
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
-  const { gateway, admin } = await writeConfigs(work, port);
+  const { gateway, cache, admin } = await writeConfigs(work, port);
   await check(
     process.execPath,
     [join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"), "d1", "migrations", "apply", "nix-cache-audit", "--local", "-c", admin, "--persist-to", persistTo],
     { env: { ...WRANGLER_ENV }, timeoutMs: 60_000 },
   );
-  await seedR2From(persistTo, join(REPO_ROOT, "demo/cache"));
-  await startDev([gateway, join(REPO_ROOT, "wrangler.toml"), admin], port);
+  // demo/cache plus a build log for the top path's derivation, so that blocks can be seen to hide logs.
+  const cacheDir = join(work, "cache-content");
+  await cp(join(REPO_ROOT, "demo/cache"), cacheDir, { recursive: true });
+  await mkdir(join(cacheDir, "log"));
+  await writeFile(join(cacheDir, "log", TOP_DRV), "building nix-edge-cache-demo-hello\n");
+  await seedR2From(persistTo, cacheDir);
+  await startDev([gateway, cache, admin], port);
 }, 180_000);
 
 afterAll(async () => {
@@ -214,6 +233,64 @@ describe("admin worker end to end (wrangler dev, Nix 2.8, admin CLI)", () => {
       ["block", "e2e-admin", "ok"],
       ["purge", "e2e-admin", "ok"],
     ]);
+  });
+
+  it("blocks an output and its .drv in both orders and unblocks each: narinfo, NAR and log after every step", async () => {
+    const hash = hashOf(demo.top);
+    const drv = `/nix/store/${TOP_DRV}`;
+    const narinfo = (await rawRequest(`${url}/${hash}.narinfo`)).body.toString();
+    const nar = /^URL: (.+)$/m.exec(narinfo)?.[1];
+    expect(nar).toMatch(/^nar\//);
+    const seen = async () => [
+      (await status(`/${hash}.narinfo`)).status,
+      (await status(`/${nar}`)).status,
+      (await status(`/log/${TOP_DRV}`)).status,
+    ];
+    const ok = async (args: string[]) => {
+      const r = await cli(args);
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      return r;
+    };
+    expect(await seen()).toEqual([200, 200, 200]);
+
+    // Output first, then the .drv; unblock the output first.
+    await ok(["block", "--reason", "e2e: output", demo.top]);
+    expect(await seen()).toEqual([410, 410, 410]);
+    await ok(["block", "--reason", "e2e: drv", drv]);
+    expect(await seen()).toEqual([410, 410, 410]);
+    const keep = await ok(["unblock", demo.top]);
+    expect(keep.stdout).toContain(`still blocked: log:${TOP_DRV.slice(0, 32)} (by the block of path:${TOP_DRV.slice(0, 32)})`);
+    expect(await seen()).toEqual([200, 200, 410]);
+    await ok(["unblock", drv]);
+    expect(await seen()).toEqual([200, 200, 200]);
+
+    // The .drv first, then the output; unblock the .drv first.
+    await ok(["block", "--reason", "e2e: drv", drv]);
+    expect(await seen()).toEqual([200, 200, 410]);
+    await ok(["block", "--reason", "e2e: output", demo.top]);
+    expect(await seen()).toEqual([410, 410, 410]);
+    await ok(["unblock", drv]);
+    expect(await seen()).toEqual([410, 410, 410]);
+    // The .drv is no longer blocked explicitly: unblocking it again changes nothing and says why.
+    const again = await cli(["unblock", drv]);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toContain(`is not blocked explicitly; it is hidden by the block of path:${hash}`);
+    expect(await seen()).toEqual([410, 410, 410]);
+    await ok(["unblock", demo.top]);
+    expect(await seen()).toEqual([200, 200, 200]);
+  });
+
+  it("new-token refuses unknown scopes, and knows the worker's", async () => {
+    const typo = await cli(["new-token", "--id", "alice", "--scopes", "purge,blok"], null);
+    expect([typo.code, typo.stderr.trim()]).toEqual([2, 'nix-cache-admin: --scopes: unknown scope(s) "blok"; known: purge, block, delete, read']);
+    const good = await cli(["new-token", "--id", "alice", "--scopes", "purge,block"], null);
+    expect(good.code, good.stderr).toBe(0);
+    expect(good.stdout).toMatch(/"scopes":\["purge","block"\]/);
+    // The CLI's list is the worker's (src/admin/tokens.ts).
+    const source = await readFile(join(REPO_ROOT, "src/admin/tokens.ts"), "utf8");
+    const workerScopes = JSON.parse(`[${/export const SCOPES = \[([^\]]*)\] as const/.exec(source)![1]}]`);
+    const { SCOPES } = await import(join(REPO_ROOT, "scripts/admin-cli.mjs"));
+    expect(SCOPES).toEqual(workerScopes);
   });
 
   it("the CLI explains 401, 403 and network errors", async () => {
