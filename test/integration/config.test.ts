@@ -4,7 +4,7 @@ import { ConfigError, ORIGIN_FIELDS, parseConfig, parseOrigins } from "../../src
 import type { Env } from "../../src/env";
 import { TEST_KEY } from "./harness";
 
-const env = (overrides: Partial<Env>): Env => ({ ...(baseEnv as unknown as Env), TRUSTED_PUBLIC_KEYS: TEST_KEY(), ...overrides });
+const env = (overrides: Partial<Env>): Env => ({ ...baseEnv, TRUSTED_PUBLIC_KEYS: TEST_KEY(), ...overrides });
 
 describe("configuration", () => {
   it("accepts ORIGINS as an array of tables or as the same JSON string", () => {
