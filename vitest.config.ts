@@ -40,6 +40,14 @@ export default defineConfig({
         },
       },
       {
+        // Node-side helpers shared by scripts/, bench/ and test/e2e (no Nix, no S3, no workerd).
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts"],
+          environment: "node",
+        },
+      },
+      {
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],

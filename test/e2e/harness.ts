@@ -13,72 +13,22 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/
 import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve, sep } from "node:path";
 import { Miniflare } from "miniflare";
-import { contentTypeFor, seedR2 } from "../../scripts/seed-r2.mjs";
+import { check, freePort, freePortRange, REPO_ROOT, run, sleep, type RunResult } from "../../scripts/lib/processes.mjs";
+import { contentTypeFor } from "../../scripts/lib/content-type.mjs";
+import { seedR2 } from "../../scripts/seed-r2.mjs";
 import { s3Client } from "../../scripts/s3-client.mjs";
-// @ts-expect-error: a plain ESM script of the repo, without type declarations.
 import { WRANGLER_ENV as QUIET_WRANGLER } from "../../scripts/wrangler-env.mjs";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The R2 bucket name of NAR_BUCKET in wrangler.toml's top level (the local demo), which `wrangler dev` uses. */
 export const R2_BUCKET = "nix-cache-demo";
 const NIX_FEATURES = ["--extra-experimental-features", "nix-command"];
 
 // ---------------------------------------------------------------------------------------------------------------
-// processes
+// processes and ports: scripts/lib/processes.mjs, shared with the benchmarks
 
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/**
- * Runs a command without blocking the event loop (the upstream server and the S3 proxy live in this process and
- * must keep answering while Nix downloads). Never throws for a non-zero exit; `check` turns that into an error.
- */
-export function run(
-  cmd: string,
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
-): Promise<RunResult> {
-  const started = Date.now();
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, {
-      cwd: opts.cwd ?? REPO_ROOT,
-      env: { ...process.env, ...opts.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      stderr += `\n[harness] killed after ${opts.timeoutMs} ms`;
-      child.kill("SIGKILL");
-    }, opts.timeoutMs ?? 120_000);
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run ${cmd}: ${e.message}`));
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code, signal, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
-
-export async function check(cmd: string, args: string[], opts?: Parameters<typeof run>[2]): Promise<RunResult> {
-  const r = await run(cmd, args, opts);
-  if (r.code !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")} exited ${r.code ?? r.signal}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
-  }
-  return r;
-}
+export { check, freePort, freePortRange, REPO_ROOT, run, sleep, type RunResult } from "../../scripts/lib/processes.mjs";
 
 /** Fails (never skips) when a tool the suite needs is missing. */
 export async function requireTool(cmd: string, args: string[], install: string): Promise<string> {
@@ -91,39 +41,6 @@ export async function requireTool(cmd: string, args: string[], install: string):
   if (r.code !== 0) throw new Error(`e2e: "${cmd} ${args.join(" ")}" failed (${r.code}): ${r.stderr}. Install: ${install}`);
   return r.stdout.trim();
 }
-
-export function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolvePromise(port));
-    });
-  });
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const server = net.createServer();
-    server.once("error", () => resolvePromise(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolvePromise(true)));
-  });
-}
-
-/** A base port with `count` consecutive free ports (the S3 server uses PORT..PORT+4). */
-export async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await portFree(base + i);
-    if (ok) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function makeTempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "nix-edge-e2e-"));
