@@ -5,6 +5,9 @@ import { defineConfig } from "vitest/config";
 // end-to-end tests drive `wrangler dev` with a real Nix client and a real S3 server from node.
 export default defineConfig({
   test: {
+    // Console output is captured per test and shown only for a failing one. (Set here: the reporter reads the root
+    // config, not the projects'.) workerd's own runtime messages go to .tmp/workerd.log (test/workerdLog.ts).
+    silent: "passed-only",
     projects: [
       {
         plugins: [
@@ -15,9 +18,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
-          globalSetup: ["test/integration/globalSetup.ts"],
-          // The worker logs one JSON line per event; show them only for failing tests.
-          silent: "passed-only",
+          globalSetup: ["test/workerdLog.ts", "test/integration/globalSetup.ts"],
         },
       },
       {
@@ -32,11 +33,10 @@ export default defineConfig({
         test: {
           name: "admin",
           include: ["test/admin/**/*.test.ts"],
-          globalSetup: ["test/integration/globalSetup.ts"],
+          globalSetup: ["test/workerdLog.ts", "test/integration/globalSetup.ts"],
           setupFiles: ["test/admin/applyMigrations.ts"],
           // Files share the KV denylist and the audit table; one at a time keeps their assertions independent.
           fileParallelism: false,
-          silent: "passed-only",
         },
       },
       {
