@@ -1,5 +1,15 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { readFileSync } from "node:fs";
 import { defineConfig } from "vitest/config";
+
+// Nix run as root builds as the users of `build-users-group` (default nixbld). Debian creates them only with
+// nix-setup-systemd, which nix-bin merely recommends (.ci/run installs without recommends); without the group every
+// Nix command warns about it and every build fails. Then the tests' Nix (e2e builds, infra evaluations) builds as
+// root, as a single-user install does. Child processes inherit this.
+const nixbldExists = /^nixbld:/m.test(readFileSync("/etc/group", "utf8"));
+if (process.getuid?.() === 0 && !nixbldExists && !/build-users-group/.test(process.env.NIX_CONFIG ?? "")) {
+  process.env.NIX_CONFIG = [process.env.NIX_CONFIG, "build-users-group ="].filter(Boolean).join("\n");
+}
 
 // Three kinds of test, mirroring src/: pure core and integration tests run inside workerd;
 // end-to-end tests drive `wrangler dev` with a real Nix client and a real S3 server from node.
