@@ -18,6 +18,9 @@ export default defineConfig({
     // Console output is captured per test and shown only for a failing one. (Set here: the reporter reads the root
     // config, not the projects'.) workerd's own runtime messages go to .tmp/workerd.log (test/workerdLog.ts).
     silent: "passed-only",
+    // Files of different projects run side by side: the e2e files mostly wait on Nix, wrangler dev and S3, so the
+    // workerd and infra tests fill that time. (vitest's default on 2 cores would be one file at a time.)
+    maxWorkers: 3,
     projects: [
       {
         plugins: [
@@ -28,6 +31,9 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+          // A hang guard, not a speed target (those live in bench/): a loaded 2-core machine runs the heavier
+          // tests (32 MiB multipart backfill) well past vitest's default 5 s.
+          testTimeout: 60_000,
           globalSetup: ["test/workerdLog.ts", "test/integration/globalSetup.ts"],
         },
       },
@@ -43,6 +49,7 @@ export default defineConfig({
         test: {
           name: "admin",
           include: ["test/admin/**/*.test.ts"],
+          testTimeout: 60_000,
           globalSetup: ["test/workerdLog.ts", "test/integration/globalSetup.ts"],
           setupFiles: ["test/admin/applyMigrations.ts"],
           // Files share the KV denylist and the audit table; one at a time keeps their assertions independent.
@@ -62,7 +69,8 @@ export default defineConfig({
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",
-          fileParallelism: false,
+          // The e2e files share nothing (own temp dirs, ports, dev registry, salted store paths or a chroot store),
+          // so they run beside each other and beside the other projects.
           testTimeout: 600_000,
           hookTimeout: 600_000,
         },
