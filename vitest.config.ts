@@ -71,6 +71,7 @@ export default defineConfig({
           environment: "node",
           // The e2e files share nothing (own temp dirs, ports, dev registry, salted store paths or a chroot store),
           // so they run beside each other and beside the other projects.
+          setupFiles: ["test/e2e/setup.ts"],
           testTimeout: 600_000,
           hookTimeout: 600_000,
         },

@@ -511,6 +511,7 @@ export async function startWorker(opts: { persistTo: string; vars: Record<string
   };
   child.stdout!.on("data", append);
   child.stderr!.on("data", append);
+  recordOutput(`wrangler dev on port ${port} (${opts.persistTo})`, () => out);
   const handle: WorkerHandle = {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -558,6 +559,31 @@ export async function startWorker(opts: { persistTo: string; vars: Record<string
     await sleep(100);
   }
   return handle;
+}
+
+/**
+ * Output of every process the e2e tests start and keep running (wrangler dev), by name. test/e2e/setup.ts prints
+ * what each printed during a test when that test fails; a passing test prints nothing.
+ */
+const outputs = new Map<string, () => string>();
+
+export function recordOutput(name: string, text: () => string): void {
+  outputs.set(name, text);
+}
+
+/** How much each recorded process had printed so far. */
+export function outputMarks(): Map<string, number> {
+  return new Map([...outputs].map(([name, text]) => [name, text().length]));
+}
+
+/** What each recorded process printed since `marks` (its last `lines` lines), as one report. */
+export function outputSince(marks: Map<string, number>, lines = 80): string {
+  const parts: string[] = [];
+  for (const [name, text] of outputs) {
+    const added = text().slice(marks.get(name) ?? 0);
+    if (added.trim()) parts.push(`--- ${name} (last ${lines} lines during this test)\n${tail(added, lines)}`);
+  }
+  return parts.join("\n");
 }
 
 /** Tail of the worker's output for assertion messages. */
