@@ -97,6 +97,12 @@ for (const configFile of ["tsconfig.json", "tsconfig.node.json"]) {
         const moduleSymbol = moduleOf(node.argument.literal);
         if (moduleSymbol && node.qualifier) use(`${fileOf(moduleSymbol)}:${ts.isIdentifier(node.qualifier) ? node.qualifier.text : node.qualifier.right.text}`, file);
       }
+      // A dynamic import may read any export: count them all as used.
+      if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+        const [specifier] = node.arguments;
+        const moduleSymbol = specifier && ts.isStringLiteral(specifier) ? moduleOf(specifier) : undefined;
+        if (moduleSymbol) useAll(moduleSymbol, file);
+      }
       node.forEachChild(visit);
     });
   }
