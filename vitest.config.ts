@@ -18,6 +18,8 @@ export default defineConfig({
     // Console output is captured per test and shown only for a failing one. (Set here: the reporter reads the root
     // config, not the projects'.) workerd's own runtime messages go to .tmp/workerd.log (test/workerdLog.ts).
     silent: "passed-only",
+    // A green run lists only tests slower than this (vitest's default 300 ms lists dozens on a loaded machine).
+    slowTestThreshold: 10_000,
     // Files of different projects run side by side: the e2e files mostly wait on Nix, wrangler dev and S3, so the
     // workerd and infra tests fill that time. (vitest's default on 2 cores would be one file at a time.)
     maxWorkers: 3,
