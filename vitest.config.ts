@@ -1,10 +1,28 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { readFileSync } from "node:fs";
 import { defineConfig } from "vitest/config";
+
+// Nix run as root builds as the users of `build-users-group` (default nixbld). Debian creates them only with
+// nix-setup-systemd, which nix-bin merely recommends (.ci/run installs without recommends); without the group every
+// Nix command warns about it and every build fails. Then the tests' Nix (e2e builds, infra evaluations) builds as
+// root, as a single-user install does. Child processes inherit this.
+const nixbldExists = /^nixbld:/m.test(readFileSync("/etc/group", "utf8"));
+if (process.getuid?.() === 0 && !nixbldExists && !/build-users-group/.test(process.env.NIX_CONFIG ?? "")) {
+  process.env.NIX_CONFIG = [process.env.NIX_CONFIG, "build-users-group ="].filter(Boolean).join("\n");
+}
 
 // Three kinds of test, mirroring src/: pure core and integration tests run inside workerd;
 // end-to-end tests drive `wrangler dev` with a real Nix client and a real S3 server from node.
 export default defineConfig({
   test: {
+    // Console output is captured per test and shown only for a failing one. (Set here: the reporter reads the root
+    // config, not the projects'.) workerd's own runtime messages go to .tmp/workerd.log (test/workerdLog.ts).
+    silent: "passed-only",
+    // A green run lists only tests slower than this (vitest's default 300 ms lists dozens on a loaded machine).
+    slowTestThreshold: 10_000,
+    // Files of different projects run side by side: the e2e files mostly wait on Nix, wrangler dev and S3, so the
+    // workerd and infra tests fill that time. (vitest's default on 2 cores would be one file at a time.)
+    maxWorkers: 3,
     projects: [
       {
         plugins: [
@@ -15,9 +33,10 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
-          globalSetup: ["test/integration/globalSetup.ts"],
-          // The worker logs one JSON line per event; show them only for failing tests.
-          silent: "passed-only",
+          // A hang guard, not a speed target (those live in bench/): a loaded 2-core machine runs the heavier
+          // tests (32 MiB multipart backfill) well past vitest's default 5 s.
+          testTimeout: 60_000,
+          globalSetup: ["test/workerdLog.ts", "test/integration/globalSetup.ts"],
         },
       },
       {
@@ -32,11 +51,19 @@ export default defineConfig({
         test: {
           name: "admin",
           include: ["test/admin/**/*.test.ts"],
-          globalSetup: ["test/integration/globalSetup.ts"],
+          testTimeout: 60_000,
+          globalSetup: ["test/workerdLog.ts", "test/integration/globalSetup.ts"],
           setupFiles: ["test/admin/applyMigrations.ts"],
           // Files share the KV denylist and the audit table; one at a time keeps their assertions independent.
           fileParallelism: false,
-          silent: "passed-only",
+        },
+      },
+      {
+        // Node-side helpers shared by scripts/, bench/ and test/e2e (no Nix, no S3, no workerd).
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts"],
+          environment: "node",
         },
       },
       {
@@ -44,7 +71,9 @@ export default defineConfig({
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",
-          fileParallelism: false,
+          // The e2e files share nothing (own temp dirs, ports, dev registry, salted store paths or a chroot store),
+          // so they run beside each other and beside the other projects.
+          setupFiles: ["test/e2e/setup.ts"],
           testTimeout: 600_000,
           hookTimeout: 600_000,
         },

@@ -115,7 +115,7 @@ async function main() {
     const result = await load();
     const { result: { profile } } = await dt.send("Profiler.stop");
     dt.close();
-    say(`load: ${JSON.stringify(result.stdout ?? result)}`);
+    say(`load: ${JSON.stringify("stdout" in result ? result.stdout : result)}`);
     const file = join(os.tmpdir(), `nix-edge-${scenario}-${Date.now()}.cpuprofile`);
     await writeFile(file, JSON.stringify(profile));
     console.log(summarize(profile));

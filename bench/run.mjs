@@ -48,7 +48,7 @@ const BUCKET = "nix-cache-bench";
 
 async function requireTools() {
   const missing = [];
-  for (const [cmd, args] of [["wrk", ["-v"]], ["nginx", ["-v"]], ["curl", ["--version"]], ["swift-proxy-server", ["--help"]], ["memcached", ["-h"]]]) {
+  for (const [cmd, args] of /** @type {[string, string[]][]} */ ([["wrk", ["-v"]], ["nginx", ["-v"]], ["curl", ["--version"]], ["swift-proxy-server", ["--help"]], ["memcached", ["-h"]]])) {
     await run(cmd, args, { timeoutMs: 10_000 }).catch((e) => {
       if (/cannot run/.test(e.message)) missing.push(cmd);
     });
@@ -129,7 +129,7 @@ async function makeNar(path, bytes) {
     randomFillSync(chunk, 0, n);
     const piece = chunk.subarray(0, n);
     hash.update(piece);
-    if (!out.write(piece)) await new Promise((r) => out.once("drain", r));
+    if (!out.write(piece)) await new Promise((r) => out.once("drain", () => r(undefined)));
     written += n;
   }
   await new Promise((r, j) => out.end((e) => (e ? j(e) : r())));
@@ -160,9 +160,9 @@ async function benchCore(worker) {
   const call = async (op, n) => {
     const r = await fetch(`${worker.url}/?op=${encodeURIComponent(op)}&n=${n}`);
     if (!r.ok) throw new Error(`core bench ${op}: HTTP ${r.status} ${await r.text()}`);
-    return (await r.json()).ms;
+    return /** @type {{ ms: number }} */ (await r.json()).ms;
   };
-  const ops = await (await fetch(worker.url)).json();
+  const ops = /** @type {string[]} */ (await (await fetch(worker.url)).json());
   // Warm-up and calibration: n such that one timed loop takes about targetMs (the clock inside workerd may be
   // coarse, so loops are long and the time is taken inside the worker, around the loop only).
   const sizes = {};
@@ -257,7 +257,7 @@ async function benchMiss({ worker, proxy, cacheOnly, s3, dir, narinfos }) {
       const p = await wrk({ url: proxy.url, threads, connections: c, seconds: P.seconds, paths: workerPaths, offset: offset % narinfos.length, serverPid: proxy.workerdPid });
       // Cache API miss + put for fresh keys (its own workerd and cache, so the same keys are fresh there too).
       const k = await wrk({ url: cacheOnly.url, threads, connections: c, seconds: P.seconds, paths: cacheApiPaths, offset: cacheApiOffset, serverPid: cacheOnly.workerdPid });
-      for (const [name, r] of [["direct", d], ["proxy", p], ["cacheApi", k], ["worker", w]]) {
+      for (const [name, r] of /** @type {[string, typeof d][]} */ ([["direct", d], ["proxy", p], ["cacheApi", k], ["worker", w]])) {
         if (r.errors > 0) throw new Error(`narinfo miss ${name} c=${c}: errors ${JSON.stringify(r.errorDetail)}`);
       }
       if (w.wrapped > 0 || k.wrapped > 0) throw new Error(`narinfo miss c=${c}: ran out of distinct keys (raise miss.keys)`);
@@ -298,7 +298,7 @@ async function benchNar({ worker, nginx, s3, narKey, size }) {
     if (w.cacheStatus !== "BYPASS" && size > 512 * 1024 ** 2) throw new Error(`NAR through the worker: x-cache-status ${w.cacheStatus}`);
     const n = await curlGet(`${nginx.url}/${narKey}`);
     check("nginx", n);
-    for (const [name, r] of [["direct", d], ["worker", w], ["nginx", n]]) rounds[name].push(size / r.seconds / 1024 ** 2);
+    for (const [name, r] of /** @type {[string, typeof d][]} */ ([["direct", d], ["worker", w], ["nginx", n]])) rounds[name].push(size / r.seconds / 1024 ** 2);
     memory.push(mem);
     say(`NAR round ${i + 1}: direct ${(size / d.seconds / 1024 ** 2).toFixed(0)} MiB/s, worker ${(size / w.seconds / 1024 ** 2).toFixed(0)} MiB/s, nginx ${(size / n.seconds / 1024 ** 2).toFixed(0)} MiB/s; workerd RSS ${(mem.idle / 1024 ** 2).toFixed(0)} → ${(mem.peak / 1024 ** 2).toFixed(0)} MiB`);
   }

@@ -34,5 +34,5 @@ const wrangler = spawn(
     env: { ...process.env, ...WRANGLER_ENV },
   },
 );
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => wrangler.kill(signal));
+for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.on(signal, () => wrangler.kill(signal));
 wrangler.on("exit", (code) => process.exit(code ?? 1));

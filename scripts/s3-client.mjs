@@ -13,8 +13,9 @@
 // read as a space.
 import { AwsClient } from "aws4fetch";
 import { readdir, readFile } from "node:fs/promises";
-import { join, relative, sep, basename } from "node:path";
+import { join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
+import { contentTypeFor } from "./lib/content-type.mjs";
 
 /** Encode one path segment as S3's SigV4 canonical URI does (RFC 3986 unreserved kept). */
 export function encodeSegment(segment) {
@@ -29,16 +30,7 @@ export function encodeKey(key) {
   return key.split("/").map(encodeSegment).join("/");
 }
 
-/** Content type Nix itself uploads each kind of binary-cache file with. */
-export function contentTypeFor(key) {
-  const name = basename(key);
-  if (name === "nix-cache-info") return "text/x-nix-cache-info";
-  if (name.endsWith(".narinfo")) return "text/x-nix-narinfo";
-  if (/\.nar(\.[A-Za-z0-9]+)?$/.test(name)) return "application/x-nix-nar";
-  if (name.endsWith(".ls") || name.endsWith(".doi") || name.endsWith(".json")) return "application/json";
-  if (key.startsWith("log/") || key.includes("/log/")) return "text/plain; charset=utf-8";
-  return "application/octet-stream";
-}
+export { contentTypeFor };
 
 async function* walk(dir) {
   for (const entry of await readdir(dir, { withFileTypes: true })) {

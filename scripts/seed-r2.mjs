@@ -5,19 +5,9 @@ import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Miniflare } from "miniflare";
+import { contentTypeFor } from "./lib/content-type.mjs";
 
-const CONTENT_TYPES = [
-  [/\.narinfo$/, "text/x-nix-narinfo"],
-  [/^nar\//, "application/x-nix-nar"],
-  [/\.ls$/, "application/json"],
-  [/^nix-cache-info$/, "text/x-nix-cache-info"],
-  [/^log\//, "text/plain; charset=utf-8"],
-  [/\.doi$|^debuginfo\//, "application/json"],
-];
-
-export function contentTypeFor(key) {
-  return CONTENT_TYPES.find(([pattern]) => pattern.test(key))?.[1] ?? "application/octet-stream";
-}
+export { contentTypeFor };
 
 async function* walk(dir) {
   for (const entry of await readdir(dir, { withFileTypes: true })) {

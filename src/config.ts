@@ -2,7 +2,7 @@
  * Turns the worker's vars and secrets into a typed configuration once per isolate and env. The parsed config holds
  * the origin objects and their circuit breakers: the only state that outlives a request.
  */
-import type { Env } from "./env";
+import { bindingNamed, type Env } from "./env";
 import { FormatError } from "./narinfo/errors";
 import { parseSecretKey, parseTrustedPublicKeys, type PublicKey, type SecretKey } from "./narinfo/keys";
 import type { NixCacheInfo } from "./narinfo/nixCacheInfo";
@@ -53,6 +53,39 @@ export const DEFAULTS = {
 
 const DEFAULT_ORIGINS = [{ type: "r2", binding: "NAR_BUCKET" }];
 
+/**
+ * The fields each origin type accepts (docs/configuration.md#origins). Any other field is refused: a misspelt
+ * optional field (`requesterpays`, `backfil`) would otherwise be ignored silently and change what the cache does.
+ * A new field goes into its type's list here (into all three when every origin takes it) and nowhere else.
+ */
+export const ORIGIN_FIELDS = {
+  r2: ["type", "name", "breakerFailures", "breakerCooldown", "narNames", "trusted", "binding", "backfill"],
+  http: [
+    "type", "name", "breakerFailures", "breakerCooldown", "narNames", "trusted", "firstByteTimeout",
+    "betweenBytesTimeout", "url",
+  ],
+  s3: [
+    "type", "name", "breakerFailures", "breakerCooldown", "narNames", "trusted", "firstByteTimeout", "betweenBytesTimeout",
+    "bucket", "endpoint", "region", "requesterPays", "credentials",
+  ],
+} as const satisfies Record<string, readonly string[]>;
+
+type OriginType = keyof typeof ORIGIN_FIELDS;
+
+function isOriginType(type: unknown): type is OriginType {
+  return typeof type === "string" && Object.hasOwn(ORIGIN_FIELDS, type);
+}
+
+function refuseUnknownFields(spec: Record<string, unknown>, type: OriginType, where: string): void {
+  const allowed: readonly string[] = ORIGIN_FIELDS[type];
+  for (const field of Object.keys(spec)) {
+    if (allowed.includes(field)) continue;
+    const sameLetters = allowed.find((a) => a.toLowerCase() === field.toLowerCase());
+    const hint = sameLetters ? ` (did you mean "${sameLetters}"?)` : "";
+    throw new ConfigError(`${where}: unknown field "${field}" for a ${type} origin${hint}; allowed: ${allowed.join(", ")}`);
+  }
+}
+
 function wholeNumber(value: unknown, name: string, fallback: number): number {
   if (value === undefined || value === "") return fallback;
   const n = typeof value === "number" ? value : Number(value);
@@ -92,7 +125,11 @@ function breakerSettings(spec: Record<string, unknown>, where: string): BreakerS
   };
 }
 
-export function parseOrigins(value: unknown, env: Env): ChainLink[] {
+/**
+ * Parses ORIGINS. `bindings` is the worker's env (cache or admin): R2 bindings and S3 credential secrets are looked
+ * up in it by the names the origins give.
+ */
+export function parseOrigins(value: unknown, bindings: object): ChainLink[] {
   let specs: unknown = value ?? DEFAULT_ORIGINS;
   if (typeof specs === "string") {
     try {
@@ -108,11 +145,15 @@ export function parseOrigins(value: unknown, env: Env): ChainLink[] {
     if (typeof raw !== "object" || raw === null) throw new ConfigError(`${where} must be a table`);
     const spec = raw as Record<string, unknown>;
     const type = spec.type;
+    if (!isOriginType(type)) {
+      throw new ConfigError(`${where}: unknown type ${JSON.stringify(type)} (${Object.keys(ORIGIN_FIELDS).join(", ")})`);
+    }
+    refuseUnknownFields(spec, type, where);
     let origin: Origin;
     let backfill: R2Bucket | undefined;
     if (type === "r2") {
       const binding = str(spec, "binding", where, true);
-      const bucket = env[binding] as R2Bucket | undefined;
+      const bucket = bindingNamed(bindings, binding) as R2Bucket | undefined;
       if (!bucket || typeof bucket.get !== "function") throw new ConfigError(`${where}: no R2 binding "${binding}"`);
       origin = new R2Origin(str(spec, "name", where, false) ?? `r2:${binding}`, bucket);
       if (parseBool(spec.backfill, `${where}.backfill`, false)) backfill = bucket;
@@ -120,13 +161,13 @@ export function parseOrigins(value: unknown, env: Env): ChainLink[] {
       const url = str(spec, "url", where, true);
       if (!/^https?:\/\//.test(url)) throw new ConfigError(`${where}: "url" must be http(s)`);
       origin = new HttpOrigin(str(spec, "name", where, false) ?? url, url, originTimeouts(spec, where));
-    } else if (type === "s3") {
+    } else {
       const bucket = str(spec, "bucket", where, true);
       const endpoint = str(spec, "endpoint", where, false);
       if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) throw new ConfigError(`${where}: "endpoint" must be http(s)`);
       const credentials = str(spec, "credentials", where, true);
-      const accessKeyId = env[`${credentials}_ACCESS_KEY_ID`];
-      const secretAccessKey = env[`${credentials}_SECRET_ACCESS_KEY`];
+      const accessKeyId = bindingNamed(bindings, `${credentials}_ACCESS_KEY_ID`);
+      const secretAccessKey = bindingNamed(bindings, `${credentials}_SECRET_ACCESS_KEY`);
       if (typeof accessKeyId !== "string" || typeof secretAccessKey !== "string" || !accessKeyId || !secretAccessKey) {
         throw new ConfigError(`${where}: secrets ${credentials}_ACCESS_KEY_ID and ${credentials}_SECRET_ACCESS_KEY are not set`);
       }
@@ -141,8 +182,6 @@ export function parseOrigins(value: unknown, env: Env): ChainLink[] {
         { accessKeyId, secretAccessKey },
         originTimeouts(spec, where),
       );
-    } else {
-      throw new ConfigError(`${where}: unknown type ${JSON.stringify(type)} (r2, s3 or http)`);
     }
     if (names.has(origin.name)) throw new ConfigError(`${where}: duplicate origin name "${origin.name}"`);
     names.add(origin.name);

@@ -1,6 +1,8 @@
 /**
- * The cache worker's bindings, declared once. Every var is documented in wrangler.toml and docs/configuration.md.
- * S3 credentials arrive as secrets named after each origin's `credentials` prefix, hence the index signature.
+ * The cache worker's bindings, declared once and exactly: every var in wrangler.toml (documented there and in
+ * docs/configuration.md), the secrets in .dev.vars.example, the R2 and KV bindings. Bindings and secrets whose names
+ * come from ORIGINS (an R2 `binding`, an S3 `credentials` prefix other than the `S3` declared here) are read with
+ * `bindingNamed`, the one place that looks a name up.
  */
 export interface Env {
   /** Ordered origins: an array (TOML array of tables) or the same as a JSON string. */
@@ -28,5 +30,15 @@ export interface Env {
   DENYLIST?: KVNamespace;
   /** Seconds an isolate keeps its copy of the denylist before re-reading it from KV (default 30). */
   DENYLIST_REFRESH_SECONDS?: string | number;
-  [binding: string]: unknown;
+  /** Secrets of the S3 origins whose `credentials = "S3"` (the deployed configurations' prefix). */
+  S3_ACCESS_KEY_ID?: string;
+  S3_SECRET_ACCESS_KEY?: string;
+}
+
+/**
+ * A binding or secret by a name taken from configuration (an origin's `binding`, `<credentials>_ACCESS_KEY_ID`);
+ * undefined when the worker has none. Callers check the type of what they get.
+ */
+export function bindingNamed(env: object, name: string): unknown {
+  return Object.hasOwn(env, name) ? Reflect.get(env, name) : undefined;
 }

@@ -1,70 +1,25 @@
-// Small helpers shared by the benchmark scripts: processes, ports, /proc sampling, statistics.
-import { spawn } from "node:child_process";
+// Small helpers shared by the benchmark scripts: /proc sampling, statistics, and (from scripts/lib/processes.mjs)
+// processes and ports.
 import { readFileSync } from "node:fs";
-import net from "node:net";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { REPO_ROOT, check } from "../../scripts/lib/processes.mjs";
 import { WRANGLER_ENV as QUIET_WRANGLER } from "../../scripts/wrangler-env.mjs";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Processes and ports: the module the end-to-end harness uses too.
+export { REPO_ROOT, freePort, freePortRange, sleep } from "../../scripts/lib/processes.mjs";
 
 /** The cache worker's compatibility_date (wrangler.toml); every benchmark worker runs with it. */
 export const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(REPO_ROOT, "wrangler.toml"), "utf8"))[1];
 
 export const WRANGLER_ENV = { ...QUIET_WRANGLER, NO_COLOR: "1", FORCE_COLOR: "0" };
 
-/** Runs a command to completion; rejects on a non-zero exit with its output. */
-export function run(cmd, args, { env, cwd = REPO_ROOT, timeoutMs = 300_000, input } = {}) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: [input ? "pipe" : "ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    if (input) child.stdin.end(input);
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run ${cmd}: ${e.message}`));
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolvePromise({ stdout, stderr });
-      else reject(new Error(`${cmd} ${args.join(" ")} exited ${code ?? signal}\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`));
-    });
-  });
-}
-
-export function freePort() {
-  return new Promise((resolvePromise, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolvePromise(port));
-    });
-  });
-}
-
-function portFree(port) {
-  return new Promise((r) => {
-    const server = net.createServer();
-    server.once("error", () => r(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => r(true)));
-  });
-}
-
-/** A base port followed by `count - 1` more free ones (the S3 server uses PORT..PORT+4). */
-export async function freePortRange(count) {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await portFree(base + i);
-    if (ok) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports`);
-}
+/**
+ * Runs a command to completion (at most 5 minutes by default); rejects on a non-zero exit with its output.
+ * @param {string} cmd
+ * @param {readonly string[]} args
+ * @param {import("../../scripts/lib/processes.mjs").RunOptions} [opts]
+ */
+export const run = (cmd, args, opts = {}) => check(cmd, args, { timeoutMs: 300_000, ...opts });
 
 /** VmRSS / VmHWM of a process in bytes (Linux /proc), or undefined when it is gone. */
 export function memoryOf(pid) {

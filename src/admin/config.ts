@@ -3,7 +3,6 @@
  * through the cache worker's own parser, so the admin looks narinfos up exactly where the cache finds them.
  */
 import { cachedPerEnv, ConfigError, parseBool, parseOrigins, parseTrustedKeysVar } from "../config";
-import type { Env } from "../env";
 import type { PublicKey } from "../narinfo/keys";
 import type { ChainLink } from "../origins/chain";
 import type { AdminEnv } from "./env";
@@ -53,11 +52,11 @@ export function parseAdminConfig(env: AdminEnv): AdminConfig {
     if (!Number.isInteger(batch) || batch < 1 || batch > 500) throw new ConfigError("PURGE_BATCH_SIZE must be 1..500");
     zone = { zoneId: env.CLOUDFLARE_ZONE_ID, apiBase, apiToken: env.CLOUDFLARE_API_TOKEN, batchSize: batch };
   }
-  const chain = parseOrigins(env.ORIGINS, env as Env);
+  const chain = parseOrigins(env.ORIGINS, env);
   return {
     chain,
     trustedKeys,
-    storeDir: typeof env.STORE_DIR === "string" && env.STORE_DIR ? env.STORE_DIR : "/nix/store",
+    storeDir: env.STORE_DIR || "/nix/store",
     publicUrl: env.PUBLIC_URL.replace(/\/+$/, ""),
     zone,
     allowS3Delete: parseBool(env.ALLOW_S3_DELETE, "ALLOW_S3_DELETE", false),

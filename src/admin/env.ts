@@ -1,7 +1,7 @@
 /**
  * The admin worker's bindings, declared once. Every var is described in wrangler.admin.toml and docs/admin.md;
- * secrets are listed in .dev.vars.admin.example. S3 credentials arrive under each origin's `credentials` prefix,
- * exactly as for the cache worker, hence the index signature.
+ * secrets are listed in .dev.vars.admin.example. Declared exactly; bindings and secrets named by ORIGINS are read
+ * with `bindingNamed` (src/env.ts), as in the cache worker.
  */
 export interface AdminEnv {
   /** The cache worker's ORIGINS: where narinfos are looked up and (R2, S3) objects deleted. */
@@ -16,6 +16,8 @@ export interface AdminEnv {
   CLOUDFLARE_API_BASE?: string;
   /** URLs per purge_cache call, default 30. */
   PURGE_BATCH_SIZE?: string | number;
+  /** The cache worker's STORE_DIR (default /nix/store): the store directory narinfos of GET /v1/paths must use. */
+  STORE_DIR?: string;
   /** Whether POST /v1/delete deletes from S3 origins too; default false. */
   ALLOW_S3_DELETE?: string | boolean;
   /** Secret: API token with the Cache Purge permission on the zone. */
@@ -29,5 +31,7 @@ export interface AdminEnv {
   NAR_BUCKET?: R2Bucket;
   DENYLIST?: KVNamespace;
   AUDIT?: D1Database;
-  [binding: string]: unknown;
+  /** Secrets of the S3 origins whose `credentials = "S3"`; used by POST /v1/delete when ALLOW_S3_DELETE is true. */
+  S3_ACCESS_KEY_ID?: string;
+  S3_SECRET_ACCESS_KEY?: string;
 }

@@ -4,6 +4,7 @@
  */
 import { FormatError } from "../narinfo/errors";
 import { parseStorePathBaseName, parseStorePathHash } from "../narinfo/storePath";
+import contentTypes from "./contentTypes.json";
 
 export type Route =
   | { kind: "landing" }
@@ -129,23 +130,13 @@ export function parseRoute(pathname: string): Route | null {
   return null;
 }
 
-/** The content type each kind of object is served with (what `nix copy --to` uploads it with). */
+/**
+ * The content type each kind of object is served with (what `nix copy --to` uploads it with). The table is JSON so
+ * that the node-side scripts that upload caches (scripts/lib/content-type.mjs) read the very same one; the type
+ * below makes a route kind missing from it a compile error.
+ */
+const CONTENT_TYPES: Record<Route["kind"], string> = contentTypes;
+
 export function contentTypeOf(route: Route): string {
-  switch (route.kind) {
-    case "landing":
-      return "text/html; charset=utf-8";
-    case "cache-info":
-      return "text/x-nix-cache-info";
-    case "narinfo":
-      return "text/x-nix-narinfo";
-    case "nar":
-      return "application/x-nix-nar";
-    case "log":
-      return "text/plain; charset=utf-8";
-    case "listing":
-    case "realisation":
-    case "build-trace":
-    case "debuginfo":
-      return "application/json";
-  }
+  return CONTENT_TYPES[route.kind];
 }

@@ -1,5 +1,5 @@
 /** Applies migrations/admin/ to the test D1 database, as `wrangler d1 migrations apply` does for a deployment. */
-import { applyD1Migrations, env, type D1Migration } from "cloudflare:test";
+import { applyD1Migrations, env } from "cloudflare:test";
 
-const bindings = env as unknown as { AUDIT: D1Database; TEST_MIGRATIONS: D1Migration[] };
-await applyD1Migrations(bindings.AUDIT, bindings.TEST_MIGRATIONS);
+if (!env.AUDIT || !env.TEST_MIGRATIONS) throw new Error("the admin project binds AUDIT and TEST_MIGRATIONS (vitest.config.ts)");
+await applyD1Migrations(env.AUDIT, env.TEST_MIGRATIONS);

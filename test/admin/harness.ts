@@ -46,7 +46,11 @@ export async function adminTokens(): Promise<string> {
   return JSON.stringify(entries);
 }
 
-export const bindings = () => baseEnv as unknown as AdminEnv & { NAR_BUCKET: R2Bucket; DENYLIST: KVNamespace; AUDIT: D1Database };
+export function bindings(): AdminEnv & { NAR_BUCKET: R2Bucket; DENYLIST: KVNamespace; AUDIT: D1Database } {
+  const { AUDIT } = baseEnv;
+  if (!AUDIT) throw new Error("no AUDIT binding: admin tests run in the admin project (wrangler.admin.toml)");
+  return { ...baseEnv, AUDIT };
+}
 
 let counter = 0;
 
@@ -69,7 +73,7 @@ export async function envs(overrides: Partial<AdminEnv> = {}): Promise<{ admin: 
     ...overrides,
   };
   const cache: Env = {
-    ...(baseEnv as unknown as Env),
+    ...baseEnv,
     ORIGINS: admin.ORIGINS,
     TRUSTED_PUBLIC_KEYS: TEST_KEY(),
     PUBLIC_URL: publicUrl,

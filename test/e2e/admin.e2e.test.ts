@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { check, freePort, makeTempDir, rawRequest, removeDir, REPO_ROOT, requireTool, run, seedR2From, sleep, WRANGLER_ENV, type RunResult } from "./harness";
+import { check, freePort, makeTempDir, rawRequest, recordOutput, removeDir, REPO_ROOT, requireTool, run, seedR2From, sleep, WRANGLER_ENV, type RunResult } from "./harness";
 
 
 const TOKENS = { admin: "e2e-admin-token-4vK9pQ2sW7", reader: "e2e-read-token-8nM3xL6tR1" };
@@ -96,6 +96,7 @@ async function startDev(configs: string[], port: number): Promise<void> {
     ],
     { cwd: REPO_ROOT, env: { ...process.env, ...WRANGLER_ENV }, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
+  recordOutput(`wrangler dev (cache and admin) on port ${port}`, () => devOutput);
   dev.stdout!.on("data", (d: Buffer) => (devOutput += d.toString()));
   dev.stderr!.on("data", (d: Buffer) => (devOutput += d.toString()));
   const deadline = Date.now() + 90_000;
@@ -186,8 +187,14 @@ afterAll(async () => {
 describe("admin worker end to end (wrangler dev, Nix 2.8, admin CLI)", () => {
   it("purge: the CLI names what it purged and the next request is a MISS", async () => {
     const hash = hashOf(demo.top);
-    await status(`/${hash}.narinfo`);
-    expect(await status(`/${hash}.narinfo`)).toEqual({ status: 200, cache: "HIT" });
+    // The first request stores the narinfo in the edge cache after answering (ctx.waitUntil): a request right
+    // behind it may still miss, so wait until one hits.
+    let cached = await status(`/${hash}.narinfo`);
+    for (let i = 0; i < 50 && cached.cache !== "HIT"; i++) {
+      await sleep(100);
+      cached = await status(`/${hash}.narinfo`);
+    }
+    expect(cached).toEqual({ status: 200, cache: "HIT" });
     const r = await cli(["purge", demo.top]);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toContain("purged 4 URL(s) for 1 path(s)");

@@ -8,77 +8,27 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve, sep } from "node:path";
 import { Miniflare } from "miniflare";
-import { contentTypeFor, seedR2 } from "../../scripts/seed-r2.mjs";
+import { check, freePort, freePortRange, REPO_ROOT, run, sleep, type RunResult } from "../../scripts/lib/processes.mjs";
+import { contentTypeFor } from "../../scripts/lib/content-type.mjs";
+import { seedR2 } from "../../scripts/seed-r2.mjs";
 import { s3Client } from "../../scripts/s3-client.mjs";
-// @ts-expect-error: a plain ESM script of the repo, without type declarations.
 import { WRANGLER_ENV as QUIET_WRANGLER } from "../../scripts/wrangler-env.mjs";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The R2 bucket name of NAR_BUCKET in wrangler.toml's top level (the local demo), which `wrangler dev` uses. */
 export const R2_BUCKET = "nix-cache-demo";
 const NIX_FEATURES = ["--extra-experimental-features", "nix-command"];
 
 // ---------------------------------------------------------------------------------------------------------------
-// processes
+// processes and ports: scripts/lib/processes.mjs, shared with the benchmarks
 
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/**
- * Runs a command without blocking the event loop (the upstream server and the S3 proxy live in this process and
- * must keep answering while Nix downloads). Never throws for a non-zero exit; `check` turns that into an error.
- */
-export function run(
-  cmd: string,
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
-): Promise<RunResult> {
-  const started = Date.now();
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, {
-      cwd: opts.cwd ?? REPO_ROOT,
-      env: { ...process.env, ...opts.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      stderr += `\n[harness] killed after ${opts.timeoutMs} ms`;
-      child.kill("SIGKILL");
-    }, opts.timeoutMs ?? 120_000);
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run ${cmd}: ${e.message}`));
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code, signal, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
-
-export async function check(cmd: string, args: string[], opts?: Parameters<typeof run>[2]): Promise<RunResult> {
-  const r = await run(cmd, args, opts);
-  if (r.code !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")} exited ${r.code ?? r.signal}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
-  }
-  return r;
-}
+export { check, freePort, freePortRange, REPO_ROOT, run, sleep, type RunResult } from "../../scripts/lib/processes.mjs";
 
 /** Fails (never skips) when a tool the suite needs is missing. */
 export async function requireTool(cmd: string, args: string[], install: string): Promise<string> {
@@ -91,39 +41,6 @@ export async function requireTool(cmd: string, args: string[], install: string):
   if (r.code !== 0) throw new Error(`e2e: "${cmd} ${args.join(" ")}" failed (${r.code}): ${r.stderr}. Install: ${install}`);
   return r.stdout.trim();
 }
-
-export function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolvePromise(port));
-    });
-  });
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const server = net.createServer();
-    server.once("error", () => resolvePromise(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolvePromise(true)));
-  });
-}
-
-/** A base port with `count` consecutive free ports (the S3 server uses PORT..PORT+4). */
-export async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await portFree(base + i);
-    if (ok) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function makeTempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "nix-edge-e2e-"));
@@ -525,7 +442,23 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
-export const WRANGLER_ENV = { ...QUIET_WRANGLER, NO_COLOR: "1", FORCE_COLOR: "0", CI: "1" };
+/**
+ * wrangler dev registers every worker it runs by name in a machine-wide registry (~/.config/.wrangler/registry),
+ * through which other dev sessions reach it, and removes the entry when it stops. The tests' workers are named as
+ * the real ones (nix-cache-edge, nix-cache-admin), like a running `npm start`, and the e2e files run side by side:
+ * each test process gets its own registry, so no dev session ever resolves or removes another's worker.
+ */
+const DEV_REGISTRY = join(tmpdir(), `nix-edge-e2e-registry-${process.pid}`);
+process.on("exit", () => rmSync(DEV_REGISTRY, { recursive: true, force: true }));
+
+export const WRANGLER_ENV = {
+  ...QUIET_WRANGLER,
+  NO_COLOR: "1",
+  FORCE_COLOR: "0",
+  CI: "1",
+  WRANGLER_REGISTRY_PATH: DEV_REGISTRY,
+  MINIFLARE_REGISTRY_PATH: DEV_REGISTRY,
+};
 
 const running = new Set<ChildProcess>();
 
@@ -600,6 +533,7 @@ export async function startWorker(opts: { persistTo: string; vars: Record<string
   };
   child.stdout!.on("data", append);
   child.stderr!.on("data", append);
+  recordOutput(`wrangler dev on port ${port} (${opts.persistTo})`, () => out);
   const handle: WorkerHandle = {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -647,6 +581,31 @@ export async function startWorker(opts: { persistTo: string; vars: Record<string
     await sleep(100);
   }
   return handle;
+}
+
+/**
+ * Output of every process the e2e tests start and keep running (wrangler dev), by name. test/e2e/setup.ts prints
+ * what each printed during a test when that test fails; a passing test prints nothing.
+ */
+const outputs = new Map<string, () => string>();
+
+export function recordOutput(name: string, text: () => string): void {
+  outputs.set(name, text);
+}
+
+/** How much each recorded process had printed so far. */
+export function outputMarks(): Map<string, number> {
+  return new Map([...outputs].map(([name, text]) => [name, text().length]));
+}
+
+/** What each recorded process printed since `marks` (its last `lines` lines), as one report. */
+export function outputSince(marks: Map<string, number>, lines = 80): string {
+  const parts: string[] = [];
+  for (const [name, text] of outputs) {
+    const added = text().slice(marks.get(name) ?? 0);
+    if (added.trim()) parts.push(`--- ${name} (last ${lines} lines during this test)\n${tail(added, lines)}`);
+  }
+  return parts.join("\n");
 }
 
 /** Tail of the worker's output for assertion messages. */

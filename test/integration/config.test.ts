@@ -1,10 +1,10 @@
 import { env as baseEnv } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config";
+import { ConfigError, ORIGIN_FIELDS, parseConfig, parseOrigins } from "../../src/config";
 import type { Env } from "../../src/env";
 import { TEST_KEY } from "./harness";
 
-const env = (overrides: Partial<Env>): Env => ({ ...(baseEnv as unknown as Env), TRUSTED_PUBLIC_KEYS: TEST_KEY(), ...overrides });
+const env = (overrides: Partial<Env>): Env => ({ ...baseEnv, TRUSTED_PUBLIC_KEYS: TEST_KEY(), ...overrides });
 
 describe("configuration", () => {
   it("accepts ORIGINS as an array of tables or as the same JSON string", () => {
@@ -58,6 +58,62 @@ describe("configuration", () => {
   ] as [Partial<Env>, string][])("rejects %j: %s", (overrides, message) => {
     expect(() => parseConfig(env(overrides))).toThrow(ConfigError);
     expect(() => parseConfig(env(overrides))).toThrow(message);
+  });
+
+  // An origin using every field its type allows, with the same value types as docs/configuration.md's examples.
+  const everyField = {
+    r2: { type: "r2", name: "r2", breakerFailures: 3, breakerCooldown: 30, binding: "NAR_BUCKET", backfill: true },
+    http: { type: "http", name: "up", breakerFailures: 3, breakerCooldown: 30, firstByteTimeout: 15, betweenBytesTimeout: 10, url: "https://up.test" },
+    s3: {
+      type: "s3", name: "s3", breakerFailures: 3, breakerCooldown: 30, firstByteTimeout: 15, betweenBytesTimeout: 10,
+      bucket: "b", endpoint: "https://s3.test", region: "eu-west-1", requesterPays: true, credentials: "S3",
+    },
+  };
+  const s3Secrets = { S3_ACCESS_KEY_ID: "AKIDTEST", S3_SECRET_ACCESS_KEY: "test-secret-not-real" };
+
+  it.each(Object.keys(ORIGIN_FIELDS) as (keyof typeof ORIGIN_FIELDS)[])("a %s origin accepts every field it lists", (type) => {
+    expect(Object.keys(everyField[type]).sort()).toEqual([...ORIGIN_FIELDS[type]].sort());
+    const [link] = parseOrigins([everyField[type]], env(s3Secrets));
+    expect(link!.origin.type).toBe(type);
+  });
+
+  it.each([
+    // Misspelt fields that used to be ignored silently.
+    [{ ...everyField.s3, requesterpays: true }, "requesterpays", "s3", 'did you mean "requesterPays"?'],
+    [{ ...everyField.r2, backfil: true }, "backfil", "r2", ""],
+    [{ ...everyField.http, firstbytetimeout: 5 }, "firstbytetimeout", "http", 'did you mean "firstByteTimeout"?'],
+    // Fields of another origin type.
+    [{ ...everyField.http, backfill: true }, "backfill", "http", ""],
+    [{ ...everyField.s3, backfill: true }, "backfill", "s3", ""],
+    [{ ...everyField.r2, url: "https://up.test" }, "url", "r2", ""],
+    [{ ...everyField.r2, firstByteTimeout: 5 }, "firstByteTimeout", "r2", ""],
+    [{ ...everyField.http, bucket: "b" }, "bucket", "http", ""],
+    [{ ...everyField.s3, url: "https://up.test" }, "url", "s3", ""],
+    // Not a field at all; refused before the missing required field is reported.
+    [{ type: "s3", bukcet: "b", credentials: "S3" }, "bukcet", "s3", ""],
+  ] as [Record<string, unknown>, string, keyof typeof ORIGIN_FIELDS, string][])(
+    "refuses field %s.%s, naming it and the fields a %s origin allows",
+    (spec, field, type, hint) => {
+      const parse = () => parseOrigins([everyField.r2, spec], env(s3Secrets));
+      expect(parse).toThrow(ConfigError);
+      expect(parse).toThrow(`ORIGINS[1]: unknown field "${field}" for a ${type} origin`);
+      expect(parse).toThrow(`allowed: ${ORIGIN_FIELDS[type].join(", ")}`);
+      if (hint) expect(parse).toThrow(hint);
+      else expect(parse).not.toThrow("did you mean");
+    },
+  );
+
+  it.each([[{ name: "x" }], [{ type: 2 }], [{ type: "R2", binding: "NAR_BUCKET" }], [{ type: "toString" }]])(
+    "refuses an origin without a known type: %j",
+    (spec) => {
+      expect(() => parseOrigins([spec], env({}))).toThrow('ORIGINS[0]: unknown type');
+      expect(() => parseOrigins([spec], env({}))).toThrow("(r2, http, s3)");
+    },
+  );
+
+  it("looks up only the env's own bindings by name", () => {
+    expect(() => parseOrigins([{ type: "r2", binding: "constructor" }], env({}))).toThrow('no R2 binding "constructor"');
+    expect(() => parseOrigins([{ type: "s3", bucket: "b", credentials: "__proto__" }], env({}))).toThrow("are not set");
   });
 
   it("a bad SIGNING_KEY is refused without echoing the key", () => {

@@ -43,6 +43,9 @@ export function fixturePath(name: string): ExpectedPath {
 
 export const TEST_KEY = (): string => expected().publicKey;
 
+/** The R2 bucket of the test project's wrangler config (NAR_BUCKET), shared by the tests of one file. */
+export const bucket = (): R2Bucket => baseEnv.NAR_BUCKET;
+
 /** Empties a bucket: storage outlives single tests within a file. */
 export async function emptyBucket(bucket: R2Bucket): Promise<void> {
   for (;;) {
@@ -70,7 +73,7 @@ let counter = 0;
 export function testEnv(overrides: Partial<Env> = {}): Env {
   counter += 1;
   return {
-    ...(baseEnv as unknown as Env),
+    ...baseEnv,
     ORIGINS: [{ type: "r2", binding: "NAR_BUCKET" }],
     TRUSTED_PUBLIC_KEYS: TEST_KEY(),
     PUBLIC_URL: `https://cache-${counter}-${crypto.randomUUID().slice(0, 8)}.test`,

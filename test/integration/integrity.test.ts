@@ -1,13 +1,9 @@
-import { env as baseEnv } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Env } from "../../src/env";
 import { parseSecretKey } from "../../src/narinfo/keys";
 import { formatNarinfo, parseNarinfo } from "../../src/narinfo/narinfo";
 import { signNarinfo } from "../../src/narinfo/signature";
 import { bytesOf, call, callStreaming, fixtureBytes, fixturePath, fixtureText, seedR2, testEnv } from "./harness";
-import { emptyBucket } from "./harness";
-
-const bucket = () => (baseEnv as unknown as Env).NAR_BUCKET!;
+import { bucket, emptyBucket } from "./harness";
 
 beforeEach(() => emptyBucket(bucket()));
 const testSecretKey = () => parseSecretKey(fixtureText("keys/cache-test-1.sk").trim());

@@ -1,10 +1,6 @@
-import { env as baseEnv } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Env } from "../../src/env";
 import { bytesOf, call, fixtureBytes, fixturePath, fixtureText, fixtureUpstream, seedR2, stubOrigins, testEnv } from "./harness";
-import { emptyBucket } from "./harness";
-
-const bucket = () => (baseEnv as unknown as Env).NAR_BUCKET!;
+import { bucket, emptyBucket } from "./harness";
 
 beforeEach(() => emptyBucket(bucket()));
 const upstream = (name: string, extra: Record<string, unknown> = {}) => ({ type: "http", url: `http://${name}.stub`, ...extra });

@@ -1,10 +1,6 @@
-import { env as baseEnv } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Env } from "../../src/env";
 import { bytesOf, call, fixtureBytes, fixturePath, fixtureText, seedR2, testEnv } from "./harness";
-import { emptyBucket } from "./harness";
-
-const bucket = () => (baseEnv as unknown as Env).NAR_BUCKET!;
+import { bucket, emptyBucket } from "./harness";
 
 beforeEach(() => emptyBucket(bucket()));
 
