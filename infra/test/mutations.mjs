@@ -58,7 +58,7 @@ for (const [what, file, from, to] of mutations.slice(fromIndex)) {
     const failed = r.status !== 0;
     if (failed) caught++;
     // The test files that failed, as vitest's summary names them.
-    const files = [...new Set([...r.stdout.replace(/\x1b\[[0-9;]*m/g, "").matchAll(/(infra\/test\/[\w.]+\.test\.ts)/g)].map((m) => m[1]))];
+    const files = [...new Set([...r.stdout.replace(/\x1b\[[0-9;]*m/g, "").matchAll(/(infra\/test\/[\w.]+\.test\.ts) \(\d+ tests? \| \d+ failed/g)].map((m) => m[1]))];
     console.log(`${failed ? "caught" : "MISSED"}  ${what}${failed ? `  (${files.join(", ")})` : ""}`);
   } finally {
     execFileSync("git", ["checkout", "--", file]);
