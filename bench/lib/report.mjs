@@ -147,7 +147,7 @@ export function renderResults(r) {
   if (slow) {
     out.push(`## 6. Slow client on an edge miss`);
     out.push("");
-    out.push(`One ${f(slow.size / 1024 ** 2, 0)} MiB NAR named \`nar/<nix32 sha256>.nar\`, stored in S3, requested once by curl limited to ${slow.rate}B/s on a fresh worker: an edge miss under 512 MB, so the worker also writes it to the edge cache (and, in the second row, backfills it into R2) while the client reads slowly. The copies would run at origin speed; the read path's window (docs/request-flow.md, "The body of a miss") must keep what waits for the client bounded. Then an unthrottled request must be a HIT with every byte. Memory: workerd's VmRSS sampled every 50 ms during the slow transfer, growth = peak − RSS just before.`);
+    out.push(`One ${f(slow.size / 1024 ** 2, 0)} MiB NAR named \`nar/<nix32 sha256>.nar\`, stored in S3, requested once by curl limited to ${slow.rate.replace(/M$/, " MiB")}/s (`--limit-rate ${slow.rate}`) on a fresh worker: an edge miss under 512 MB, so the worker also writes it to the edge cache (and, in the second row, backfills it into R2) while the client reads slowly. The copies would run at origin speed; the read path's window (docs/request-flow.md, "The body of a miss") must keep what waits for the client bounded. Then an unthrottled request must be a HIT with every byte. Memory: workerd's VmRSS sampled every 50 ms during the slow transfer, growth = peak − RSS just before.`);
     out.push("");
     out.push(table(["copies", "client MiB/s", "workerd RSS (MiB)", "RSS growth (MiB)", "target", "result"], slow.variants.map((v) => [
       v.name, f(v.mibps, 2), `${f(v.idleMiB, 0)} → ${f(v.peakMiB, 0)}`, f(v.growthMiB, 1), "< 64", verdict(v.growthMiB < 64, r.smoke),
