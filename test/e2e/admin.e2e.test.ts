@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { check, freePort, makeTempDir, rawRequest, recordOutput, removeDir, REPO_ROOT, requireTool, run, seedR2From, sleep, WRANGLER_ENV, type RunResult } from "./harness";
+import { check, devRegistryEnv, freePort, makeTempDir, rawRequest, recordOutput, removeDir, REPO_ROOT, requireTool, run, seedR2From, sleep, WRANGLER_ENV, type RunResult } from "./harness";
 
 
 const TOKENS = { admin: "e2e-admin-token-4vK9pQ2sW7", reader: "e2e-read-token-8nM3xL6tR1" };
@@ -94,7 +94,7 @@ async function startDev(configs: string[], port: number): Promise<void> {
       "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
       "--persist-to", persistTo, "--show-interactive-dev-session=false",
     ],
-    { cwd: REPO_ROOT, env: { ...process.env, ...WRANGLER_ENV }, stdio: ["ignore", "pipe", "pipe"], detached: true },
+    { cwd: REPO_ROOT, env: { ...process.env, ...WRANGLER_ENV, ...devRegistryEnv(work) }, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   recordOutput(`wrangler dev (cache and admin) on port ${port}`, () => devOutput);
   dev.stdout!.on("data", (d: Buffer) => (devOutput += d.toString()));

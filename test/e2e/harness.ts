@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createReadStream, rmSync } from "node:fs";
+import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
@@ -442,23 +442,19 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
+export const WRANGLER_ENV = { ...QUIET_WRANGLER, NO_COLOR: "1", FORCE_COLOR: "0", CI: "1" };
+
 /**
  * wrangler dev registers every worker it runs by name in a machine-wide registry (~/.config/.wrangler/registry),
  * through which other dev sessions reach it, and removes the entry when it stops. The tests' workers are named as
  * the real ones (nix-cache-edge, nix-cache-admin), like a running `npm start`, and the e2e files run side by side:
- * each test process gets its own registry, so no dev session ever resolves or removes another's worker.
+ * every `wrangler dev` of the tests gets a registry of its own under its temp dir (removed with it), so no dev
+ * session ever resolves or removes another's worker.
  */
-const DEV_REGISTRY = join(tmpdir(), `nix-edge-e2e-registry-${process.pid}`);
-process.on("exit", () => rmSync(DEV_REGISTRY, { recursive: true, force: true }));
-
-export const WRANGLER_ENV = {
-  ...QUIET_WRANGLER,
-  NO_COLOR: "1",
-  FORCE_COLOR: "0",
-  CI: "1",
-  WRANGLER_REGISTRY_PATH: DEV_REGISTRY,
-  MINIFLARE_REGISTRY_PATH: DEV_REGISTRY,
-};
+export function devRegistryEnv(dir: string): Record<string, string> {
+  const registry = join(dir, "dev-registry");
+  return { WRANGLER_REGISTRY_PATH: registry, MINIFLARE_REGISTRY_PATH: registry };
+}
 
 const running = new Set<ChildProcess>();
 
@@ -521,7 +517,7 @@ export async function startWorker(opts: { persistTo: string; vars: Record<string
   ];
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...WRANGLER_ENV },
+    env: { ...process.env, ...WRANGLER_ENV, ...devRegistryEnv(opts.persistTo) },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group, so stop() reaches workerd too.
     detached: true,
