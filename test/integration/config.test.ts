@@ -62,10 +62,10 @@ describe("configuration", () => {
 
   // An origin using every field its type allows, with the same value types as docs/configuration.md's examples.
   const everyField = {
-    r2: { type: "r2", name: "r2", breakerFailures: 3, breakerCooldown: 30, binding: "NAR_BUCKET", backfill: true },
-    http: { type: "http", name: "up", breakerFailures: 3, breakerCooldown: 30, firstByteTimeout: 15, betweenBytesTimeout: 10, url: "https://up.test" },
+    r2: { type: "r2", name: "r2", breakerFailures: 3, breakerCooldown: 30, narNames: "file-hash", trusted: true, binding: "NAR_BUCKET", backfill: true },
+    http: { type: "http", name: "up", breakerFailures: 3, breakerCooldown: 30, narNames: "opaque", trusted: false, firstByteTimeout: 15, betweenBytesTimeout: 10, url: "https://up.test" },
     s3: {
-      type: "s3", name: "s3", breakerFailures: 3, breakerCooldown: 30, firstByteTimeout: 15, betweenBytesTimeout: 10,
+      type: "s3", name: "s3", breakerFailures: 3, breakerCooldown: 30, narNames: "file-hash", trusted: true, firstByteTimeout: 15, betweenBytesTimeout: 10,
       bucket: "b", endpoint: "https://s3.test", region: "eu-west-1", requesterPays: true, credentials: "S3",
     },
   };

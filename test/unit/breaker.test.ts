@@ -38,7 +38,18 @@ describe("CircuitBreaker", () => {
         { do: "failure", at: 0 },
         { allow: true, at: 1000, state: "half-open" },
         { allow: false, at: 1001, state: "half-open" },
-        { allow: false, at: 5000, state: "half-open" },
+        { allow: false, at: 1999, state: "half-open" },
+      ],
+    ],
+    [
+      "a probe that never settles is given up after another cooldown, and the next request probes",
+      [
+        { do: "failure", at: 0 },
+        { do: "failure", at: 0 },
+        { allow: true, at: 1000, state: "half-open" },
+        { allow: false, at: 1999, state: "half-open" },
+        { allow: true, at: 2000, state: "half-open" },
+        { allow: false, at: 2001, state: "half-open" },
       ],
     ],
     [

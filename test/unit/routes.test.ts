@@ -28,6 +28,8 @@ describe("parseRoute", () => {
       { kind: "build-trace", hash: HASH, key: `build-trace-v2/${HASH}-hello-2.12.drv/out.doi` },
     ],
     [`/debuginfo/${BUILD_ID}`, { kind: "debuginfo", key: `debuginfo/${BUILD_ID}` }],
+    // Two segments under nar/ (snix's nar/snix-castore/<blob>); a third is not a NAR URL (below).
+    [`/nar/snix-castore/${NAR}`, { kind: "nar", key: `nar/snix-castore/${NAR}` }],
   ] as [string, Route][])("%s → %j", (path, route) => {
     expect(parseRoute(path)).toEqual(route);
   });
@@ -37,7 +39,7 @@ describe("parseRoute", () => {
     ["/robots.txt"],
     [`/${HASH}`],
     ["/nar"],
-    [`/nar/${NAR}.nar.xz/extra`],
+    [`/nar/a/${NAR}.nar.xz/extra`],
     [`/other/${HASH}`],
     [`/build-trace-v2/${HASH}-hello.drv`],
     ["/a/b/c/d"],
