@@ -7,7 +7,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { evalInfra, fixture, infraDir } from "./nix";
 
-type Host = { errors: string[]; externalImports: string[]; config: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Host = { errors: string[]; externalImports: string[]; config: Record<string, any> };
 function evalHosts(inventory: string, extraModule?: string): Record<string, Host> {
   const args = ["--eval", "--strict", "--json", path.join(infraDir, "test", "nixos", "eval.nix"), "--argstr", "inventoryFile", inventory];
   if (extraModule) args.push("--argstr", "extraModule", fixture("modules", extraModule));
