@@ -21,7 +21,8 @@ export interface CacheConfig {
   chain: ChainLink[];
   trustedKeys: PublicKey[];
   signingKey?: SecretKey;
-  ttl: { narinfo: number; negative: number; nar: number; file: number };
+  /** Seconds: narinfos and files the worker could not verify (NARINFO_TTL), "not found" narinfos, checked NARs. */
+  ttl: { narinfo: number; negative: number; nar: number };
   cacheInfo: NixCacheInfo;
   publicUrl?: string;
   /** The Cache API keeps objects up to 512 MB; larger ones stream through uncached. */
@@ -237,7 +238,6 @@ export function parseConfig(env: Env): CacheConfig {
       narinfo: wholeNumber(env.NARINFO_TTL, "NARINFO_TTL", DEFAULTS.narinfoTtl),
       negative: wholeNumber(env.NEGATIVE_TTL, "NEGATIVE_TTL", DEFAULTS.negativeTtl),
       nar: wholeNumber(env.NAR_TTL, "NAR_TTL", DEFAULTS.narTtl),
-      file: wholeNumber(env.NARINFO_TTL, "NARINFO_TTL", DEFAULTS.narinfoTtl),
     },
     cacheInfo: {
       storeDir: env.STORE_DIR || DEFAULTS.storeDir,

@@ -5,17 +5,10 @@
  * Ed25519 operation on the libuv thread pool, ~0.3 ms per verify on the reference machine, against ~0.1 ms in
  * workerd, which would drown our own code.)
  */
-import {
-  formatNarinfo,
-  narinfoFingerprint,
-  parseNarinfo,
-  parsePublicKey,
-  parseSecretKey,
-  parseSignature,
-  signNarinfo,
-  verifyNarinfo,
-  type Narinfo,
-} from "../../src/narinfo";
+import { narinfoFingerprint } from "../../src/narinfo/fingerprint";
+import { parsePublicKey, parseSecretKey } from "../../src/narinfo/keys";
+import { formatNarinfo, parseNarinfo, type Narinfo } from "../../src/narinfo/narinfo";
+import { parseSignature, signNarinfo, verifyNarinfo } from "../../src/narinfo/signature";
 
 interface Env {
   NARINFO: string;

@@ -26,7 +26,12 @@ export class EdgeCache {
   }
 
   delete(key: string): void {
-    this.ctx.waitUntil(this.cache.delete(cacheKeyRequest(this.base, key)).then(() => undefined));
+    this.ctx.waitUntil(
+      this.cache
+        .delete(cacheKeyRequest(this.base, key))
+        .then(() => undefined)
+        .catch((e: unknown) => log("warn", "edge-cache-delete-failed", { key, error: String(e) })),
+    );
   }
 
   /**

@@ -3,22 +3,12 @@ import type { NixHash } from "../narinfo/hash";
 import { nix32Decode } from "../narinfo/nix32";
 
 /**
- * NAR file extension → compression. Nix names uploads `nar/<nix32 FileHash>.nar<ext>` for none, xz,
- * bzip2, zstd, lzip, lz4 and br (libstore/binary-cache-store.cc, upsertFile caller); it writes gzip
- * NARs with no extension at all, and other tools use .gz and .lz. So the extension is only a hint:
- * the narinfo's Compression field is what the client acts on.
+ * The extensions after `.nar` that Nix and other tools write: Nix names uploads `nar/<nix32 FileHash>.nar<ext>`
+ * for none, xz, bzip2, zstd, lzip, lz4 and br (libstore/binary-cache-store.cc, upsertFile caller); other tools use
+ * .gz and .lz. Only such a name is read as carrying a file hash; the narinfo's Compression field, not the
+ * extension, is what the client acts on.
  */
-export const NAR_EXTENSIONS: Readonly<Record<string, string>> = Object.freeze({
-  "": "none",
-  ".xz": "xz",
-  ".bz2": "bzip2",
-  ".zst": "zstd",
-  ".lzip": "lzip",
-  ".lz": "lzip",
-  ".lz4": "lz4",
-  ".br": "br",
-  ".gz": "gzip",
-});
+const NAR_EXTENSIONS: ReadonlySet<string> = new Set(["", ".xz", ".bz2", ".zst", ".lzip", ".lz", ".lz4", ".br", ".gz"]);
 
 export interface NarUrl {
   /** Object key relative to the cache root, e.g. "nar/<h>.nar.xz": no leading slash, no query,
@@ -26,8 +16,6 @@ export interface NarUrl {
   key: string;
   /** Set only when the file name is `<52 nix32 chars>.nar[<ext>]`: the sha256 of the file as served. */
   fileHash?: NixHash;
-  /** Compression implied by a `.nar[<ext>]` file name with a known extension. */
-  compression?: string;
 }
 
 /** RFC 3986 pchar without ':' (so no segment can read as a scheme), '%' only in escapes. */
@@ -73,8 +61,7 @@ export function parseNarUrl(url: string): NarUrl {
   const file = segments[segments.length - 1]!;
   const nar = NAR_NAME.exec(file);
   const ext = nar?.[1] ?? "";
-  if (nar && Object.hasOwn(NAR_EXTENSIONS, ext)) {
-    result.compression = NAR_EXTENSIONS[ext];
+  if (nar && NAR_EXTENSIONS.has(ext)) {
     const hashed = HASHED_NAR.exec(file);
     if (hashed) {
       try {

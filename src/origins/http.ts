@@ -1,6 +1,6 @@
 /** An upstream binary cache over HTTP(S), such as cache.nixos.org. */
 import { fetchHttpObject } from "./httpObject";
-import { encodeObjectPath } from "./objectPath";
+import { encodeObjectPath } from "../routing/objectPath";
 import type { FetchOptions, Origin, OriginAnswer } from "./origin";
 import type { Timeouts } from "./timeouts";
 

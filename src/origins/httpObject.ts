@@ -118,6 +118,11 @@ export async function fetchHttpObject(req: HttpObjectRequest): Promise<OriginAns
     const size = optionalNumber(response.headers.get("content-range")?.replace(/^bytes \*\//, "") ?? null);
     return { kind: "unsatisfiable", size };
   }
-  const code = /<Code>([^<]{1,64})<\/Code>/.exec(errorBody)?.[1];
+  const code = s3ErrorCode(errorBody);
   return { kind: "failed", reason: `HTTP ${status}${code ? ` ${code}` : ""}`, timeout: status === 504 || status === 408 };
+}
+
+/** The `<Code>` of an S3 error document, if the body is one. */
+export function s3ErrorCode(errorBody: string): string | undefined {
+  return /<Code>([^<]{1,64})<\/Code>/.exec(errorBody)?.[1];
 }

@@ -4,8 +4,8 @@
  * caller may not list the bucket).
  */
 import { AwsClient } from "aws4fetch";
-import { fetchHttpObject } from "./httpObject";
-import { encodeObjectPath } from "./objectPath";
+import { fetchHttpObject, s3ErrorCode } from "./httpObject";
+import { encodeObjectPath } from "../routing/objectPath";
 import type { FetchOptions, Origin, OriginAnswer } from "./origin";
 import type { Timeouts } from "./timeouts";
 
@@ -19,7 +19,7 @@ const ABSENT_CODES = new Set(["AccessDenied", "NoSuchKey"]);
 
 export function s3IsAbsent(status: number, errorBody: string): boolean {
   if (status !== 403 && status !== 404 && status !== 410) return false;
-  const code = /<Code>([^<]{1,64})<\/Code>/.exec(errorBody)?.[1];
+  const code = s3ErrorCode(errorBody);
   return code === undefined || ABSENT_CODES.has(code);
 }
 

@@ -3,11 +3,12 @@
  * so that a purge always names exactly what was cached. Keys are URLs on the public hostname because the zone
  * purge API removes Cache API entries by URL.
  */
+import { encodeObjectPath } from "./objectPath";
+
 export function cacheKeyUrl(publicBase: string, objectKey: string): string {
   const base = publicBase.replace(/\/+$/, "");
   // One encoding for every spelling a client may use (`+`, `%2B`, `%2b`): the key is built from the decoded object key.
-  const path = objectKey.split("/").map(encodeURIComponent).join("/");
-  return `${base}/${path}`;
+  return `${base}/${encodeObjectPath(objectKey)}`;
 }
 
 export function cacheKeyRequest(publicBase: string, objectKey: string, range?: string | null): Request {

@@ -77,7 +77,7 @@ function objectHeaders(rc: RequestContext, route: FileRoute, object: OriginObjec
   headers.set("content-type", contentTypeOf(route));
   headers.set("accept-ranges", "bytes");
   const immutable = route.kind === "nar" && verified;
-  const ttl = immutable ? rc.config.ttl.nar : rc.config.ttl.file;
+  const ttl = immutable ? rc.config.ttl.nar : rc.config.ttl.narinfo;
   headers.set("cache-control", immutable ? `public, max-age=${ttl}, immutable` : `public, max-age=${ttl}`);
   // A NAR is served as stored: a Content-Encoding on it would make curl decode it behind Nix's back.
   if (object.contentEncoding && object.contentEncoding !== "identity" && route.kind !== "nar") {

@@ -6,7 +6,7 @@
 import { log } from "../log";
 import { isContentAddressed } from "../narinfo/contentAddress";
 import { FormatError } from "../narinfo/errors";
-import { formatNarinfo, MAX_NARINFO_LENGTH, parseNarinfo, type Narinfo } from "../narinfo/narinfo";
+import { formatNarinfo, MAX_NARINFO_LENGTH, parseNarinfo, withSignatures, type Narinfo } from "../narinfo/narinfo";
 import { signNarinfo, verifyNarinfo } from "../narinfo/signature";
 import { backfillTargets, fetchFromOrigins, type Acceptor } from "../origins/chain";
 import type { Route } from "../routing/routes";
@@ -50,7 +50,7 @@ async function withOurSignature(rc: RequestContext, narinfo: Narinfo): Promise<N
   if (!key) return narinfo;
   const sig = await signNarinfo(narinfo, key, rc.config.cacheInfo.storeDir);
   if (narinfo.sigs.includes(sig)) return narinfo;
-  return { ...narinfo, sigs: [...narinfo.sigs.filter((s) => !s.startsWith(`${key.name}:`)), sig] };
+  return withSignatures(narinfo, [...narinfo.sigs.filter((s) => !s.startsWith(`${key.name}:`)), sig]);
 }
 
 /** A byte range of a narinfo built here (a hit's ranges are answered by the Cache API itself). */
