@@ -22,5 +22,9 @@ export interface Env {
   NAR_BUCKET?: R2Bucket;
   /** Blocked store paths, written by the admin worker. */
   DENYLIST?: KVNamespace;
+  /** Analytics Engine dataset for one data point per sampled request (src/metrics/, docs/observability.md). */
+  METRICS?: AnalyticsEngineDataset;
+  /** Share of requests that write a data point, 0..1 (default 1). */
+  METRICS_SAMPLE_RATE?: string | number;
   [binding: string]: unknown;
 }

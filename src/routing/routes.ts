@@ -8,6 +8,7 @@ import { parseStorePathBaseName, parseStorePathHash } from "../narinfo/storePath
 export type Route =
   | { kind: "landing" }
   | { kind: "cache-info" }
+  | { kind: "health" }
   | { kind: "narinfo"; hash: string; key: string }
   | { kind: "listing"; hash: string; key: string }
   | { kind: "nar"; key: string }
@@ -76,6 +77,8 @@ export function parseRoute(pathname: string): Route | null {
 
   if (segments.length === 1) {
     if (first === "nix-cache-info") return { kind: "cache-info" };
+    // For probes (docs/observability.md); no Nix object has a top-level key without an extension.
+    if (first === "health") return { kind: "health" };
     if (first.endsWith(".narinfo")) {
       const hash = storeHash(first.slice(0, -".narinfo".length));
       return { kind: "narinfo", hash, key: `${hash}.narinfo` };
@@ -127,6 +130,8 @@ export function contentTypeOf(route: Route): string {
       return "text/html; charset=utf-8";
     case "cache-info":
       return "text/x-nix-cache-info";
+    case "health":
+      return "application/json";
     case "narinfo":
       return "text/x-nix-narinfo";
     case "nar":

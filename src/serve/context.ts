@@ -3,6 +3,7 @@ import type { CacheConfig } from "../config";
 import type { EdgeCache } from "../edge/edgeCache";
 import type { Attempt } from "../origins/chain";
 import { log } from "../log";
+import type { RequestFacts } from "../metrics/facts";
 import { errorResponse } from "../routing/errors";
 
 export interface RequestContext {
@@ -14,6 +15,8 @@ export interface RequestContext {
   started: number;
   /** Why the admin worker blocked this path, if it did (see denylist.ts). */
   blocked: Promise<string | undefined>;
+  /** Which origin answered and how its object fared in the checks, for the request's data point (src/metrics/). */
+  facts?: RequestFacts;
 }
 
 export type EdgeLookup = { kind: "blocked"; response: Response } | { kind: "hit"; cached: Response } | { kind: "miss" };

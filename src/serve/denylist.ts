@@ -23,6 +23,7 @@ export function denylistKeys(route: Route): string[] {
       return [`object:${route.key}`];
     case "landing":
     case "cache-info":
+    case "health":
       return [];
   }
 }

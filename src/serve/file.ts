@@ -5,6 +5,7 @@
  * through as stored; NARs are never re-encoded.
  */
 import { log } from "../log";
+import { noteOrigin, noteVerification } from "../metrics/facts";
 import { FormatError } from "../narinfo/errors";
 import { parseNarUrl } from "../nar/narUrl";
 import { verifiedBody } from "../nar/verifyingStream";
@@ -17,7 +18,7 @@ import { parseRangeHeader } from "../routing/range";
 import { contentTypeOf, type Route } from "../routing/routes";
 import { baseHeaders, fromEdge, lookupEdge, originsFailed, type RequestContext } from "./context";
 
-type FileRoute = Exclude<Route, { kind: "landing" | "cache-info" | "narinfo" }>;
+type FileRoute = Exclude<Route, { kind: "landing" | "cache-info" | "health" | "narinfo" }>;
 
 /** The sha256 a NAR's URL names, when it names one (`nar/<nix32 sha256 of the file>.nar.<ext>`). */
 function fileHashOf(route: FileRoute): Uint8Array | undefined {
@@ -79,7 +80,9 @@ function checkedHit(rc: RequestContext, route: FileRoute, cached: Response): Res
   if (rc.method === "HEAD" || cached.status !== 200 || !cached.body) {
     return fromEdge(rc, new Response(cached.body, { status: cached.status, headers }));
   }
-  const verifier = verifiedBody(cached.body, { sha256: fileHashOf(route), length }, (outcome) => {
+  const sha256 = fileHashOf(route);
+  const verifier = verifiedBody(cached.body, { sha256, length }, (outcome) => {
+    noteVerification(rc.facts, !outcome.ok ? "corrupt-nar" : sha256 ? "ok" : "unverifiable", "edge");
     if (outcome.ok) return;
     log("error", "edge-copy-corrupt", { key: route.key, detail: outcome.detail });
     rc.edge.delete(route.key);
@@ -106,6 +109,7 @@ export async function serveFile(rc: RequestContext, route: FileRoute): Promise<R
   if (result.kind === "failed") return originsFailed(rc, route.key, result.attempts, result.timeout);
 
   const { object } = result;
+  noteOrigin(rc.facts, result.index, result.origin.name);
   const cacheable =
     object.status === 200 && object.length !== undefined && object.length <= rc.config.maxEdgeObjectBytes;
   const headers = objectHeaders(rc, route, object, baseHeaders(rc, cacheable ? "MISS" : "BYPASS", result.attempts));
@@ -114,7 +118,9 @@ export async function serveFile(rc: RequestContext, route: FileRoute): Promise<R
   // A range is the origin's bytes for that range: nothing to check it against, and the Cache API refuses 206s.
   if (object.status === 206) return new Response(withKnownLength(object.body, object.length), init);
 
-  const verifier = verifiedBody(object.body, { sha256: fileHashOf(route), length: object.length }, (outcome) => {
+  const sha256 = fileHashOf(route);
+  const verifier = verifiedBody(object.body, { sha256, length: object.length }, (outcome) => {
+    noteVerification(rc.facts, !outcome.ok ? "corrupt-nar" : sha256 ? "ok" : "unverifiable", result.origin.name);
     if (!outcome.ok) log("error", "integrity-failed", { key: route.key, origin: result.origin.name, detail: outcome.detail });
   });
   // Length fixed before the copies split off, so each branch (and the client) keeps a known length.
