@@ -8,6 +8,7 @@ import { FormatError } from "../narinfo/errors";
 import { parseTrustedPublicKeys, type PublicKey } from "../narinfo/keys";
 import type { ChainLink } from "../origins/chain";
 import type { AdminEnv } from "./env";
+import { parseAnalyticsConfig, type AnalyticsConfig } from "./metrics/analyticsSql";
 import { parseAdminTokens, type AdminToken } from "./tokens";
 
 export const DEFAULT_API_BASE = "https://api.cloudflare.com/client/v4";
@@ -33,6 +34,8 @@ export interface AdminConfig {
   hookSecret?: string;
   denylist: KVNamespace;
   audit: D1Database;
+  /** Where the cache worker's metrics are read (docs/observability.md); undefined when not configured. */
+  analytics?: AnalyticsConfig;
 }
 
 function flag(value: unknown, name: string): boolean {
@@ -76,6 +79,7 @@ export function parseAdminConfig(env: AdminEnv): AdminConfig {
     hookSecret: env.HOOK_SECRET || undefined,
     denylist: env.DENYLIST,
     audit: env.AUDIT,
+    analytics: parseAnalyticsConfig(env),
   };
 }
 

@@ -24,6 +24,14 @@ export interface AdminEnv {
   ADMIN_TOKENS?: string;
   /** Secret: shared secret the S3 upload hook presents in the X-Hook-Secret header. */
   HOOK_SECRET?: string;
+  /** Account of the cache worker's Analytics Engine dataset; empty: no metrics (docs/observability.md). */
+  ANALYTICS_ACCOUNT_ID?: string;
+  /** The cache worker's METRICS dataset name, default nix_cache_edge. */
+  ANALYTICS_DATASET?: string;
+  /** Base of the Analytics Engine SQL API (default https://api.cloudflare.com/client/v4). Tests point it at a fake. */
+  ANALYTICS_SQL_API?: string;
+  /** Secret: API token with Account Analytics: Read. */
+  ANALYTICS_API_TOKEN?: string;
   NAR_BUCKET?: R2Bucket;
   DENYLIST?: KVNamespace;
   AUDIT?: D1Database;

@@ -14,6 +14,10 @@ import { listAudit, MAX_AUDIT_PAGE, writeAudit, type AuditEntry } from "./audit"
 import { blockPaths, unblockPath } from "./blockPaths";
 import { adminConfigFor, type AdminConfig } from "./config";
 import { deletePaths } from "./deletePaths";
+import { adminHealth } from "./health";
+import { metricsSeries } from "./metrics/metricsSeries";
+import { prometheusMetrics } from "./metrics/prometheusMetrics";
+import { bearer, whoami } from "./whoami";
 import type { AdminEnv } from "./env";
 import { adminErrorResponse, adminStatusOf, jsonResponse, type AdminError } from "./errors";
 import { objectCreatedHook } from "./objectCreatedHook";
@@ -148,6 +152,10 @@ const ROUTES: [method: string, path: string][] = [
   ["POST", "/v1/hooks/object-created"],
   ["GET", "/v1/paths/:path"],
   ["GET", "/v1/audit"],
+  ["GET", "/v1/whoami"],
+  ["GET", "/v1/health"],
+  ["GET", "/v1/metrics"],
+  ["GET", "/v1/metrics/prometheus"],
 ];
 
 export const router = IttyRouter<IRequest, [Call]>()
@@ -157,7 +165,15 @@ export const router = IttyRouter<IRequest, [Call]>()
   .post("/v1/delete", withToken("delete", "delete", withBody(deletePaths)))
   .post("/v1/hooks/object-created", hook)
   .get("/v1/paths/:path", withToken("read", undefined, (c, r) => pathStatus(c, pathParam(r))))
-  .get("/v1/audit", withToken("read", undefined, auditList));
+  .get("/v1/audit", withToken("read", undefined, auditList))
+  // Observability (docs/observability.md): read-only, never audited.
+  .get("/v1/whoami", (request, call) => whoami(request as unknown as Request, call.config))
+  .get("/v1/health", withToken("read", undefined, (c) => adminHealth(c)))
+  .get("/v1/metrics", withToken("read", undefined, (c, r) => metricsSeries(c, new URL(r.url))))
+  .get("/v1/metrics/prometheus", async (request, call) => {
+    const auth = await bearer(request as unknown as Request, call.config, "read");
+    return auth.ok ? prometheusMetrics(call.config) : auth.response;
+  });
 
 function unrouted(request: Request): Response {
   const path = new URL(request.url).pathname;
