@@ -15,6 +15,7 @@ import { blockPaths, unblockPath } from "./blockPaths";
 import { adminConfigFor, type AdminConfig } from "./config";
 import { deletePaths } from "./deletePaths";
 import { adminHealth } from "./health";
+import { servePage } from "./page/servePage";
 import { metricsSeries } from "./metrics/metricsSeries";
 import { prometheusMetrics } from "./metrics/prometheusMetrics";
 import { bearer, whoami } from "./whoami";
@@ -156,6 +157,9 @@ const ROUTES: [method: string, path: string][] = [
   ["GET", "/v1/health"],
   ["GET", "/v1/metrics"],
   ["GET", "/v1/metrics/prometheus"],
+  ["GET", "/"],
+  ["GET", "/page/app.js"],
+  ["GET", "/page/app.css"],
 ];
 
 export const router = IttyRouter<IRequest, [Call]>()
@@ -173,7 +177,9 @@ export const router = IttyRouter<IRequest, [Call]>()
   .get("/v1/metrics/prometheus", async (request, call) => {
     const auth = await bearer(request as unknown as Request, call.config, "read");
     return auth.ok ? prometheusMetrics(call.config) : auth.response;
-  });
+  })
+  // The admin page (src/admin/page/): static files, no data.
+  .get("*", (request) => servePage(request as unknown as Request));
 
 function unrouted(request: Request): Response {
   const path = new URL(request.url).pathname;

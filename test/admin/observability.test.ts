@@ -203,3 +203,26 @@ describe("GET /v1/metrics/prometheus", () => {
     expect((await callAdmin(admin, "GET", "/v1/metrics/prometheus", { token: "delete" })).status).toBe(403);
   });
 });
+
+describe("the admin page's files", () => {
+  it("document, script and stylesheet under a CSP that forbids inline script and style and other hosts", async () => {
+    const { admin } = await envs();
+    const page = await callAdmin(admin, "GET", "/", { token: null });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    const csp = page.headers.get("content-security-policy")!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(page.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(page.text).not.toMatch(/\sstyle=|\son[a-z]+=|<style/);
+    const js = await callAdmin(admin, "GET", "/page/app.js", { token: null });
+    expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(js.text).toContain("/v1/whoami");
+    expect(js.text).not.toMatch(/\beval\(|new Function|innerHTML/);
+    const css = await callAdmin(admin, "GET", "/page/app.css", { token: null });
+    expect(css.headers.get("content-type")).toBe("text/css; charset=utf-8");
+    expect((await callAdmin(admin, "GET", "/page/other.js", { token: null })).status).toBe(404);
+  });
+});
