@@ -12,8 +12,8 @@ const COUNT_LIMIT = 1000;
 
 export interface DenylistStatus {
   source: "kv";
-  /** Blocked store paths (`path:` keys), counted up to `COUNT_LIMIT`. */
-  blockedPaths: number;
+  /** `path:` keys, counted up to `COUNT_LIMIT`: blocked store paths and the derivations whose logs they hide. */
+  pathKeys: number;
   countTruncated: boolean;
   /** Longest a change takes to reach a cache worker, besides KV's own propagation. */
   maxStalenessSeconds: number;
@@ -28,7 +28,7 @@ export async function denylistStatus(config: AdminConfig): Promise<DenylistStatu
     .first<{ action: string; at: string; actor: string }>();
   return {
     source: "kv",
-    blockedPaths: listed.keys.length,
+    pathKeys: listed.keys.length,
     countTruncated: !listed.list_complete,
     maxStalenessSeconds: CACHE_WORKER_CACHE_TTL_SECONDS,
     lastChange: last ? { action: last.action, at: last.at, by: last.actor } : null,

@@ -81,7 +81,7 @@ describe("GET /v1/health", () => {
         analytics: { dataset: "nix_cache_edge_test" },
       },
     });
-    expect(res.json.denylist.blockedPaths).toBeGreaterThanOrEqual(1);
+    expect(res.json.denylist.pathKeys).toBeGreaterThanOrEqual(1);
     expect(typeof res.json.origins[0].ms).toBe("number");
     for (const secret of [CF_API_TOKEN, HOOK_SECRET, SQL_TOKEN, ...Object.values(TOKENS)]) expect(res.text).not.toContain(secret);
   });
