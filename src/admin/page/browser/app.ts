@@ -299,7 +299,7 @@ async function checkHealth(): Promise<void> {
 
 const W = 600;
 const H = 200;
-const PAD = 28;
+const PAD = 34;
 
 function hourLabel(hour: string): string {
   return hour.slice(11, 16) || hour;
@@ -312,7 +312,7 @@ function barChart(id: string, title: string, buckets: any[], bars: (b: any, x: n
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title, id });
   chart.append(svg("line", { class: "axis", x1: PAD, y1: H - PAD, x2: W - PAD, y2: H - PAD }));
   chart.append(svg("line", { class: "axis", x1: PAD, y1: PAD, x2: PAD, y2: H - PAD }));
-  for (const [y, text] of [[PAD, "100 %"], [H - PAD, "0"]] as const) {
+  for (const [y, text] of [[PAD, "100%"], [H - PAD, "0"]] as const) {
     const label = svg("text", { x: PAD - 3, y: y + 3, "text-anchor": "end", "font-size": 9 });
     label.textContent = text;
     chart.append(label);
