@@ -87,6 +87,17 @@ export default defineConfig({
         },
       },
       {
+        // The admin page in Debian's headless Chromium (playwright-core) against wrangler dev.
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 240_000,
+        },
+      },
+      {
         test: {
           name: "infra",
           include: ["infra/test/**/*.test.ts"],

@@ -28,6 +28,10 @@ export interface Env {
   NAR_BUCKET?: R2Bucket;
   /** Blocked store paths: the document the admin worker publishes (docs/admin.md, "The block model"). */
   DENYLIST?: KVNamespace;
+  /** Analytics Engine dataset for one data point per sampled request (src/metrics/, docs/observability.md). */
+  METRICS?: AnalyticsEngineDataset;
+  /** Share of requests that write a data point, 0..1 (default 1). */
+  METRICS_SAMPLE_RATE?: string | number;
   /** Seconds an isolate keeps its copy of the denylist before re-reading it from KV (default 30). */
   DENYLIST_REFRESH_SECONDS?: string | number;
   /** Secrets of the S3 origins whose `credentials = "S3"` (the deployed configurations' prefix). */

@@ -7,8 +7,11 @@ import { EdgeCache } from "./edge/edgeCache";
 import type { Env } from "./env";
 import { log } from "./log";
 import { checkDenylist } from "./serve/denylist";
+import { meterResponse } from "./metrics/meter";
+import { newFacts, type RequestFacts } from "./metrics/facts";
 import type { RequestContext } from "./serve/context";
 import { serveFile } from "./serve/file";
+import { serveHealth } from "./serve/health";
 import { serveNarinfo } from "./serve/narinfo";
 import { serveCacheInfo, serveLanding } from "./serve/static";
 import { errorResponse, type CacheError } from "./routing/errors";
@@ -20,6 +23,8 @@ function dispatch(rc: RequestContext, route: Route): Promise<Response> | Respons
       return serveLanding(rc);
     case "cache-info":
       return serveCacheInfo(rc);
+    case "health":
+      return serveHealth(rc);
     case "narinfo":
       return serveNarinfo(rc, route);
     case "nar":
@@ -41,7 +46,7 @@ function fail(request: Request, error: CacheError): Response {
   return errorResponse(error, { "access-control-allow-origin": "*" });
 }
 
-export async function handleRequest(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+export async function handleRequest(request: Request, env: Env, ctx: ExecutionContext, facts?: RequestFacts): Promise<Response> {
   const started = Date.now();
   const url = new URL(request.url);
   let route: Route | null;
@@ -50,9 +55,13 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
     // (docs/request-flow.md, step 1).
     route = parseRoute(url.pathname);
   } catch (e) {
-    if (e instanceof BadPath) return fail(request, { kind: "bad-request", detail: e.message });
+    if (e instanceof BadPath) {
+      if (facts) facts.route = "invalid";
+      return fail(request, { kind: "bad-request", detail: e.message });
+    }
     throw e;
   }
+  if (facts) facts.route = route?.kind ?? "unknown";
   if (request.method !== "GET" && request.method !== "HEAD") {
     return fail(request, { kind: "method-not-allowed", method: request.method });
   }
@@ -75,16 +84,22 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
     query: url.search,
     // From the copy held in the isolate; started now, awaited beside the edge-cache lookup (lookupEdge).
     blocked: checkDenylist(config, route, ctx),
+    facts,
   };
   return dispatch(rc, route);
 }
 
 export default {
   async fetch(request, env, ctx) {
+    const started = Date.now();
+    const facts = newFacts();
+    let response: Response;
     try {
-      return await handleRequest(request, env, ctx);
+      response = await handleRequest(request, env, ctx, facts);
     } catch (e) {
-      return fail(request, { kind: "internal", detail: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+      response = fail(request, { kind: "internal", detail: e instanceof Error ? (e.stack ?? e.message) : String(e) });
     }
+    // One data point per sampled request, written as the body ends; never delays or fails the answer.
+    return meterResponse({ request, response, env, ctx, started, facts });
   },
 } satisfies ExportedHandler<Env>;

@@ -2,12 +2,15 @@
 import type { AuditResult } from "./audit";
 import type { AdminConfig } from "./config";
 import type { AdminError } from "./errors";
+import type { Scope } from "./tokens";
 import type { Sleep } from "./zonePurge";
 
 export interface ActionContext {
   config: AdminConfig;
   /** Token id, or "hook". */
   actor: string;
+  /** The calling token's scopes (none for the hook). */
+  scopes: ReadonlySet<Scope>;
   ctx: ExecutionContext;
   /** Overridable so tests of Retry-After do not have to wait. */
   sleep: Sleep;
@@ -22,7 +25,8 @@ export interface AuditPart {
 }
 
 export type ActionOutcome =
-  | { kind: "ok"; status: number; body: Record<string, unknown>; audit?: AuditPart }
+  /** `response`: an answer that is not JSON (the Prometheus exposition), sent as it is. */
+  | { kind: "ok"; status: number; body: Record<string, unknown>; audit?: AuditPart; response?: Response }
   | { kind: "error"; error: AdminError; body?: Record<string, unknown>; audit?: AuditPart };
 
 export const invalid = (error: AdminError, request: unknown): ActionOutcome => ({

@@ -6,6 +6,7 @@ import { cachedPerEnv, ConfigError, parseBool, parseOrigins, parseTrustedKeysVar
 import type { PublicKey } from "../narinfo/keys";
 import type { ChainLink } from "../origins/chain";
 import type { AdminEnv } from "./env";
+import { parseAnalyticsConfig, type AnalyticsConfig } from "./metrics/analyticsSql";
 import { parseAdminTokens, type AdminToken } from "./tokens";
 
 export const DEFAULT_API_BASE = "https://api.cloudflare.com/client/v4";
@@ -33,6 +34,8 @@ export interface AdminConfig {
   hookBuckets: string[];
   denylist: KVNamespace;
   audit: D1Database;
+  /** Where the cache worker's metrics are read (docs/observability.md); undefined when not configured. */
+  analytics?: AnalyticsConfig;
 }
 
 export function parseAdminConfig(env: AdminEnv): AdminConfig {
@@ -65,6 +68,7 @@ export function parseAdminConfig(env: AdminEnv): AdminConfig {
     hookBuckets: parseHookBuckets(env.HOOK_BUCKETS),
     denylist: env.DENYLIST,
     audit: env.AUDIT,
+    analytics: parseAnalyticsConfig(env),
   };
 }
 

@@ -28,6 +28,14 @@ export interface AdminEnv {
   HOOK_SECRET?: string;
   /** S3 buckets whose Object Created events the upload hook accepts (comma-separated); empty refuses all. */
   HOOK_BUCKETS?: string;
+  /** Account of the cache worker's Analytics Engine dataset; empty: no metrics (docs/observability.md). */
+  ANALYTICS_ACCOUNT_ID?: string;
+  /** The cache worker's METRICS dataset name, default nix_cache_edge. */
+  ANALYTICS_DATASET?: string;
+  /** Base of the Analytics Engine SQL API (default https://api.cloudflare.com/client/v4). Tests point it at a fake. */
+  ANALYTICS_SQL_API?: string;
+  /** Secret: API token with Account Analytics: Read. */
+  ANALYTICS_API_TOKEN?: string;
   NAR_BUCKET?: R2Bucket;
   DENYLIST?: KVNamespace;
   AUDIT?: D1Database;

@@ -18,7 +18,8 @@ import type { AdminEnv } from "./env";
 import { adminErrorResponse, adminStatusOf, jsonResponse } from "./errors";
 import { pruneHookEvents } from "./objectCreatedHook";
 import { ROUTES, type AdminRoute } from "./routes";
-import { authenticate, hookSecretMatches } from "./tokens";
+import { servePage } from "./page/servePage";
+import { authenticate, hookSecretMatches, type Scope } from "./tokens";
 import { realSleep, type Sleep } from "./zonePurge";
 
 interface Call {
@@ -29,21 +30,27 @@ interface Call {
 
 function answer(outcome: ActionOutcome, auditWritten: boolean | undefined): Response {
   const extra = auditWritten === false ? { audit_written: false } : {};
-  if (outcome.kind === "ok") return jsonResponse({ ...outcome.body, ...extra }, outcome.status);
+  if (outcome.kind === "ok") return outcome.response ?? jsonResponse({ ...outcome.body, ...extra }, outcome.status);
   return adminErrorResponse(outcome.error, { ...outcome.body, ...extra });
 }
 
 const statusOf = (outcome: ActionOutcome): number => (outcome.kind === "ok" ? outcome.status : adminStatusOf(outcome.error));
 
 /** Who is calling, or the refusal (401/403) as an outcome to audit and answer. */
-async function identify(route: AdminRoute, request: IRequest, config: AdminConfig): Promise<{ actor: string; refusal?: ActionOutcome }> {
+async function identify(
+  route: AdminRoute,
+  request: IRequest,
+  config: AdminConfig,
+): Promise<{ actor: string; scopes: ReadonlySet<Scope>; refusal?: ActionOutcome }> {
+  const none = new Set<Scope>();
   const where = { method: request.method, path: new URL(request.url).pathname };
   const ip = request.headers.get("cf-connecting-ip") ?? undefined;
   if (route.auth === "hook-secret") {
-    if (await hookSecretMatches(request.headers.get("x-hook-secret"), config.hookSecret)) return { actor: "hook" };
+    if (await hookSecretMatches(request.headers.get("x-hook-secret"), config.hookSecret)) return { actor: "hook", scopes: none };
     log("warn", "admin-hook-unauthorized", { configured: config.hookSecret !== undefined, ip });
     return {
       actor: "hook",
+      scopes: none,
       refusal: { kind: "error", error: { kind: "unauthorized", detail: "hook secret" }, audit: { request: where, result: "unauthorized", detail: { ip } } },
     };
   }
@@ -52,16 +59,18 @@ async function identify(route: AdminRoute, request: IRequest, config: AdminConfi
     log("warn", "admin-unauthorized", { reason: auth.reason, ...where, ip, tokensConfigured: config.tokens.length });
     return {
       actor: "anonymous",
+      scopes: none,
       refusal: { kind: "error", error: { kind: "unauthorized", detail: auth.reason }, audit: { request: where, result: "unauthorized", detail: { reason: auth.reason, ip } } },
     };
   }
-  if (!auth.token.scopes.has(route.auth)) {
+  if (route.auth !== "any-token" && !auth.token.scopes.has(route.auth)) {
     return {
       actor: auth.token.id,
+      scopes: auth.token.scopes,
       refusal: { kind: "error", error: { kind: "forbidden", scope: route.auth }, audit: { request: where, result: "refused", detail: { missingScope: route.auth } } },
     };
   }
-  return { actor: auth.token.id };
+  return { actor: auth.token.id, scopes: auth.token.scopes };
 }
 
 /** A handler's outcome, or what its throw means: a 500 whose audit row says `failed`. */
@@ -89,7 +98,7 @@ function serve(route: AdminRoute) {
   return async (request: IRequest, call: Call): Promise<Response> => {
     const { config } = call;
     // Who it is changes nothing, so it comes before the row, which then names the caller even if it stays pending.
-    const { actor, refusal } = await identify(route, request, config);
+    const { actor, scopes, refusal } = await identify(route, request, config);
     let auditId: number | undefined;
     if (route.action) {
       // The intent first: no mutation without its row, whatever happens next (docs/admin.md, "The audit trail").
@@ -100,7 +109,7 @@ function serve(route: AdminRoute) {
         return adminErrorResponse({ kind: "unavailable", detail: String(e) });
       }
     }
-    const outcome = refusal ?? (await run(route, { config, actor, ctx: call.ctx, sleep: call.sleep, auditId }, request));
+    const outcome = refusal ?? (await run(route, { config, actor, scopes, ctx: call.ctx, sleep: call.sleep, auditId }, request));
     let written: boolean | undefined;
     if (auditId !== undefined) {
       written = await completeAudit(config.audit, auditId, actor, { ...auditOf(outcome, request), status: statusOf(outcome) });
@@ -129,6 +138,9 @@ export const router = (() => {
 })();
 
 export async function handleAdmin(request: Request, env: AdminEnv, ctx: ExecutionContext, sleep: Sleep = realSleep): Promise<Response> {
+  // The admin page (src/admin/page/): static files holding no data, served even when the config is broken.
+  const page = request.method === "GET" || request.method === "HEAD" ? servePage(request) : undefined;
+  if (page) return page;
   let config: AdminConfig;
   try {
     config = adminConfigFor(env);

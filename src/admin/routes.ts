@@ -7,6 +7,9 @@ import { invalid, type ActionContext, type ActionOutcome } from "./action";
 import type { AuditAction } from "./audit";
 import { auditList } from "./auditList";
 import { blockPaths } from "./blockPaths";
+import { adminHealth } from "./health";
+import { metricsSeries } from "./metrics/metricsSeries";
+import { prometheusMetrics } from "./metrics/prometheusMetrics";
 import { deletePaths } from "./deletePaths";
 import { objectCreatedHook } from "./objectCreatedHook";
 import { pathStatus } from "./pathStatus";
@@ -14,14 +17,15 @@ import { purgePaths } from "./purgePaths";
 import { readJson, readJsonObject } from "./requestBody";
 import type { Scope } from "./tokens";
 import { unblockPath } from "./unblockPath";
+import { whoami } from "./whoami";
 
 export type Handler = (c: ActionContext, request: IRequest) => Promise<ActionOutcome>;
 
 export interface AdminRoute {
   method: "GET" | "POST" | "DELETE";
   path: string;
-  /** A bearer token with this scope, or the upload hook's shared secret. */
-  auth: Scope | "hook-secret";
+  /** A bearer token with this scope, any known token, or the upload hook's shared secret. */
+  auth: Scope | "any-token" | "hook-secret";
   /** Mutating routes: every call leaves one audit row. */
   action?: AuditAction;
   handler: Handler;
@@ -62,4 +66,14 @@ export const ROUTES: readonly AdminRoute[] = [
   },
   { method: "GET", path: "/v1/paths/:path", auth: "read", handler: (c, r) => pathStatus(c, pathParam(r)) },
   { method: "GET", path: "/v1/audit", auth: "read", handler: auditList },
+  // Observability (docs/observability.md): read-only, never audited.
+  { method: "GET", path: "/v1/whoami", auth: "any-token", handler: whoami },
+  { method: "GET", path: "/v1/health", auth: "read", handler: adminHealth },
+  { method: "GET", path: "/v1/metrics", auth: "read", handler: (c, r) => metricsSeries(c, new URL(r.url)) },
+  {
+    method: "GET",
+    path: "/v1/metrics/prometheus",
+    auth: "read",
+    handler: async (c) => ({ kind: "ok", status: 200, body: {}, response: await prometheusMetrics(c.config) }),
+  },
 ];

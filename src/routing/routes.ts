@@ -9,6 +9,7 @@ import contentTypes from "./contentTypes.json";
 export type Route =
   | { kind: "landing" }
   | { kind: "cache-info" }
+  | { kind: "health" }
   | { kind: "narinfo"; hash: string; key: string }
   | { kind: "listing"; hash: string; key: string }
   | { kind: "nar"; key: string }
@@ -79,6 +80,8 @@ export function parseRoute(pathname: string): Route | null {
 
   if (segments.length === 1) {
     if (first === "nix-cache-info") return { kind: "cache-info" };
+    // For probes (docs/observability.md); no Nix object has a top-level key without an extension.
+    if (first === "health") return { kind: "health" };
     if (first.endsWith(".narinfo")) {
       const hash = storeHash(first.slice(0, -".narinfo".length));
       return { kind: "narinfo", hash, key: `${hash}.narinfo` };

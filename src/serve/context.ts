@@ -3,6 +3,7 @@ import type { CacheConfig } from "../config";
 import type { EdgeCache } from "../edge/edgeCache";
 import type { Attempt } from "../origins/chain";
 import { log } from "../log";
+import type { RequestFacts } from "../metrics/facts";
 import { errorResponse } from "../routing/errors";
 import type { BlockVerdict } from "./denylist";
 
@@ -17,6 +18,8 @@ export interface RequestContext {
   query: string;
   /** The denylist's verdict on this route, from the copy held in the isolate (see denylist.ts). */
   blocked: Promise<BlockVerdict>;
+  /** Which origin answered and how its object fared in the checks, for the request's data point (src/metrics/). */
+  facts?: RequestFacts;
 }
 
 export type EdgeLookup = { kind: "blocked"; response: Response } | { kind: "hit"; cached: Response } | { kind: "miss" };

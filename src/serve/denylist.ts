@@ -35,6 +35,7 @@ export function denylistKeys(route: Route): string[] {
       return [pathKey(route.hash), objectKey(route.key)];
     case "landing":
     case "cache-info":
+    case "health":
       return [];
   }
 }

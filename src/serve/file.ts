@@ -8,6 +8,7 @@
  * re-encoded.
  */
 import { log } from "../log";
+import { noteOrigin, noteVerification } from "../metrics/facts";
 import { FormatError } from "../narinfo/errors";
 import { parseNarUrl } from "../nar/narUrl";
 import { IntegrityError, verifiedBody } from "../nar/verifyingStream";
@@ -24,7 +25,7 @@ import { parseRangeHeader, resolveRange, type ByteRange, type ResolvedRange } fr
 import { contentTypeOf, type Route } from "../routing/routes";
 import { baseHeaders, fromEdge, lookupEdge, originsFailed, type RequestContext } from "./context";
 
-type FileRoute = Exclude<Route, { kind: "landing" | "cache-info" | "narinfo" }>;
+type FileRoute = Exclude<Route, { kind: "landing" | "cache-info" | "health" | "narinfo" }>;
 
 /** The sha256 a NAR's URL names, when it names one (`nar/<nix32 sha256 of the file>.nar.<ext>`). */
 function fileHashOf(route: FileRoute): Uint8Array | undefined {
@@ -114,7 +115,9 @@ function checkedHit(rc: RequestContext, route: FileRoute, cached: Response): Res
   if (rc.method === "HEAD" || cached.status !== 200 || !cached.body) {
     return fromEdge(rc, new Response(cached.body, { status: cached.status, headers }));
   }
-  const verifier = verifiedBody(cached.body, { sha256: checked ? fileHashOf(route) : undefined, length }, (outcome) => {
+  const sha256 = checked ? fileHashOf(route) : undefined;
+  const verifier = verifiedBody(cached.body, { sha256, length }, (outcome) => {
+    noteVerification(rc.facts, !outcome.ok ? "corrupt-nar" : sha256 ? "ok" : "unverifiable", "edge");
     if (outcome.ok) return;
     log("error", "edge-copy-corrupt", { key: route.key, detail: outcome.detail });
     rc.edge.delete(route.key);
@@ -201,6 +204,7 @@ async function verifyWhole(
     const actual = await sha256Of(bytes);
     if (actual.length !== sha256.length || actual.some((b, i) => b !== sha256[i])) detail = "sha256 of the file differs from its URL";
   }
+  noteVerification(rc.facts, detail === undefined ? "ok" : "corrupt-nar", origin.name);
   if (detail === undefined) return bytes!;
   log("error", "integrity-failed", { key: route.key, origin: origin.name, detail, sent: false });
   rc.ctx.waitUntil(rememberCorrupt(rc, route.key, origin, false));
@@ -327,6 +331,8 @@ function serveStream(
   const verified = plan.whole && sha256 !== undefined;
   const { object, origin } = found;
   const link = rc.config.chain[found.index]!;
+  // A checked stream is "ok" unless its check fails, which beforeClientFails notes before the client's body ends.
+  noteVerification(rc.facts, verified ? "ok" : "unverifiable", origin.name);
   const length = plan.whole ? plan.size ?? plan.length : plan.length;
   // The cache key is the path alone. A checked file is the same bytes whatever the query; an unchecked one fetched
   // with a query (harmonia's `?hash=` picks the file) might not be the path's file, so it is not kept.
@@ -343,6 +349,7 @@ function serveStream(
     beforeClientFails: async (error) => {
       link.breaker.failure();
       const corrupt = error instanceof IntegrityError && error.corrupt && plan.whole && sha256 !== undefined;
+      if (corrupt) noteVerification(rc.facts, "corrupt-nar", origin.name);
       log("error", corrupt ? "integrity-failed" : "origin-body-failed", { key: route.key, origin: origin.name, detail: String(error), sent: true });
       // The marker is written after the edge write settled: it tells every isolate not to trust that copy.
       const cleanup = (async () => {
@@ -401,6 +408,7 @@ export async function serveFile(rc: RequestContext, route: FileRoute): Promise<R
   if (rc.method === "HEAD") {
     const result = await fetchFromOrigins(rc.config.chain, route.key, { method: "HEAD", query: rc.query }, undefined, demote);
     if (result.kind !== "found") return notFound(rc, route, result);
+    noteOrigin(rc.facts, result.index, result.origin.name);
     const { object } = result;
     const cacheable = object.length !== undefined && object.length <= rc.config.maxEdgeObjectBytes;
     const checkable = sha256 !== undefined && rc.config.chain[result.index]!.narNames !== "opaque";
@@ -415,6 +423,7 @@ export async function serveFile(rc: RequestContext, route: FileRoute): Promise<R
     demote,
   );
   if (result.kind !== "found") return notFound(rc, route, result);
+  noteOrigin(rc.facts, result.index, result.origin.name);
   const plan = result.value;
   switch (plan.kind) {
     case "unsatisfiable":

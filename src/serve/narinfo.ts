@@ -4,6 +4,7 @@
  * origin and is never cached.
  */
 import { log } from "../log";
+import { noteOrigin, noteVerification } from "../metrics/facts";
 import { isContentAddressed } from "../narinfo/contentAddress";
 import { FormatError } from "../narinfo/errors";
 import { formatNarinfo, MAX_NARINFO_LENGTH, parseNarinfo, withSignatures, type Narinfo } from "../narinfo/narinfo";
@@ -20,7 +21,7 @@ type NarinfoRoute = Extract<Route, { kind: "narinfo" }>;
 
 function acceptNarinfo(rc: RequestContext, route: NarinfoRoute): Acceptor<Narinfo> {
   const { storeDir } = rc.config.cacheInfo;
-  return async (object) => {
+  return async (object, origin) => {
     if (!object.body) return { ok: false, reason: "empty body" };
     // A narinfo stored with `narinfo-compression` (gzip from R2 or any origin) is decoded, never read as absent;
     // one the runtime cannot decode makes the origin failed (5xx), since the narinfo may well be there.
@@ -32,14 +33,24 @@ function acceptNarinfo(rc: RequestContext, route: NarinfoRoute): Acceptor<Narinf
     try {
       narinfo = parseNarinfo(text, storeDir);
     } catch (e) {
-      if (e instanceof FormatError) return { ok: false, reason: `malformed narinfo: ${e.message}` };
+      if (e instanceof FormatError) {
+        noteVerification(rc.facts, "forged", origin.name);
+        return { ok: false, reason: `malformed narinfo: ${e.message}` };
+      }
       throw e;
     }
     // Nix rejects a narinfo for another path (libstore/binary-cache-store.cc); so do we, before anyone caches it.
-    if (narinfo.storePath.hash !== route.hash) return { ok: false, reason: "StorePath does not match the requested hash" };
+    if (narinfo.storePath.hash !== route.hash) {
+      noteVerification(rc.facts, "wrong-path", origin.name);
+      return { ok: false, reason: "StorePath does not match the requested hash" };
+    }
     // A content-addressed path needs no signature, as in Nix (docs/protocol.md, "Content-addressed paths").
-    if (await isContentAddressed(narinfo, storeDir)) return { ok: true, value: narinfo };
+    if (await isContentAddressed(narinfo, storeDir)) {
+      noteVerification(rc.facts, "ok", origin.name);
+      return { ok: true, value: narinfo };
+    }
     const verdict = await verifyNarinfo(narinfo, rc.config.trustedKeys, storeDir);
+    noteVerification(rc.facts, verdict.valid ? "ok" : verdict.reason === "bad-signature" ? "forged" : "unsigned", origin.name);
     if (!verdict.valid) return { ok: false, reason: `signature: ${verdict.reason}` };
     return { ok: true, value: narinfo };
   };
@@ -74,6 +85,7 @@ export async function serveNarinfo(rc: RequestContext, route: NarinfoRoute): Pro
   const result = await fetchFromOrigins(rc.config.chain, route.key, { method: "GET" }, acceptNarinfo(rc, route));
   switch (result.kind) {
     case "found": {
+      noteOrigin(rc.facts, result.index, result.origin.name);
       const text = formatNarinfo(await withOurSignature(rc, result.value), rc.config.cacheInfo.storeDir);
       const headers = baseHeaders(rc, "MISS", result.attempts);
       headers.set("content-type", "text/x-nix-narinfo");
