@@ -72,7 +72,7 @@ describe("GET /v1/health", () => {
       status: "ok",
       origins: [{ name: "r2:NAR_BUCKET", type: "r2", reachable: true, breaker: "closed" }],
       cache: { url: `${publicUrl}/health`, ok: true, status: 200, body: { status: "ok", origins: [{ name: "r2:NAR_BUCKET", breaker: "closed" }] } },
-      denylist: { source: "kv", maxStalenessSeconds: 60, lastChange: { action: "block", by: "all-admin" } },
+      denylist: { source: "kv-document", maxStalenessSeconds: 90, lastChange: { action: "block", by: "all-admin" } },
       config: {
         publicUrl,
         trustedKeys: ["cache-test-1"],
@@ -81,7 +81,11 @@ describe("GET /v1/health", () => {
         analytics: { dataset: "nix_cache_edge_test" },
       },
     });
-    expect(res.json.denylist.pathKeys).toBeGreaterThanOrEqual(1);
+    // The block was published: KV's document is D1's newest version and holds the block's keys.
+    expect(res.json.denylist.version).toBeGreaterThanOrEqual(1);
+    expect(res.json.denylist.publishedVersion).toBe(res.json.denylist.version);
+    expect(res.json.denylist.document).toEqual({ version: res.json.denylist.version, keys: expect.any(Number) });
+    expect(res.json.denylist.document.keys).toBeGreaterThanOrEqual(1);
     expect(typeof res.json.origins[0].ms).toBe("number");
     for (const secret of [CF_API_TOKEN, HOOK_SECRET, SQL_TOKEN, ...Object.values(TOKENS)]) expect(res.text).not.toContain(secret);
   });

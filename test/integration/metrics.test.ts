@@ -131,15 +131,28 @@ describe("one data point per request", () => {
     ]);
   });
 
-  it("a corrupt NAR: the transfer is cut and the point says corrupt-nar from that origin", async () => {
+  it("a small corrupt NAR and no other origin: 502, and the point says corrupt-nar from that origin", async () => {
     const app = fixturePath("feas-app");
     const bad = fixtureBytes(app.xz.narPath).slice();
     bad[bad.length - 1] = bad[bad.length - 1]! ^ 0xff;
     await bucket().put(app.xz.url, bad);
     const { dataset, points } = recordingDataset();
-    const { response, settled } = await callStreaming(envWith(dataset), `/${app.xz.url}`);
+    expect((await call(envWith(dataset), `/${app.xz.url}`)).status).toBe(502);
+    expect(points()).toEqual([
+      expect.objectContaining({ route: "nar", status: 502, verification: "corrupt-nar", rejectedBy: "r2:NAR_BUCKET" }),
+    ]);
+  });
+
+  it("a corrupt NAR above VERIFY_BEFORE_SEND_MAX_BYTES: the transfer is cut and the point says corrupt-nar from that origin", async () => {
+    const app = fixturePath("feas-app");
+    const bad = fixtureBytes(app.xz.narPath).slice();
+    bad[bad.length - 1] = bad[bad.length - 1]! ^ 0xff;
+    await bucket().put(app.xz.url, bad);
+    const { dataset, points } = recordingDataset();
+    const env = envWith(dataset, { VERIFY_BEFORE_SEND_MAX_BYTES: "0" });
+    const { response, body, settled } = await callStreaming(env, `/${app.xz.url}`);
     expect(response.status).toBe(200);
-    await expect(response.arrayBuffer()).rejects.toThrow();
+    await expect(body).rejects.toThrow();
     await settled();
     expect(points()).toEqual([
       expect.objectContaining({ route: "nar", status: 200, origin: "r2:NAR_BUCKET", verification: "corrupt-nar", rejectedBy: "r2:NAR_BUCKET", transfer: "cut" }),

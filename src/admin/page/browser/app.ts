@@ -289,7 +289,7 @@ async function checkHealth(): Promise<void> {
     ),
     h("p", {}, "Cache worker /health: ", yesNo(j.cache.ok, `ok in ${j.cache.ms} ms`, `failed (${j.cache.status ?? j.cache.error})`),
       j.cache.body?.origins ? ` — breakers there: ${j.cache.body.origins.map((o: any) => `${o.name} ${o.breaker}`).join(", ")}` : ""),
-    h("p", {}, `Denylist (${j.denylist.source}): ${j.denylist.pathKeys}${j.denylist.countTruncated ? "+" : ""} path: keys (blocked paths and their derivations); changes reach every cache worker within ${j.denylist.maxStalenessSeconds} s plus KV propagation; last change: `,
+    h("p", {}, `Denylist: version ${j.denylist.version}, published ${j.denylist.publishedVersion}${j.denylist.publishedVersion < j.denylist.version ? " (behind: the cron trigger republishes)" : ""}; KV serves ${"error" in j.denylist.document ? `no usable document (${j.denylist.document.error})` : `version ${j.denylist.document.version} with ${j.denylist.document.keys} keys`}; changes reach every cache worker within ${j.denylist.maxStalenessSeconds} s; last change: `,
       j.denylist.lastChange ? `${j.denylist.lastChange.action} by ${j.denylist.lastChange.by} at ${j.denylist.lastChange.at}` : "none"),
   );
 }
