@@ -18,9 +18,12 @@ import { startNginx, startS3, startWorker, stopAll } from "./lib/services.mjs";
 import { COMPATIBILITY_DATE, REPO_ROOT, WRANGLER_ENV, median, run, say, sampleRss, sleep } from "./lib/util.mjs";
 import { wrk } from "./lib/wrk.mjs";
 import { writeResults } from "./lib/report.mjs";
+import { extraSelection, renderExtra, runExtra } from "./extra.mjs";
 
 const SMOKE = process.argv.includes("--smoke");
 const KEEP = process.argv.includes("--keep");
+// Sections 6 and 7 (bench/extra.mjs); `--cost` / `--closure` run only those.
+const EXTRA = extraSelection(process.argv);
 
 const PROFILE = SMOKE
   ? {
@@ -328,6 +331,13 @@ async function main() {
     say("starting the S3 server (Swift + s3api)");
     const s3 = await startS3(dir);
     await s3.client.createBucket(BUCKET);
+    const extraContext = { dir, s3, bucket: BUCKET, cacheWorker, proxyWorker, keys, lib, smoke: SMOKE };
+    if (EXTRA.only) {
+      const extra = await runExtra(EXTRA, extraContext);
+      process.stdout.write(renderExtra({ ...extra, smoke: SMOKE }) + "\n");
+      say(`done in ${Math.round((Date.now() - wall) / 1000)} s (sections ${[EXTRA.cost && 6, EXTRA.closure && 7].filter(Boolean).join(", ")} only; bench/RESULTS.md not written)`);
+      return;
+    }
     say(`uploading ${missNarinfos.length + 1} narinfos`);
     await pool([hitNarinfo, ...missNarinfos], 16, (n) => s3.client.putObject(BUCKET, n.key, n.text));
 
@@ -433,7 +443,8 @@ async function main() {
     say("3. NAR streaming");
     const nar = await benchNar({ worker: cache, nginx, s3, narKey, size: PROFILE.nar.bytes });
 
-    const results = { smoke: SMOKE, machine, profile: PROFILE, core: coreResults, hit, miss, nar, seconds: Math.round((Date.now() - wall) / 1000) };
+    const extra = await runExtra(EXTRA, extraContext);
+    const results = { smoke: SMOKE, machine, profile: PROFILE, core: coreResults, hit, miss, nar, ...extra, seconds: Math.round((Date.now() - wall) / 1000) };
     const path = SMOKE ? join(dir, "RESULTS.md") : join(REPO_ROOT, "bench", "RESULTS.md");
     const markdown = await writeResults(path, results);
     await writeFile(join(SMOKE ? dir : join(REPO_ROOT, "bench"), SMOKE ? "results.json" : "results.json"), JSON.stringify(results, null, 2) + "\n");
