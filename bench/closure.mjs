@@ -116,8 +116,7 @@ export async function benchClosure({ dir, s3, bucket, cacheWorker, proxyWorker, 
     };
     const args = ["--store", root, "-r", closure.root, ...Object.entries(options).flatMap(([k, v]) => ["--option", k, v])];
     const started = process.hrtime.bigint();
-    const r = await run("nix-store", process.env.BENCH_DEBUG ? ["-vvvv", ...args] : args, { env: { XDG_CACHE_HOME: join(root, "xdg-cache"), HOME: root }, timeoutMs: 600_000 });
-    if (process.env.BENCH_DEBUG) await (await import("node:fs/promises")).writeFile(join(dir, `nix-${runs}-${url === "x" ? "" : new URL(url).port}.log`), r.stderr);
+    await run("nix-store", args, { env: { XDG_CACHE_HOME: join(root, "xdg-cache"), HOME: root }, timeoutMs: 600_000 });
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     // Every path of the closure is now valid in that store (Nix checked each NAR's hash as it added it).
     await run("nix-store", ["--store", root, "--check-validity", ...closure.paths.map((p) => p.storePath)], { timeoutMs: 120_000 });

@@ -17,12 +17,16 @@ export function extraSelection(argv) {
 export async function runExtra(selection, ctx) {
   const out = { traffic: selection.traffic };
   if (selection.cost) {
+    const t = Date.now();
     say("6. cost per request");
     out.cost = await benchCost(ctx);
+    say(`6. took ${Math.round((Date.now() - t) / 1000)} s`);
   }
   if (selection.closure) {
+    const t = Date.now();
     say("7. closure substitution");
     out.closure = await benchClosure(ctx);
+    say(`7. took ${Math.round((Date.now() - t) / 1000)} s`);
   }
   return out;
 }
