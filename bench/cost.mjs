@@ -9,6 +9,7 @@
 // bill: it includes Miniflare's simulated Cache API/KV/R2, which run in the same process).
 import { createHash, randomBytes, randomFillSync } from "node:crypto";
 import { readFileSync } from "node:fs";
+import http from "node:http";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { startCountingProxy } from "./lib/counting-proxy.mjs";
@@ -117,6 +118,26 @@ async function pool(items, n, task) {
   await Promise.all(Array.from({ length: n }, async () => {
     while (next < items.length) await task(items[next++]);
   }));
+}
+
+/**
+ * GET on a new connection each time (no keep-alive: a pooled connection the server has just closed would fail a
+ * request the worker never saw). Resolves { status, headers, body }; a body cut short is an error.
+ */
+function httpGet(url) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false }, (res) => {
+      const chunks = [];
+      res.on("data", (d) => chunks.push(d));
+      res.on("error", reject);
+      res.on("end", () => {
+        if (!res.complete) return reject(new Error(`GET ${url}: body cut short (HTTP ${res.statusCode})`));
+        resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) });
+      });
+    });
+    req.setTimeout(120_000, () => req.destroy(new Error(`GET ${url}: no answer in 120 s`)));
+    req.on("error", (e) => reject(new Error(`GET ${url}: ${e.message}`)));
+  });
 }
 
 async function waitIdle(url) {
@@ -249,9 +270,9 @@ export async function benchCost({ dir, s3, bucket, cacheWorker, keys, lib, smoke
     // --- request kinds
     const expectations = [];
     const get = async (path, expect) => {
-      const r = await fetch(`${worker.url}/${path}`);
-      const body = Buffer.from(await r.arrayBuffer());
-      const cacheStatus = r.headers.get("x-cache-status");
+      const r = await httpGet(`${worker.url}/${path}`);
+      const body = r.body;
+      const cacheStatus = r.headers["x-cache-status"];
       if (r.status !== expect.status || (expect.cache && cacheStatus !== expect.cache) || (expect.bytes !== undefined && body.length !== expect.bytes)) {
         throw new Error(`cost: GET /${path}: HTTP ${r.status} x-cache-status ${cacheStatus}, ${body.length} bytes; expected ${JSON.stringify(expect)}`);
       }
@@ -261,9 +282,7 @@ export async function benchCost({ dir, s3, bucket, cacheWorker, keys, lib, smoke
       await get(path, { status });
       for (let i = 0; i < 50; i++) {
         await waitIdle(worker.url);
-        const r = await fetch(`${worker.url}/${path}`);
-        await r.arrayBuffer();
-        if (r.headers.get("x-cache-status") === "HIT") return;
+        if ((await httpGet(`${worker.url}/${path}`)).headers["x-cache-status"] === "HIT") return;
         await sleep(100);
       }
       throw new Error(`cost: /${path} never became an edge hit`);
@@ -292,7 +311,10 @@ export async function benchCost({ dir, s3, bucket, cacheWorker, keys, lib, smoke
       proxy.reset();
       const cpuBefore = cpuSecondsOf(worker.workerdPid);
       let served = 0;
-      await pool(kind.paths, P.concurrency, async (p) => (served += await get(p, kind.expect)));
+      await pool(kind.paths, P.concurrency, async (p) => {
+        const length = await get(p, kind.expect);
+        served += length;
+      });
       const counters = await waitIdle(worker.url);
       const cpu = cpuSecondsOf(worker.workerdPid) - cpuBefore;
       const s3stats = proxy.snapshot();
