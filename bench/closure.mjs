@@ -17,7 +17,7 @@ import { startWorker } from "./lib/services.mjs";
 import { COMPATIBILITY_DATE, median, run, say, sleep } from "./lib/util.mjs";
 
 const PROFILES = {
-  smoke: { paths: 20, rounds: 1 },
+  smoke: { paths: 10, rounds: 1 },
   full: { paths: 200, rounds: 3 },
 };
 
