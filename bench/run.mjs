@@ -18,6 +18,7 @@ import { startNginx, startS3, startWorker, stopAll } from "./lib/services.mjs";
 import { COMPATIBILITY_DATE, REPO_ROOT, WRANGLER_ENV, median, run, say, sampleRss, sleep } from "./lib/util.mjs";
 import { wrk } from "./lib/wrk.mjs";
 import { writeResults } from "./lib/report.mjs";
+import { extraSelection, renderExtra, runExtra } from "./extra.mjs";
 
 const SMOKE = process.argv.includes("--smoke");
 const KEEP = process.argv.includes("--keep");
@@ -25,6 +26,10 @@ const KEEP = process.argv.includes("--keep");
 // full run (bench/results.json); RESULTS.md then says which sections are from which run.
 const ONLY = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
 const runs = (section) => !ONLY || ONLY.includes(section);
+// Sections 7 and 8 (bench/extra.mjs): `--cost` / `--closure` run only those; with `--only=`, they run when named
+// there (`--only=cost,closure`).
+const EXTRA = extraSelection(process.argv);
+if (ONLY) Object.assign(EXTRA, { cost: ONLY.includes("cost"), closure: ONLY.includes("closure") });
 
 const PROFILE = SMOKE
   ? {
@@ -375,6 +380,13 @@ async function main() {
     say("starting the S3 server (Swift + s3api)");
     const s3 = await startS3(dir);
     await s3.client.createBucket(BUCKET);
+    const extraContext = { dir, s3, bucket: BUCKET, cacheWorker, proxyWorker, keys, lib, smoke: SMOKE };
+    if (EXTRA.only) {
+      const extra = await runExtra(EXTRA, extraContext);
+      process.stdout.write(renderExtra({ ...extra, smoke: SMOKE }) + "\n");
+      say(`done in ${Math.round((Date.now() - wall) / 1000)} s (sections ${[EXTRA.cost && 7, EXTRA.closure && 8].filter(Boolean).join(", ")} only; bench/RESULTS.md not written)`);
+      return;
+    }
     say(`uploading ${missNarinfos.length + 1} narinfos`);
     await pool([hitNarinfo, ...missNarinfos], 16, (n) => s3.client.putObject(BUCKET, n.key, n.text));
 
@@ -503,16 +515,18 @@ async function main() {
       slow = await benchSlow({ dir, cacheOptions, s3Origin, narKey: slowNarKey, size: PROFILE.slow.bytes });
     }
 
-    let results = { smoke: SMOKE, machine, profile: PROFILE, core: coreResults, hit, miss, nar, slow, seconds: Math.round((Date.now() - wall) / 1000) };
+    const extra = await runExtra(EXTRA, extraContext);
+    /** @type {Record<string, unknown>} */
+    let results = { smoke: SMOKE, machine, profile: PROFILE, core: coreResults, hit, miss, nar, slow, ...extra, seconds: Math.round((Date.now() - wall) / 1000) };
     if (ONLY && !SMOKE) {
       // Sections not re-run keep the last full run's numbers; the report says which came from where.
       const previous = JSON.parse(await readFile(join(REPO_ROOT, "bench", "results.json"), "utf8"));
-      const kept = ["core", "hit", "miss", "nar", "slow"].filter((k) => !runs(k));
+      const kept = ["core", "hit", "miss", "nar", "slow", "cost", "closure"].filter((k) => !runs(k) && previous[k] !== undefined);
       results = { ...results, ...Object.fromEntries(kept.map((k) => [k, previous[k]])), partial: { rerun: ONLY, keptFrom: previous.partial?.keptFrom ?? previous.machine.date } };
     }
     if (ONLY && SMOKE) {
       // A partial smoke run has nothing to merge with: print what it measured.
-      process.stdout.write(JSON.stringify({ nar, slow, hit, miss, core: coreResults }, null, 2) + "\n");
+      process.stdout.write(JSON.stringify({ nar, slow, hit, miss, core: coreResults, ...extra }, null, 2) + "\n");
       return;
     }
     const path = SMOKE ? join(dir, "RESULTS.md") : join(REPO_ROOT, "bench", "RESULTS.md");

@@ -4,7 +4,8 @@
 //
 //   node bench/lib/worker-server.mjs <options.json>
 //
-// options.json: { scriptPath, port, persistRoot, compatibilityDate, bindings, r2Buckets, kvNamespaces }
+// options.json: { scriptPath, port, persistRoot, compatibilityDate, bindings, r2Buckets, kvNamespaces,
+//                analyticsEngineDatasets }
 // Prints one line `READY {"url":…,"workerdPid":…}` on stdout when the worker answers, then runs until SIGTERM.
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -24,6 +25,7 @@ const mf = new Miniflare({
   bindings: options.bindings ?? {},
   r2Buckets: options.r2Buckets ?? {},
   kvNamespaces: options.kvNamespaces ?? {},
+  ...(options.analyticsEngineDatasets ? { analyticsEngineDatasets: options.analyticsEngineDatasets } : {}),
   // Cache API, R2 and KV state on disk under the run's temp dir, as `wrangler dev --persist-to` keeps it.
   defaultPersistRoot: options.persistRoot,
   cache: true,

@@ -1,0 +1,192 @@
+// Section 7 of `npm run bench`: Debian's Nix (nix-bin, `nix-store -r`) substituting a closure of small paths
+// through the cache worker, cold (the worker has never seen the paths: every narinfo and NAR is an edge miss to S3)
+// and warm (all edge hits), against the pass-through worker (workers/s3-proxy.ts: a signed GET to S3 and nothing
+// else) for the same paths. Run alone with `npm run bench -- --closure`.
+//
+// The closure is made here, not built: each path is one small regular file of random bytes, serialized as a NAR
+// (uncompressed, `nar/<nix32 sha256>.nar`, so the worker checks its hash), with a narinfo signed by the bench key;
+// one root path references all the others, so `nix-store -r <root>` substitutes them all. Every substitution goes
+// into a fresh Nix store under the run's temp dir (`--store`), with a fresh client cache ($XDG_CACHE_HOME) and
+// Nix's default settings otherwise, as a new client would: nothing on the machine's /nix/store is touched and
+// nothing is remembered between rounds. (Nix's narinfo TTLs stay at their defaults: with a TTL of 0, Nix 2.8 fetches
+// each narinfo five times per substitution, which would measure the TTL setting instead of the cache.)
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { startWorker } from "./lib/services.mjs";
+import { COMPATIBILITY_DATE, median, run, say, sleep } from "./lib/util.mjs";
+
+const PROFILES = {
+  smoke: { paths: 10, rounds: 1 },
+  full: { paths: 200, rounds: 3 },
+};
+
+/** The NAR of a single regular (non-executable) file: the format in docs/protocol.md, strings padded to 8 bytes. */
+export function narOfFile(contents) {
+  const parts = [];
+  const str = (s) => {
+    const b = typeof s === "string" ? Buffer.from(s) : s;
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(b.length));
+    parts.push(len, b, Buffer.alloc((8 - (b.length % 8)) % 8));
+  };
+  for (const s of ["nix-archive-1", "(", "type", "regular", "contents"]) str(s);
+  str(contents);
+  str(")");
+  return Buffer.concat(parts);
+}
+
+async function makeClosure(lib, secretKeyText, size, tag) {
+  const sk = lib.parseSecretKey(secretKeyText);
+  const paths = [];
+  for (let i = 0; i < size; i++) {
+    const name = `bench-closure-${tag}-${i}`;
+    const storePath = `/nix/store/${lib.nix32Encode(randomBytes(20))}-${name}`;
+    const nar = narOfFile(randomBytes(512 + Math.floor(Math.random() * 7680)));
+    const narHash = lib.nix32Encode(createHash("sha256").update(nar).digest());
+    paths.push({ storePath, nar, narHash, narKey: `nar/${narHash}.nar`, narinfo: "", narinfoKey: "" });
+  }
+  // The root (index 0) references every path of the closure (itself excluded); the others reference nothing.
+  const root = paths[0];
+  for (const p of paths) {
+    const refs = p === root ? paths.slice(1).map((q) => q.storePath.slice("/nix/store/".length)) : [];
+    const unsigned = [
+      `StorePath: ${p.storePath}`,
+      `URL: ${p.narKey}`,
+      "Compression: none",
+      `FileHash: sha256:${p.narHash}`,
+      `FileSize: ${p.nar.length}`,
+      `NarHash: sha256:${p.narHash}`,
+      `NarSize: ${p.nar.length}`,
+      `References: ${refs.join(" ")}`,
+      "",
+    ].join("\n");
+    const parsed = lib.parseNarinfo(unsigned);
+    p.narinfo = lib.formatNarinfo({ ...parsed, sigs: [await lib.signNarinfo(parsed, sk)] });
+    p.narinfoKey = `${p.storePath.slice("/nix/store/".length, "/nix/store/".length + 32)}.narinfo`;
+  }
+  return { root: root.storePath, paths };
+}
+
+async function pool(items, n, task) {
+  let next = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (next < items.length) await task(items[next++]);
+  }));
+}
+
+export async function benchClosure({ dir, s3, bucket, cacheWorker, proxyWorker, keys, lib, smoke }) {
+  const P = smoke ? PROFILES.smoke : PROFILES.full;
+  // One closure per cold round (never seen by the worker) and one for the warm rounds.
+  say(`closure: making ${P.rounds + 1} closures of ${P.paths} paths`);
+  const closures = [];
+  for (let i = 0; i <= P.rounds; i++) closures.push(await makeClosure(lib, keys.secretKey, P.paths, `${i}`));
+  await s3.client.putObject(bucket, "nix-cache-info", "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 40\n", "text/x-nix-cache-info");
+  await pool(closures.flatMap((c) => c.paths), 16, async (p) => {
+    await s3.client.putObject(bucket, p.narinfoKey, p.narinfo);
+    await s3.client.putObject(bucket, p.narKey, p.nar, "application/x-nix-nar");
+  });
+
+  // The cache worker as deployed in section 1 (S3 origin, denylist KV bound), in its own runtime and edge cache.
+  const worker = await startWorker(dir, "closure-cache", {
+    scriptPath: cacheWorker,
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings: {
+      ORIGINS: JSON.stringify([{ type: "s3", name: "s3-bench", endpoint: s3.endpoint, bucket, region: "us-east-1", requesterPays: true, credentials: "S3" }]),
+      TRUSTED_PUBLIC_KEYS: keys.publicKey,
+      S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    },
+    kvNamespaces: { DENYLIST: "denylist" },
+  });
+  const proxy = await startWorker(dir, "closure-proxy", {
+    scriptPath: proxyWorker,
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings: { S3_ENDPOINT: s3.endpoint, S3_BUCKET: bucket, S3_ACCESS_KEY_ID: s3.credentials.accessKeyId, S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey },
+  });
+  let runs = 0;
+  const substitute = async (url, closure) => {
+    const root = join(dir, "nix-stores", `s${runs++}`);
+    await mkdir(root, { recursive: true });
+    const options = {
+      substituters: url,
+      "trusted-public-keys": keys.publicKey,
+      "build-users-group": "",
+      "connect-timeout": "5",
+    };
+    const args = ["--store", root, "-r", closure.root, ...Object.entries(options).flatMap(([k, v]) => ["--option", k, v])];
+    const started = process.hrtime.bigint();
+    await run("nix-store", args, { env: { XDG_CACHE_HOME: join(root, "xdg-cache"), HOME: root }, timeoutMs: 600_000 });
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    // Every path of the closure is now valid in that store (Nix checked each NAR's hash as it added it).
+    await run("nix-store", ["--store", root, "--check-validity", ...closure.paths.map((p) => p.storePath)], { timeoutMs: 120_000 });
+    await rm(root, { recursive: true, force: true });
+    return ms;
+  };
+  const idle = async () => {
+    // The worker writes the edge cache after answering (waitUntil): give those writes time to land.
+    await sleep(smoke ? 300 : 1000);
+  };
+  try {
+    const rounds = { coldWorker: [], coldProxy: [], warmWorker: [], warmProxy: [] };
+    const warmClosure = closures[P.rounds];
+    say("closure: priming the worker's edge cache with the warm closure");
+    await substitute(worker.url, warmClosure);
+    await idle();
+    for (const p of [warmClosure.paths[0], warmClosure.paths[1]]) {
+      for (const key of [p.narinfoKey, p.narKey]) {
+        const r = await fetch(`${worker.url}/${key}`);
+        await r.arrayBuffer();
+        if (r.headers.get("x-cache-status") !== "HIT") throw new Error(`closure: /${key} is ${r.headers.get("x-cache-status")} after priming, not HIT`);
+      }
+    }
+    for (let i = 0; i < P.rounds; i++) {
+      // Alternate which goes first, so neither always meets S3's warmer or colder page cache.
+      const order = i % 2 === 0 ? ["worker", "proxy"] : ["proxy", "worker"];
+      for (const who of order) {
+        const ms = await substitute(who === "worker" ? worker.url : proxy.url, closures[i]);
+        rounds[who === "worker" ? "coldWorker" : "coldProxy"].push(ms);
+      }
+      await idle();
+      for (const who of order) {
+        const ms = await substitute(who === "worker" ? worker.url : proxy.url, warmClosure);
+        rounds[who === "worker" ? "warmWorker" : "warmProxy"].push(ms);
+      }
+      say(`closure round ${i + 1}: cold worker ${rounds.coldWorker[i].toFixed(0)} ms vs proxy ${rounds.coldProxy[i].toFixed(0)} ms; warm worker ${rounds.warmWorker[i].toFixed(0)} ms vs proxy ${rounds.warmProxy[i].toFixed(0)} ms`);
+    }
+    const nix = (await run("nix-store", ["--version"])).stdout.trim();
+    return {
+      paths: P.paths,
+      rounds: P.rounds,
+      nix,
+      bytes: closures[0].paths.reduce((a, p) => a + p.nar.length, 0),
+      ms: Object.fromEntries(Object.entries(rounds).map(([k, v]) => [k, median(v)])),
+      perRound: rounds,
+    };
+  } finally {
+    await Promise.all([worker.stop(), proxy.stop()]);
+  }
+}
+
+const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "–");
+
+export function renderClosure(c, { smoke = false } = {}) {
+  const verdict = (ok) => (smoke ? "n/a (smoke)" : ok ? "**pass**" : "**miss**");
+  const warm = c.ms.warmWorker / c.ms.warmProxy;
+  const cold = c.ms.coldWorker / c.ms.coldProxy;
+  const out = [];
+  out.push("## 8. Closure substitution (Debian's Nix)");
+  out.push("");
+  out.push(`\`${c.nix}\` runs \`nix-store -r\` on the root of a closure of ${c.paths} small paths (${f(c.bytes / c.paths / 1024, 1)} KiB NARs on average, uncompressed, each hash-checked by the worker and by Nix) into a fresh store, with a fresh client cache and Nix's default parallelism. Cold: a closure the worker has never seen (every narinfo and NAR an edge miss to S3); warm: a closure already in the worker's edge cache. Baseline: the pass-through worker (\`workers/s3-proxy.ts\`) for the same closures. Wall time of \`nix-store -r\`, median of ${c.rounds} rounds (order alternating).`);
+  out.push("");
+  out.push([
+    "| closure | pass-through worker (ms) | cache worker (ms) | ratio | target | result |",
+    "|---|---|---|---|---|---|",
+    `| warm (edge hits) | ${f(c.ms.warmProxy, 0)} | ${f(c.ms.warmWorker, 0)} | ${f(warm)} | ≤ 1.0 | ${verdict(warm <= 1.0)} |`,
+    `| cold (edge misses to S3) | ${f(c.ms.coldProxy, 0)} | ${f(c.ms.coldWorker, 0)} | ${f(cold)} | ≤ 1.1 | ${verdict(cold <= 1.1)} |`,
+  ].join("\n"));
+  out.push("");
+  out.push(`Per round (ms): cold worker ${c.perRound.coldWorker.map((x) => f(x, 0)).join(", ")}; cold pass-through ${c.perRound.coldProxy.map((x) => f(x, 0)).join(", ")}; warm worker ${c.perRound.warmWorker.map((x) => f(x, 0)).join(", ")}; warm pass-through ${c.perRound.warmProxy.map((x) => f(x, 0)).join(", ")}.`);
+  out.push("");
+  return out.join("\n");
+}
