@@ -3,44 +3,25 @@
  * signed it; a forged, unsigned or malformed one counts as absent from that origin and is never cached.
  */
 import { log } from "../log";
-import { FormatError } from "../narinfo/errors";
-import { formatNarinfo, parseNarinfo, type Narinfo } from "../narinfo/narinfo";
+import { formatNarinfo, type Narinfo } from "../narinfo/narinfo";
 import { signNarinfo, verifyNarinfo } from "../narinfo/signature";
 import { backfillTargets, fetchFromOrigins, type Acceptor } from "../origins/chain";
 import type { Route } from "../routing/routes";
 import { errorResponse } from "../routing/errors";
 import { parseRangeHeader, resolveRange, type ByteRange } from "../routing/range";
 import { baseHeaders, fromEdge, lookupEdge, originsFailed, type RequestContext } from "./context";
-import { readBounded } from "../streams/readBounded";
-import { decodedBody } from "../origins/contentEncoding";
-
-// Narinfos of paths with thousands of references stay well under this.
-const MAX_NARINFO_BYTES = 1024 * 1024;
+import { readNarinfo } from "../origins/narinfoObject";
 
 type NarinfoRoute = Extract<Route, { kind: "narinfo" }>;
 
 function acceptNarinfo(rc: RequestContext, route: NarinfoRoute): Acceptor<Narinfo> {
   const { storeDir } = rc.config.cacheInfo;
   return async (object) => {
-    if (!object.body) return { ok: false, reason: "empty body" };
-    // A narinfo stored with `narinfo-compression` (gzip from R2 or any origin) is decoded, never read as absent;
-    // one the runtime cannot decode makes the origin failed (5xx), since the narinfo may well be there.
-    const body = decodedBody(object.body, object.contentEncoding);
-    if (!body) return { ok: false, failed: true, reason: `cannot decode Content-Encoding ${object.contentEncoding}` };
-    const text = await readBounded(body, MAX_NARINFO_BYTES);
-    if (text === undefined) return { ok: false, reason: "narinfo too large" };
-    let narinfo: Narinfo;
-    try {
-      narinfo = parseNarinfo(text, storeDir);
-    } catch (e) {
-      if (e instanceof FormatError) return { ok: false, reason: `malformed narinfo: ${e.message}` };
-      throw e;
-    }
-    // Nix rejects a narinfo for another path (libstore/binary-cache-store.cc); so do we, before anyone caches it.
-    if (narinfo.storePath.hash !== route.hash) return { ok: false, reason: "StorePath does not match the requested hash" };
-    const verdict = await verifyNarinfo(narinfo, rc.config.trustedKeys, storeDir);
+    const read = await readNarinfo(object, route.hash, storeDir);
+    if (!read.ok) return read;
+    const verdict = await verifyNarinfo(read.value, rc.config.trustedKeys, storeDir);
     if (!verdict.valid) return { ok: false, reason: `signature: ${verdict.reason}` };
-    return { ok: true, value: narinfo };
+    return read;
   };
 }
 
