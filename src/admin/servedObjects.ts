@@ -6,15 +6,14 @@
  */
 import { log } from "../log";
 import { FormatError } from "../narinfo/errors";
-import { MAX_NARINFO_LENGTH, parseNarinfo, type Narinfo } from "../narinfo/narinfo";
+import type { Narinfo } from "../narinfo/narinfo";
 import { formatStorePath, parseStorePathBaseName } from "../narinfo/storePath";
 import { parseNarUrl } from "../nar/narUrl";
 import { fetchFromOrigins, type Acceptor, type ChainLink } from "../origins/chain";
 import { parseRoute, type Route } from "../routing/routes";
 import { denylistKeys, logKey, objectKey, pathKey } from "../serve/denylist";
 import type { Target } from "./targets";
-import { readBounded } from "../streams/readBounded";
-
+import { readNarinfo } from "../origins/narinfoObject";
 
 export type NarinfoLookup =
   | { kind: "found"; origin: string; narinfo: Narinfo }
@@ -35,19 +34,8 @@ export interface ServedObjects {
 
 
 function parsedNarinfo(hash: string, storeDir: string): Acceptor<Narinfo> {
-  return async (object) => {
-    if (!object.body) return { ok: false, reason: "empty body" };
-    const text = await readBounded(object.body, MAX_NARINFO_LENGTH);
-    if (text === undefined) return { ok: false, reason: "narinfo too large" };
-    try {
-      const narinfo = parseNarinfo(text, storeDir);
-      if (narinfo.storePath.hash !== hash) return { ok: false, reason: "StorePath does not match the hash" };
-      return { ok: true, value: narinfo };
-    } catch (e) {
-      if (e instanceof FormatError) return { ok: false, reason: `malformed narinfo: ${e.message}` };
-      throw e;
-    }
-  };
+  // The cache worker's own reader: a narinfo it would decode and serve is one the admin finds.
+  return (object) => readNarinfo(object, hash, storeDir);
 }
 
 export async function lookupNarinfo(chain: readonly ChainLink[], hash: string, storeDir: string): Promise<NarinfoLookup> {

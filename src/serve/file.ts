@@ -351,12 +351,16 @@ function serveStream(
       const corrupt = error instanceof IntegrityError && error.corrupt && plan.whole && sha256 !== undefined;
       if (corrupt) noteVerification(rc.facts, "corrupt-nar", origin.name);
       log("error", corrupt ? "integrity-failed" : "origin-body-failed", { key: route.key, origin: origin.name, detail: String(error), sent: true });
-      // The marker is written after the edge write settled: it tells every isolate not to trust that copy.
-      const cleanup = (async () => {
-        await edgeWrite;
-        if (corrupt) await rememberCorrupt(rc, route.key, origin, edgeWrite !== undefined);
-        else if (edgeWrite && sha256) await rc.edge.markFailed(route.key, { copyFailed: true });
-      })();
+      // The marker is written at once, not after the edge write settles: it distrusts every copy whose write began
+      // before now, so it holds even for a write the Cache API never settles, or stores after the worker's delete
+      // (docs/request-flow.md, "Corrupt copies"). The edge write (and its delete) is then waited for, bounded.
+      const marked = corrupt
+        ? rememberCorrupt(rc, route.key, origin, edgeWrite !== undefined)
+        : edgeWrite && sha256
+          ? rc.edge.markFailed(route.key, { copyFailed: true })
+          : undefined;
+      if (marked) rc.ctx.waitUntil(marked);
+      const cleanup = Promise.all([marked, edgeWrite]);
       await Promise.race([cleanup, new Promise((resolve) => setTimeout(resolve, EDGE_CLEANUP_MS))]);
     },
   });

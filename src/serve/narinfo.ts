@@ -6,53 +6,34 @@
 import { log } from "../log";
 import { noteOrigin, noteVerification } from "../metrics/facts";
 import { isContentAddressed } from "../narinfo/contentAddress";
-import { FormatError } from "../narinfo/errors";
-import { formatNarinfo, MAX_NARINFO_LENGTH, parseNarinfo, withSignatures, type Narinfo } from "../narinfo/narinfo";
+import { formatNarinfo, withSignatures, type Narinfo } from "../narinfo/narinfo";
 import { signNarinfo, verifyNarinfo } from "../narinfo/signature";
 import { backfillTargets, fetchFromOrigins, type Acceptor } from "../origins/chain";
 import type { Route } from "../routing/routes";
 import { errorResponse } from "../routing/errors";
 import { parseRangeHeader, resolveRange, type ByteRange } from "../routing/range";
 import { baseHeaders, fromEdge, lookupEdge, originsFailed, type RequestContext } from "./context";
-import { readBounded } from "../streams/readBounded";
-import { decodedBody } from "../origins/contentEncoding";
+import { readNarinfo } from "../origins/narinfoObject";
 
 type NarinfoRoute = Extract<Route, { kind: "narinfo" }>;
 
 function acceptNarinfo(rc: RequestContext, route: NarinfoRoute): Acceptor<Narinfo> {
   const { storeDir } = rc.config.cacheInfo;
   return async (object, origin) => {
-    if (!object.body) return { ok: false, reason: "empty body" };
-    // A narinfo stored with `narinfo-compression` (gzip from R2 or any origin) is decoded, never read as absent;
-    // one the runtime cannot decode makes the origin failed (5xx), since the narinfo may well be there.
-    const body = decodedBody(object.body, object.contentEncoding);
-    if (!body) return { ok: false, failed: true, reason: `cannot decode Content-Encoding ${object.contentEncoding}` };
-    const text = await readBounded(body, MAX_NARINFO_LENGTH);
-    if (text === undefined) return { ok: false, reason: "narinfo too large" };
-    let narinfo: Narinfo;
-    try {
-      narinfo = parseNarinfo(text, storeDir);
-    } catch (e) {
-      if (e instanceof FormatError) {
-        noteVerification(rc.facts, "forged", origin.name);
-        return { ok: false, reason: `malformed narinfo: ${e.message}` };
-      }
-      throw e;
-    }
-    // Nix rejects a narinfo for another path (libstore/binary-cache-store.cc); so do we, before anyone caches it.
-    if (narinfo.storePath.hash !== route.hash) {
-      noteVerification(rc.facts, "wrong-path", origin.name);
-      return { ok: false, reason: "StorePath does not match the requested hash" };
+    const read = await readNarinfo(object, route.hash, storeDir);
+    if (!read.ok) {
+      if ("problem" in read) noteVerification(rc.facts, read.problem === "wrong-path" ? "wrong-path" : "forged", origin.name);
+      return read;
     }
     // A content-addressed path needs no signature, as in Nix (docs/protocol.md, "Content-addressed paths").
-    if (await isContentAddressed(narinfo, storeDir)) {
+    if (await isContentAddressed(read.value, storeDir)) {
       noteVerification(rc.facts, "ok", origin.name);
-      return { ok: true, value: narinfo };
+      return read;
     }
-    const verdict = await verifyNarinfo(narinfo, rc.config.trustedKeys, storeDir);
+    const verdict = await verifyNarinfo(read.value, rc.config.trustedKeys, storeDir);
     noteVerification(rc.facts, verdict.valid ? "ok" : verdict.reason === "bad-signature" ? "forged" : "unsigned", origin.name);
     if (!verdict.valid) return { ok: false, reason: `signature: ${verdict.reason}` };
-    return { ok: true, value: narinfo };
+    return read;
   };
 }
 

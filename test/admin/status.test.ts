@@ -38,6 +38,21 @@ describe("GET /v1/paths/<hash>", () => {
     expect((await callAdmin(admin, "GET", "/v1/paths/xyz")).status).toBe(400);
   });
 
+  it("finds a narinfo stored gzip-compressed in R2 (narinfo-compression), as the cache worker does", async () => {
+    const dep = fixturePath("feas-dep");
+    const text = fixtureText(dep.xz.narinfoPath);
+    const gzipped = new Uint8Array(await new Response(new Response(text).body!.pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+    await bindings().NAR_BUCKET.put(`${dep.hashPart}.narinfo`, gzipped, { httpMetadata: { contentEncoding: "gzip" } });
+    const { admin } = await envs();
+    const res = await callAdmin(admin, "GET", `/v1/paths/${dep.hashPart}`, { token: "read" });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({
+      storePath: dep.storePath,
+      narinfo: { origin: "r2:NAR_BUCKET", url: dep.xz.url, narSize: 176 },
+      signature: { valid: true, key: "cache-test-1" },
+    });
+  });
+
   it("accepts a URL-encoded store path", async () => {
     fakeCloudflareApi();
     await seedR2(bindings().NAR_BUCKET);

@@ -219,6 +219,40 @@ describe("§2 a corrupt NAR is invisible when another origin has a good one", { 
     expect(retry.headers.get("server-timing")).not.toContain("r2:NAR_BUCKET");
   });
 
+  it("a cut transfer whose edge write never settles (stubbed Cache API put) is still marked: a copy the Cache API stores later is never answered, not even to a Range", async () => {
+    const app = fixturePath("feas-app");
+    const whole = fixtureBytes(app.xz.narPath);
+    let calls = 0;
+    stubOrigins((request) => {
+      // First GET: the body breaks half-way (a cut connection); afterwards a plain server ignoring Range.
+      if (calls++ === 0) return new Response(brokenBody(whole.slice(0, 50)), { headers: { "content-length": String(whole.byteLength) } });
+      return fixtureUpstream("xz")(request);
+    });
+    const env = testEnv({ ORIGINS: [upstream("plain")], VERIFY_BEFORE_SEND_MAX_BYTES: "0" });
+    // The local Cache API's put of a body that failed can stay pending, and store the copy later anyway: the put is
+    // stubbed to read its body and never settle; the copy it "stores late" is written below with its headers.
+    const cache = caches.default;
+    const realPut = cache.put.bind(cache);
+    let lateCopy: Headers | undefined;
+    vi.spyOn(cache, "put").mockImplementation(async (request, response) => {
+      if (new URL(request instanceof Request ? request.url : String(request)).search !== "") return realPut(request, response);
+      lateCopy = new Headers(response.headers);
+      await response.body?.pipeTo(new WritableStream()).catch(() => undefined);
+      return new Promise<void>(() => undefined);
+    });
+    const first = await callStreaming(env, `/${app.xz.url}`);
+    await expect(first.body).rejects.toThrow();
+    vi.mocked(cache.put).mockRestore();
+    expect(lateCopy).toBeDefined();
+    // The copy the Cache API kept: the right length, the wrong bytes (what a cut write leaves is not the file).
+    await realPut(cacheKeyUrl(env.PUBLIC_URL!, app.xz.url), new Response(new Uint8Array(whole.byteLength), { headers: lateCopy }));
+    const from = whole.byteLength - 100;
+    const tail = await call(env, `/${app.xz.url}`, { headers: { range: `bytes=${from}-` } });
+    expect(tail.status).toBe(206);
+    expect(tail.headers.get("x-cache-status")).not.toBe("HIT");
+    expect(await bytesOf(tail)).toEqual(whole.slice(from));
+  });
+
   it("a corrupt origin asked last is still asked when no other origin has the file, and serves once fixed", async () => {
     const app = fixturePath("feas-app");
     const good = fixtureBytes(app.xz.narPath);
