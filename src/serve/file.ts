@@ -360,8 +360,12 @@ function serveStream(
           ? rc.edge.markFailed(route.key, { copyFailed: true })
           : undefined;
       if (marked) rc.ctx.waitUntil(marked);
-      const cleanup = Promise.all([marked, edgeWrite]);
-      await Promise.race([cleanup, new Promise((resolve) => setTimeout(resolve, EDGE_CLEANUP_MS))]);
+      // Each wait has its own bound: the small marker is what makes the client's retry safe, so a slow edge write
+      // (a large body being stored) must not use up its time.
+      const bounded = (p: Promise<unknown> | undefined) =>
+        Promise.race([p, new Promise((resolve) => setTimeout(resolve, EDGE_CLEANUP_MS))]);
+      await bounded(marked);
+      await bounded(edgeWrite);
     },
   });
   const [forClient, ...copies] = fan.branches;

@@ -179,7 +179,7 @@ describe("§2 a corrupt NAR is invisible when another origin has a good one", { 
     expect(res.headers.get("cache-control")).toBe("no-store");
   });
 
-  it("above the threshold: the transfer is cut, the edge copy is gone before the client's stream fails, and the retry is served by the next origin", async () => {
+  it("above the threshold: the transfer is cut, the client's immediate retry is served by the next origin, and the edge copy is gone", async () => {
     const app = fixturePath("feas-app");
     const good = fixtureBytes(app.xz.narPath);
     await bucket().put(app.xz.url, corrupted(good));
@@ -188,16 +188,19 @@ describe("§2 a corrupt NAR is invisible when another origin has a good one", { 
     const { response, body, settled } = await callStreaming(env, `/${app.xz.url}`);
     expect(response.status).toBe(200);
     await expect(body).rejects.toThrow();
-    // Checked the moment the client's stream failed, before the background work is awaited.
-    expect(await caches.default.match(cacheKeyUrl(env.PUBLIC_URL!, app.xz.url))).toBeUndefined();
-    await settled();
     expect(stub.requests).toHaveLength(0);
+    // The retry comes the moment the client's stream failed, before the background work is awaited: whatever the
+    // Cache API holds by then, the marker written before the failure keeps it from being answered.
     const retry = await call(env, `/${app.xz.url}`);
     expect(retry.status).toBe(200);
     expect(retry.headers.get("x-cache-status")).toBe("MISS");
     expect(await bytesOf(retry)).toEqual(good);
     // The corrupt origin was asked last, i.e. not at all: the next origin had the file.
     expect(retry.headers.get("server-timing")).not.toContain("r2:NAR_BUCKET");
+    await settled();
+    // Once the background work is done, the broken copy's entry is gone (the retry's good copy may replace it).
+    const held = await caches.default.match(cacheKeyUrl(env.PUBLIC_URL!, app.xz.url));
+    if (held) expect(await bytesOf(held)).toEqual(good);
   });
 
   it("above the threshold: a retry landing in another isolate also asks the corrupt origin last (Cache API marker)", async () => {
