@@ -16,7 +16,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { check, freePort, makeTempDir, rawRequest, removeDir, REPO_ROOT, seedR2From, sleep, WRANGLER_ENV } from "../e2e/harness";
+import { check, freePort, makeTempDir, rawRequest, removeDir, REPO_ROOT, seedR2From, sleep, WRANGLER_ENV, writeWorkerConfigs } from "../e2e/harness";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = join(REPO_ROOT, ".tmp", "screenshots");
@@ -71,7 +71,7 @@ async function startSqlApi(): Promise<number> {
   return (sqlServer.address() as AddressInfo).port;
 }
 
-async function writeConfigs(dir: string, port: number, sqlPort: number): Promise<{ gateway: string; admin: string }> {
+async function writeConfigs(dir: string, port: number, sqlPort: number): Promise<{ gateway: string; cache: string; admin: string }> {
   const gateway = join(dir, "gateway.toml");
   await writeFile(join(dir, "gateway.mjs"), GATEWAY);
   await writeFile(
@@ -87,12 +87,7 @@ async function writeConfigs(dir: string, port: number, sqlPort: number): Promise
       "",
     ].join("\n"),
   );
-  const admin = join(dir, "wrangler.admin.toml");
-  const text = (await readFile(join(REPO_ROOT, "wrangler.admin.toml"), "utf8"))
-    .replace(/^main = "src\/admin\/index.ts"$/m, `main = ${JSON.stringify(join(REPO_ROOT, "src/admin/index.ts"))}`)
-    .replaceAll('migrations_dir = "migrations/admin"', `migrations_dir = ${JSON.stringify(join(REPO_ROOT, "migrations/admin"))}`);
-  if (!text.includes(join(REPO_ROOT, "src/admin/index.ts"))) throw new Error("wrangler.admin.toml: main not found");
-  await writeFile(admin, text);
+  const { cache, admin } = await writeWorkerConfigs(dir);
   const tokens = [
     { id: "browser-admin", sha256: sha256(TOKENS.admin), scopes: ["purge", "block", "delete", "read"] },
     { id: "browser-reader", sha256: sha256(TOKENS.reader), scopes: ["read"] },
@@ -109,7 +104,7 @@ async function writeConfigs(dir: string, port: number, sqlPort: number): Promise
       "",
     ].join("\n"),
   );
-  return { gateway, admin };
+  return { gateway, cache, admin };
 }
 
 async function startDev(configs: string[], port: number): Promise<void> {
@@ -193,14 +188,14 @@ beforeAll(async () => {
   cacheUrl = `http://127.0.0.1:${port}`;
   adminUrl = `http://localhost:${port}`;
   const sqlPort = await startSqlApi();
-  const { gateway, admin } = await writeConfigs(work, port, sqlPort);
+  const { gateway, cache, admin } = await writeConfigs(work, port, sqlPort);
   await check(
     process.execPath,
     [join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"), "d1", "migrations", "apply", "nix-cache-audit", "--local", "-c", admin, "--persist-to", persistTo],
     { env: { ...WRANGLER_ENV }, timeoutMs: 60_000 },
   );
   await seedR2From(persistTo, join(REPO_ROOT, "demo/cache"));
-  await startDev([gateway, join(REPO_ROOT, "wrangler.toml"), admin], port);
+  await startDev([gateway, cache, admin], port);
   context = await chromium.launchPersistentContext(join(work, "chromium-profile"), {
     executablePath: CHROMIUM,
     headless: true,

@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { check, devRegistryEnv, freePort, makeTempDir, rawRequest, recordOutput, removeDir, REPO_ROOT, requireTool, run, seedR2From, sleep, WRANGLER_ENV, type RunResult } from "./harness";
+import { check, devRegistryEnv, freePort, makeTempDir, rawRequest, recordOutput, removeDir, REPO_ROOT, requireTool, run, seedR2From, sleep, WRANGLER_ENV, writeWorkerConfigs, type RunResult } from "./harness";
 
 
 const TOKENS = { admin: "e2e-admin-token-4vK9pQ2sW7", reader: "e2e-read-token-8nM3xL6tR1" };
@@ -53,25 +53,7 @@ async function writeConfigs(dir: string, port: number): Promise<{ gateway: strin
       "",
     ].join("\n"),
   );
-  // The repo's admin config with paths made absolute, so that its .dev.vars can live in the temp dir.
-  const admin = join(dir, "wrangler.admin.toml");
-  const text = (await readFile(join(REPO_ROOT, "wrangler.admin.toml"), "utf8"))
-    .replace(/^main = "src\/admin\/index.ts"$/m, `main = ${JSON.stringify(join(REPO_ROOT, "src/admin/index.ts"))}`)
-    .replaceAll('migrations_dir = "migrations/admin"', `migrations_dir = ${JSON.stringify(join(REPO_ROOT, "migrations/admin"))}`);
-  if (!text.includes(join(REPO_ROOT, "src/admin/index.ts"))) throw new Error("wrangler.admin.toml: main not found");
-  await writeFile(admin, text);
-  // The cache worker's config, re-reading the denylist on every request so each step below is seen at once; the
-  // refresh interval itself is proven inside workerd (test/admin/denylist.test.ts). In its own directory, so the
-  // admin's .dev.vars (tokens) is not its.
-  await mkdir(join(dir, "cache"));
-  const cache = join(dir, "cache", "wrangler.toml");
-  const cacheText = (await readFile(join(REPO_ROOT, "wrangler.toml"), "utf8"))
-    .replace(/^main = "src\/index.ts"$/m, `main = ${JSON.stringify(join(REPO_ROOT, "src/index.ts"))}`)
-    .replace(/^DENYLIST_REFRESH_SECONDS = "30"$/m, 'DENYLIST_REFRESH_SECONDS = "0"');
-  if (!cacheText.includes('DENYLIST_REFRESH_SECONDS = "0"') || !cacheText.includes(join(REPO_ROOT, "src/index.ts"))) {
-    throw new Error("wrangler.toml: main or DENYLIST_REFRESH_SECONDS not found");
-  }
-  await writeFile(cache, cacheText);
+  const { cache, admin } = await writeWorkerConfigs(dir);
   const tokens = [
     { id: "e2e-admin", sha256: sha256(TOKENS.admin), scopes: ["purge", "block", "delete", "read"] },
     { id: "e2e-reader", sha256: sha256(TOKENS.reader), scopes: ["read"] },

@@ -698,3 +698,28 @@ export async function startS3(stateDir: string): Promise<S3Server> {
 export function s3For(endpoint: string, secretAccessKey = S3_CREDENTIALS.secretAccessKey) {
   return s3Client({ endpoint, accessKeyId: S3_CREDENTIALS.accessKeyId, secretAccessKey, region: S3_CREDENTIALS.region });
 }
+
+/**
+ * Copies of both workers' configs for one `wrangler dev` run from `dir`, with entry points and migrations made
+ * absolute so that a `.dev.vars` (test tokens) can sit beside the admin's copy. The cache worker's copy re-reads the
+ * denylist on every request, so each block is seen at once (the refresh interval itself is proven inside workerd,
+ * test/admin/denylist.test.ts), and lives in its own directory so that the admin's `.dev.vars` is not its.
+ */
+export async function writeWorkerConfigs(dir: string): Promise<{ cache: string; admin: string }> {
+  const admin = join(dir, "wrangler.admin.toml");
+  const adminText = (await readFile(join(REPO_ROOT, "wrangler.admin.toml"), "utf8"))
+    .replace(/^main = "src\/admin\/index.ts"$/m, `main = ${JSON.stringify(join(REPO_ROOT, "src/admin/index.ts"))}`)
+    .replaceAll('migrations_dir = "migrations/admin"', `migrations_dir = ${JSON.stringify(join(REPO_ROOT, "migrations/admin"))}`);
+  if (!adminText.includes(join(REPO_ROOT, "src/admin/index.ts"))) throw new Error("wrangler.admin.toml: main not found");
+  await writeFile(admin, adminText);
+  await mkdir(join(dir, "cache"), { recursive: true });
+  const cache = join(dir, "cache", "wrangler.toml");
+  const cacheText = (await readFile(join(REPO_ROOT, "wrangler.toml"), "utf8"))
+    .replace(/^main = "src\/index.ts"$/m, `main = ${JSON.stringify(join(REPO_ROOT, "src/index.ts"))}`)
+    .replace(/^DENYLIST_REFRESH_SECONDS = "30"$/m, 'DENYLIST_REFRESH_SECONDS = "0"');
+  if (!cacheText.includes('DENYLIST_REFRESH_SECONDS = "0"') || !cacheText.includes(join(REPO_ROOT, "src/index.ts"))) {
+    throw new Error("wrangler.toml: main or DENYLIST_REFRESH_SECONDS not found");
+  }
+  await writeFile(cache, cacheText);
+  return { cache, admin };
+}
