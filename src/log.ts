@@ -1,5 +1,5 @@
 /** One JSON line per event, so logs can be queried (Workers Logs, Logpush). Never pass secrets here. */
-export type LogLevel = "debug" | "info" | "warn" | "error";
+type LogLevel = "debug" | "info" | "warn" | "error";
 
 export function log(level: LogLevel, event: string, fields: Record<string, unknown> = {}): void {
   const line = JSON.stringify({ level, event, ...fields });

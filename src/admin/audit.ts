@@ -9,14 +9,14 @@ export type AuditResult = "pending" | "ok" | "partial" | "dry-run" | "failed" | 
 export const AUDIT_ACTIONS = ["purge", "block", "unblock", "delete", "hook"] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export interface AuditCompletion {
+interface AuditCompletion {
   request: unknown;
   result: Exclude<AuditResult, "pending">;
   status: number;
   detail?: unknown;
 }
 
-export interface AuditRecord {
+interface AuditRecord {
   id: number;
   at: string;
   completed_at: string | null;
@@ -60,7 +60,7 @@ export async function completeAudit(db: D1Database, id: number, actor: string, d
   }
 }
 
-export interface AuditQuery {
+interface AuditQuery {
   limit: number;
   before?: number;
   action?: string;

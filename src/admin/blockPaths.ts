@@ -12,7 +12,7 @@ import { optionalBoolean, unknownFields } from "./requestBody";
 import { impliedKeys, unresolved } from "./servedObjects";
 import { parseTargets, subjectOf } from "./targets";
 
-export const MAX_REASON_LENGTH = 500;
+const MAX_REASON_LENGTH = 500;
 
 export function notPublished(error: string): string {
   return `the denylist could not be published (${error}): the change is recorded and the cron trigger publishes it within 5 minutes; until then the cache workers do not see it`;

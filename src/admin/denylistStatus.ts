@@ -10,7 +10,7 @@ import type { AdminConfig } from "./config";
 // KV's documented propagation of a write to every location.
 const KV_PROPAGATION_SECONDS = 60;
 
-export interface DenylistStatus {
+interface DenylistStatus {
   source: "kv-document";
   /** D1's version of the block set and the newest version written to KV (behind: the cron trigger republishes). */
   version: number;

@@ -46,7 +46,7 @@ export function adminStatusOf(error: AdminError): number {
 }
 
 /** What the caller may read: enough to fix a 4xx, nothing about the server for a 5xx. */
-export function publicMessage(error: AdminError): string {
+function publicMessage(error: AdminError): string {
   switch (error.kind) {
     case "bad-request":
       return error.detail;
@@ -73,7 +73,7 @@ export function publicMessage(error: AdminError): string {
   }
 }
 
-export const NO_STORE = "no-store";
+const NO_STORE = "no-store";
 
 export function jsonResponse(body: unknown, status = 200, extraHeaders?: HeadersInit): Response {
   const headers = new Headers(extraHeaders);

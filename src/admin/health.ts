@@ -47,7 +47,7 @@ async function cacheWorkerHealth(config: AdminConfig) {
   }
 }
 
-export function configSummary(config: AdminConfig) {
+function configSummary(config: AdminConfig) {
   return {
     publicUrl: config.publicUrl,
     storeDir: config.storeDir,

@@ -125,7 +125,7 @@ function serve(route: AdminRoute) {
 }
 
 /** The one router: each route of the table, then a 405 naming the methods of a known path, then 404. */
-export const router = (() => {
+const router = (() => {
   const r = Router<IRequest, [Call], Response>({
     finally: [(response: Response | undefined) => response ?? adminErrorResponse({ kind: "not-found" })],
   });

@@ -21,12 +21,12 @@ import { notPurged } from "./blockPaths";
 import { purgeUrls } from "./purge";
 
 /** An EventBridge API destination sends one event per call; a batch from a pipe or a replay stays small. */
-export const MAX_EVENTS = 100;
+const MAX_EVENTS = 100;
 /**
  * EventBridge retries a delivery for up to 24 hours; an older event is a replay. Recorded sequencers are kept
  * this long (the cron trigger prunes older ones), so every replay is either too old or recognised.
  */
-export const MAX_EVENT_AGE_MS = 2 * 24 * 3600 * 1000;
+const MAX_EVENT_AGE_MS = 2 * 24 * 3600 * 1000;
 /** Sequencers are hex of varying length, compared after right-padding with zeros (S3's rule). */
 const SEQUENCER_WIDTH = 64;
 

@@ -9,7 +9,7 @@ import { lookupNarinfo, objectKeys, servedObjects, type ServedObjects } from "./
 import type { Target } from "./targets";
 import { purgeZone, type Sleep, type ZonePurgeOutcome } from "./zonePurge";
 
-export interface PathReport {
+interface PathReport {
   input: string;
   /** A store path's hash; absent for objects. */
   hash?: string;
@@ -22,7 +22,7 @@ export interface PathReport {
   urls: string[];
 }
 
-export interface UrlPurgeOutcome {
+interface UrlPurgeOutcome {
   urls: string[];
   /** URLs that were in this data centre's Cache API and are gone from it. */
   localDeleted: string[];

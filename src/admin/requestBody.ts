@@ -3,9 +3,9 @@ import { readBounded } from "../streams/readBounded";
 import type { AdminError } from "./errors";
 
 /** Bodies name at most MAX_TARGETS paths or MAX_EVENTS events; 64 KiB is far above that and far below anything worth buffering. */
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
-export type JsonResult<T> = { ok: true; value: T } | { ok: false; error: AdminError };
+type JsonResult<T> = { ok: true; value: T } | { ok: false; error: AdminError };
 
 /** Refused before reading when Content-Length is too large; otherwise read through a bounded reader. */
 export async function readJson(request: Request): Promise<JsonResult<unknown>> {

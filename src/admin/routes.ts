@@ -19,7 +19,7 @@ import type { Scope } from "./tokens";
 import { unblockPath } from "./unblockPath";
 import { whoami } from "./whoami";
 
-export type Handler = (c: ActionContext, request: IRequest) => Promise<ActionOutcome>;
+type Handler = (c: ActionContext, request: IRequest) => Promise<ActionOutcome>;
 
 export interface AdminRoute {
   method: "GET" | "POST" | "DELETE";

@@ -15,7 +15,7 @@ import { denylistKeys, logKey, objectKey, pathKey } from "../serve/denylist";
 import type { Target } from "./targets";
 import { readNarinfo } from "../origins/narinfoObject";
 
-export type NarinfoLookup =
+type NarinfoLookup =
   | { kind: "found"; origin: string; narinfo: Narinfo }
   | { kind: "absent" }
   /** No origin had it and at least one could not answer: the NAR and log keys are unknown. */

@@ -12,7 +12,7 @@ import { objectKey, pathKey } from "../serve/denylist";
 import { invalid, type ActionOutcome } from "./action";
 import { optionalBoolean, unknownFields } from "./requestBody";
 
-export type ObjectRoute = Extract<Route, { kind: "realisation" | "build-trace" | "debuginfo" }>;
+type ObjectRoute = Extract<Route, { kind: "realisation" | "build-trace" | "debuginfo" }>;
 
 export type Target =
   | {
@@ -32,7 +32,7 @@ export const subjectOf = (t: Target): string => (t.kind === "path" ? pathKey(t.h
  * Each target costs a narinfo lookup per origin, a few Cache API deletes and its share of purge calls, all
  * subrequests; 100 stay well inside the Workers subrequest limit (1000 per request on paid plans).
  */
-export const MAX_TARGETS = 100;
+const MAX_TARGETS = 100;
 
 const OBJECT_PATH = /^(?:https?:\/\/[^/]+)?\/?((?:realisations|build-trace-v2|debuginfo)\/.*)$/;
 
@@ -72,7 +72,7 @@ export function parseTarget(input: string, storeDir: string): Target {
   return { kind: "path", input, hash: parseStorePathHash(input) };
 }
 
-export type TargetsResult = { ok: true; targets: Target[] } | { ok: false; detail: string };
+type TargetsResult = { ok: true; targets: Target[] } | { ok: false; detail: string };
 
 /** All or nothing: one bad entry refuses the call, naming every bad entry, before anything is changed. */
 export function parseTargets(value: unknown, storeDir: string): TargetsResult {
@@ -100,7 +100,7 @@ export function parseTargets(value: unknown, storeDir: string): TargetsResult {
   return problems.length > 0 ? { ok: false, detail: problems.join("; ") } : { ok: true, targets };
 }
 
-export type PathsRequest =
+type PathsRequest =
   | { ok: true; targets: Target[]; dryRun: boolean }
   | { ok: false; outcome: ActionOutcome };
 

@@ -45,7 +45,7 @@ export function parseAdminTokens(value: string | undefined): AdminToken[] {
   });
 }
 
-export async function sha256(text: string): Promise<Uint8Array> {
+async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }
 
@@ -54,7 +54,7 @@ export function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
 }
 
-export type Authentication =
+type Authentication =
   | { ok: true; token: AdminToken }
   | { ok: false; reason: "missing" | "malformed" | "unknown" };
 

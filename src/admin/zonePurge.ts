@@ -7,14 +7,14 @@
 import { log } from "../log";
 import type { ZonePurgeConfig } from "./config";
 
-export const MAX_ATTEMPTS = 5;
+const MAX_ATTEMPTS = 5;
 /**
  * Longest wait for one retry: a Free zone's limit is 5 purge calls a minute, so a full minute must fit; a Retry-After
  * beyond it gives up rather than hold the admin's request open for longer.
  */
-export const MAX_RETRY_WAIT_MS = 60_000;
+const MAX_RETRY_WAIT_MS = 60_000;
 
-export interface PurgeCall {
+interface PurgeCall {
   files: number;
   attempts: number;
   status: number | "network-error";

@@ -94,7 +94,7 @@ export class EdgeCache {
   }
 }
 
-export interface FailedTransfers {
+interface FailedTransfers {
   corruptOrigins: Set<string>;
   /** When the last failed transfer ended (ms); edge copies whose write began by then are not trusted. */
   failedAt?: number;

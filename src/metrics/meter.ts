@@ -19,7 +19,7 @@ import { withKnownLength } from "../streams/pipes";
 import { toAnalyticsEngine, type RequestDataPoint } from "./dataPoint";
 import type { RequestFacts } from "./facts";
 
-export interface MetricsEnv {
+interface MetricsEnv {
   /** Analytics Engine dataset (wrangler.toml `[[analytics_engine_datasets]]`); no binding, no metrics. */
   METRICS?: AnalyticsEngineDataset;
   /** Share of requests that write a data point, 0..1 (default 1). */
@@ -31,7 +31,7 @@ const FILE_ROUTES = new Set(["nar", "listing", "log", "realisation", "build-trac
 const rates = new WeakMap<object, number>();
 
 /** METRICS_SAMPLE_RATE, parsed once per env. A bad value must not cost the cache its answers: logged, then 1. */
-export function sampleRate(env: MetricsEnv): number {
+function sampleRate(env: MetricsEnv): number {
   const cached = rates.get(env);
   if (cached !== undefined) return cached;
   const raw = env.METRICS_SAMPLE_RATE;
@@ -57,7 +57,7 @@ function bodyLength(response: Response): number | undefined {
   return value !== null && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
-export interface Metered {
+interface Metered {
   request: Request;
   response: Response;
   env: MetricsEnv;

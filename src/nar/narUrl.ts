@@ -10,7 +10,7 @@ import { nix32Decode } from "../narinfo/nix32";
  */
 const NAR_EXTENSIONS: ReadonlySet<string> = new Set(["", ".xz", ".bz2", ".zst", ".lzip", ".lz", ".lz4", ".br", ".gz"]);
 
-export interface NarUrl {
+interface NarUrl {
   /** Object key relative to the cache root, e.g. "nar/<h>.nar.xz": no leading slash, no query,
    * percent-escapes kept as written (the same bytes the client puts in its request path). */
   key: string;

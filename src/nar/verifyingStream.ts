@@ -26,7 +26,7 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-export interface VerifiedBody {
+interface VerifiedBody {
   /** `source`, passed through as it is checked. */
   body: ReadableStream<Uint8Array>;
   /**

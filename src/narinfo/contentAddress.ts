@@ -16,7 +16,7 @@ import { type StorePath, STORE_DIR, STORE_PATH_HASH_LEN, formatStorePath, storeP
  * `fixed:r:<algo>:<digest>` (a NAR serialisation). The digest is base16, nix32 or base64, told apart by length.
  * `fixed:git:` needs an experimental feature and Nix 2.8 cannot parse it, so it is refused.
  */
-export type ContentAddress =
+type ContentAddress =
   | { method: "text"; hash: NixHash }
   | { method: "flat"; hash: NixHash }
   | { method: "nar"; hash: NixHash };

@@ -3,14 +3,14 @@ import { FormatError } from "./errors";
 import { nix32Decode, nix32EncodedLength, nix32Encode } from "./nix32";
 
 /** The algorithms Nix accepts without experimental features (blake3 needs one; not served here). */
-export type HashAlgo = "md5" | "sha1" | "sha256" | "sha512";
+type HashAlgo = "md5" | "sha1" | "sha256" | "sha512";
 
 export interface NixHash {
   algo: HashAlgo;
   bytes: Uint8Array;
 }
 
-export const HASH_SIZES: Readonly<Record<HashAlgo, number>> = { md5: 16, sha1: 20, sha256: 32, sha512: 64 };
+const HASH_SIZES: Readonly<Record<HashAlgo, number>> = { md5: 16, sha1: 20, sha256: 32, sha512: 64 };
 
 function parseHashAlgo(s: string): HashAlgo {
   if (s === "md5" || s === "sha1" || s === "sha256" || s === "sha512") return s;

@@ -85,7 +85,7 @@ export function narinfoCompression(n: Narinfo): string {
  * The Compression values Nix ≥ 2.35 knows (libutil/compression-algo.hh); any other value makes it reject the whole
  * narinfo, so such a narinfo is refused here and the client falls through to its next substituter.
  */
-export const KNOWN_COMPRESSIONS: ReadonlySet<string> = new Set([
+const KNOWN_COMPRESSIONS: ReadonlySet<string> = new Set([
   "none", "br", "bzip2", "compress", "grzip", "gzip", "lrzip", "lz4", "lzip", "lzma", "lzop", "xz", "zstd",
 ]);
 

@@ -1,7 +1,7 @@
 import { FormatError } from "./errors";
 
 /** Nix's base-32 alphabet: digits and lower-case letters without e, o, u, t (libutil/base-nix-32.hh). */
-export const NIX32_CHARS = "0123456789abcdfghijklmnpqrsvwxyz";
+const NIX32_CHARS = "0123456789abcdfghijklmnpqrsvwxyz";
 
 const NIX32_VALUES = (() => {
   const table = new Int8Array(128).fill(-1);

@@ -9,7 +9,7 @@ export interface NixCacheInfo {
 }
 
 /** libstore/binary-cache-store.cc: a cache's priority when its nix-cache-info has none. */
-export const DEFAULT_PRIORITY = 50;
+const DEFAULT_PRIORITY = 50;
 
 export function formatNixCacheInfo(i: NixCacheInfo): string {
   return `StoreDir: ${i.storeDir}\nWantMassQuery: ${i.wantMassQuery ? 1 : 0}\nPriority: ${i.priority}\n`;

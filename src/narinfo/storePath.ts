@@ -11,7 +11,7 @@ export interface StorePath {
 
 export const STORE_PATH_HASH_LEN = 32;
 /** libstore/path.hh, StorePath::MaxPathLen. */
-export const STORE_PATH_NAME_MAX_LEN = 211;
+const STORE_PATH_NAME_MAX_LEN = 211;
 
 /** The hash part of a store path, as in `/<hash>.narinfo` (libstore/path.cc, StorePath::StorePath). */
 export function parseStorePathHash(s: string): string {

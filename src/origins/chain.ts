@@ -46,14 +46,14 @@ export type Acceptor<T> = (
   origin: Origin,
 ) => Promise<{ ok: true; value: T } | { ok: false; reason: string; failed?: boolean }>;
 
-export type ChainResult<T> =
+type ChainResult<T> =
   | { kind: "found"; index: number; origin: Origin; object: OriginObject; value: T; attempts: Attempt[] }
   | { kind: "absent"; attempts: Attempt[] }
   | { kind: "unsatisfiable"; size?: number; attempts: Attempt[] }
   | { kind: "failed"; timeout: boolean; attempts: Attempt[] };
 
 /** Why an origin should be asked last for this key (it served it corrupt a moment ago), or undefined. */
-export type DemoteOrigin = (link: ChainLink) => string | undefined;
+type DemoteOrigin = (link: ChainLink) => string | undefined;
 
 export async function fetchFromOrigins<T = undefined>(
   chain: readonly ChainLink[],

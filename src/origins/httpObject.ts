@@ -4,7 +4,7 @@ import { readBounded } from "../streams/readBounded";
 import { OriginTimeout, type FetchOptions, type OriginAnswer, type OriginObject } from "./origin";
 import { withIdleTimeout, type Timeouts } from "./timeouts";
 
-export interface HttpObjectRequest {
+interface HttpObjectRequest {
   origin: string;
   url: string;
   options: FetchOptions;

@@ -13,7 +13,7 @@ import { decodedBody } from "./contentEncoding";
 import type { OriginObject } from "./origin";
 
 /** An acceptor's verdict; a refusal of the text itself says which (`problem`), for the request's data point. */
-export type NarinfoVerdict =
+type NarinfoVerdict =
   | Awaited<ReturnType<Acceptor<Narinfo>>>
   | { ok: false; reason: string; problem: "malformed" | "wrong-path" };
 

@@ -16,7 +16,7 @@ export type CacheError =
   | { kind: "misconfigured"; detail: string }
   | { kind: "internal"; detail: string };
 
-export function statusOf(error: CacheError): number {
+function statusOf(error: CacheError): number {
   switch (error.kind) {
     case "bad-request":
       return 400;

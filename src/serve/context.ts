@@ -22,7 +22,7 @@ export interface RequestContext {
   facts?: RequestFacts;
 }
 
-export type EdgeLookup = { kind: "blocked"; response: Response } | { kind: "hit"; cached: Response } | { kind: "miss" };
+type EdgeLookup = { kind: "blocked"; response: Response } | { kind: "hit"; cached: Response } | { kind: "miss" };
 
 /**
  * The denylist and the edge cache, read at the same time. A block wins over a cached copy (410 Gone, which Nix
@@ -42,7 +42,7 @@ export async function lookupEdge(rc: RequestContext, key: string, range?: string
  * Server-Timing entries: time to each origin that was asked, so a slow miss shows where it went. Which origin it
  * was and how it answered (its URL or bucket, its health) only with SERVER_TIMING_ORIGINS: every client sees this.
  */
-export function serverTiming(started: number, attempts: readonly Attempt[] = [], detail = false): string {
+function serverTiming(started: number, attempts: readonly Attempt[] = [], detail = false): string {
   const entries = attempts.map((a, i) =>
     detail ? `origin-${i};desc="${a.origin.replace(/["\\]/g, "")} ${a.outcome}";dur=${a.ms}` : `origin-${i};dur=${a.ms}`,
   );

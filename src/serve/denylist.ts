@@ -10,8 +10,8 @@ import { log } from "../log";
 import type { Route } from "../routing/routes";
 
 /** The three kinds of denylist key: a store path hash, a derivation's log, an object key. */
-export const KEY_KINDS = ["path", "log", "object"] as const;
-export type KeyKind = (typeof KEY_KINDS)[number];
+const KEY_KINDS = ["path", "log", "object"] as const;
+type KeyKind = (typeof KEY_KINDS)[number];
 
 export const pathKey = (hash: string): string => `path:${hash}`;
 export const logKey = (drvHash: string): string => `log:${drvHash}`;
@@ -42,9 +42,9 @@ export function denylistKeys(route: Route): string[] {
 
 /** KV key of the published document. */
 export const DENYLIST_DOCUMENT_KEY = "denylist/v1";
-export const DENYLIST_FORMAT = "nix-edge-cache-denylist/1";
+const DENYLIST_FORMAT = "nix-edge-cache-denylist/1";
 
-export interface DenylistDocument {
+interface DenylistDocument {
   format: typeof DENYLIST_FORMAT;
   /** D1's `denylist_state.version` the document was built from. */
   version: number;
@@ -67,7 +67,7 @@ export function formatDenylist(keys: Iterable<string>, version: number, publishe
   return JSON.stringify(doc);
 }
 
-export interface Denylist {
+interface Denylist {
   version: number;
   has(key: string): boolean;
   size: number;
@@ -93,13 +93,13 @@ export function parseDenylist(text: string): Denylist {
   return { version: doc.version, has: (key) => keys.has(key), size: keys.size };
 }
 
-export const EMPTY_DENYLIST: Denylist = { version: 0, has: () => false, size: 0 };
+const EMPTY_DENYLIST: Denylist = { version: 0, has: () => false, size: 0 };
 
 export const DEFAULT_REFRESH_SECONDS = 30;
 /** After a failed refresh, how long an isolate keeps its copy before asking KV again. */
-export const RETRY_AFTER_FAILURE_MS = 5_000;
+const RETRY_AFTER_FAILURE_MS = 5_000;
 /** A KV read slower than this counts as a failure: requests wait for the refresh. */
-export const KV_READ_TIMEOUT_MS = 5_000;
+const KV_READ_TIMEOUT_MS = 5_000;
 /**
  * Where the last good document is kept in this data centre's Cache API, for new isolates while KV is down: under
  * the cache's own hostname (PUBLIC_URL), so deployments sharing a zone keep separate copies. No route of the cache
@@ -165,7 +165,7 @@ async function refresh(config: CacheConfig, kv: KVNamespace, state: HeldDenylist
 }
 
 /** The denylist as this isolate holds it, refreshed first when it is due; undefined when none could be had. */
-export async function currentDenylist(config: CacheConfig, ctx?: ExecutionContext): Promise<Denylist | undefined> {
+async function currentDenylist(config: CacheConfig, ctx?: ExecutionContext): Promise<Denylist | undefined> {
   const kv = config.denylist;
   if (!kv) return EMPTY_DENYLIST;
   const state = config.heldDenylist;

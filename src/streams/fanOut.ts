@@ -15,9 +15,9 @@ import { IntegrityError, type Expectation } from "../nar/verifyingStream";
 /** Bytes each branch may queue ahead of its reader. */
 export const WINDOW_BYTES = 8 * 1024 * 1024;
 
-export type FanOutOutcome = { kind: "passed" } | { kind: "failed"; error: unknown } | { kind: "abandoned" };
+type FanOutOutcome = { kind: "passed" } | { kind: "failed"; error: unknown } | { kind: "abandoned" };
 
-export interface FanOutPlan {
+interface FanOutPlan {
   /** Number of branches; branch 0 is the client's. */
   branches: number;
   /** Checked when the body ends (a whole file only). */
@@ -29,7 +29,7 @@ export interface FanOutPlan {
   beforeClientFails?: (error: unknown) => Promise<void>;
 }
 
-export interface FanOut {
+interface FanOut {
   branches: ReadableStream<Uint8Array>[];
   /** Settles once the body passed, failed, or every branch went away. */
   outcome: Promise<FanOutOutcome>;

@@ -7,8 +7,8 @@ import { ConfigError } from "../../config";
 import { log } from "../../log";
 import type { AdminEnv } from "../env";
 
-export const DEFAULT_SQL_API_BASE = "https://api.cloudflare.com/client/v4";
-export const DEFAULT_DATASET = "nix_cache_edge";
+const DEFAULT_SQL_API_BASE = "https://api.cloudflare.com/client/v4";
+const DEFAULT_DATASET = "nix_cache_edge";
 
 export interface AnalyticsConfig {
   accountId: string;
@@ -31,7 +31,7 @@ export function parseAnalyticsConfig(env: AdminEnv): AnalyticsConfig | undefined
   return { accountId, dataset, apiBase, apiToken: env.ANALYTICS_API_TOKEN };
 }
 
-export type SqlAnswer<Row> = { ok: true; rows: Row[] } | { ok: false; detail: string };
+type SqlAnswer<Row> = { ok: true; rows: Row[] } | { ok: false; detail: string };
 
 // The SQL API answers within seconds; a page or a scrape must not hang on it.
 const SQL_TIMEOUT_MS = 15_000;

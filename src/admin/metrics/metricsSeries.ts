@@ -6,7 +6,7 @@ import type { ActionContext, ActionOutcome } from "../action";
 import { querySql } from "./analyticsSql";
 import { hourlySeries } from "./queries";
 
-export const MAX_HOURS = 168;
+const MAX_HOURS = 168;
 
 interface Row {
   hour: string;
@@ -16,7 +16,7 @@ interface Row {
   bytes: number | string;
 }
 
-export interface HourBucket {
+interface HourBucket {
   hour: string;
   requests: number;
   /** HIT over all answers with a cache status (HIT, MISS, BYPASS); null when there were none. */
@@ -24,7 +24,7 @@ export interface HourBucket {
   origins: { origin: string; requests: number; bytes: number; share: number }[];
 }
 
-export function bucketsOf(rows: readonly Row[]): HourBucket[] {
+function bucketsOf(rows: readonly Row[]): HourBucket[] {
   const byHour = new Map<string, Row[]>();
   for (const row of rows) byHour.set(row.hour, [...(byHour.get(row.hour) ?? []), row]);
   return [...byHour.entries()].map(([hour, hourRows]) => {

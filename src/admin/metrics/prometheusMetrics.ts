@@ -8,7 +8,7 @@ import type { AdminConfig } from "../config";
 import { querySql } from "./analyticsSql";
 import { recentTotals } from "./queries";
 
-export const WINDOW_MINUTES = 5;
+const WINDOW_MINUTES = 5;
 
 interface Row {
   route: string;
@@ -42,7 +42,7 @@ function gauge(name: string, help: string, rows: readonly Row[], labelsOf: (r: R
   return [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...[...sums.entries()].map(([l, v]) => `${name}${l} ${v}`)];
 }
 
-export function exposition(rows: readonly Row[] | undefined): string {
+function exposition(rows: readonly Row[] | undefined): string {
   const lines = [
     "# HELP nix_cache_edge_metrics_up Whether the Analytics Engine query of this scrape succeeded.",
     "# TYPE nix_cache_edge_metrics_up gauge",

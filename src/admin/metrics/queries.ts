@@ -7,7 +7,7 @@
 import { COLUMNS as C } from "../../metrics/dataPoint";
 
 /** Requests a set of points stands for. */
-export const REQUESTS = `SUM(_sample_interval * ${C.weight})`;
+const REQUESTS = `SUM(_sample_interval * ${C.weight})`;
 const BYTES = `SUM(_sample_interval * ${C.weight} * ${C.bytes})`;
 /** Narinfos and NARs: what Nix clients fetch, and what hit ratios are about (probes and listings aside). */
 const CLIENT_ROUTES = `${C.route} IN ('narinfo', 'nar')`;

@@ -8,7 +8,7 @@ import { APP_JS } from "./bundle.gen";
 import { PAGE_HTML } from "./html";
 import { PAGE_CSS } from "./styles";
 
-export const PAGE_CSP = [
+const PAGE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
