@@ -53,7 +53,8 @@ async function isolateSampler(inspectorPort) {
   };
 }
 
-const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const arg = (name, fallback) =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const size = Number(arg("size", "256")) * 1024 ** 2;
 const rate = arg("rate", "2M");
 const warm = arg("warm", "yes") === "yes";
@@ -80,25 +81,54 @@ try {
   });
   for (const [i, row] of rows.entries()) {
     const inspectorPort = await freePort();
-    const worker = await startWorker(dir, `row-${i}`, { scriptPath, compatibilityDate: COMPATIBILITY_DATE, r2Buckets: { BUCKET: `row-${i}` }, inspectorPort });
+    const worker = await startWorker(dir, `row-${i}`, {
+      scriptPath,
+      compatibilityDate: COMPATIBILITY_DATE,
+      r2Buckets: { BUCKET: `row-${i}` },
+      inspectorPort,
+    });
     try {
-      const url = (bytes) => `${worker.url}/?size=${bytes}&window=${row.windowMiB * 1024 ** 2}&sinks=${row.sinks.join(",")}`;
+      const url = (bytes) =>
+        `${worker.url}/?size=${bytes}&window=${row.windowMiB * 1024 ** 2}&sinks=${row.sinks.join(",")}`;
       // Warm-up: one small request through the same sinks, so the row measures the transfer, not the runtime's
       // first-request costs (compiling the script, the simulators' first writes).
       if (warm) await run("curl", ["-sS", "-f", "-o", "/dev/null", url(4 * 1024 ** 2)]);
       await sleep(1000);
       const sampler = sampleRss(worker.workerdPid);
       const isolate = await isolateSampler(inspectorPort);
-      const { stdout } = await run("curl", ["-sS", "--limit-rate", rate, "-o", "/dev/null", "-w", "%{http_code} %{size_download} %{time_total}", url(size)], { timeoutMs: 900_000 });
+      const { stdout } = await run(
+        "curl",
+        [
+          "-sS",
+          "--limit-rate",
+          rate,
+          "-o",
+          "/dev/null",
+          "-w",
+          "%{http_code} %{size_download} %{time_total}",
+          url(size),
+        ],
+        { timeoutMs: 900_000 },
+      );
       // The copies finish after the client; keep sampling until they had time to.
       await sleep(2000);
       const mem = sampler.stop();
       const isolatePeak = await isolate.stop();
       const [status, bytes, seconds] = stdout.trim().split(" ").map(Number);
-      if (status !== 200 || bytes !== size) throw new Error(`row ${JSON.stringify(row)}: HTTP ${status}, ${bytes} of ${size}`);
-      const result = { ...row, mibps: size / seconds / 1024 ** 2, idleMiB: mem.idle / 1024 ** 2, peakMiB: mem.peak / 1024 ** 2, growthMiB: mem.growth / 1024 ** 2, isolatePeakMiB: isolatePeak / 1024 ** 2 };
+      if (status !== 200 || bytes !== size)
+        throw new Error(`row ${JSON.stringify(row)}: HTTP ${status}, ${bytes} of ${size}`);
+      const result = {
+        ...row,
+        mibps: size / seconds / 1024 ** 2,
+        idleMiB: mem.idle / 1024 ** 2,
+        peakMiB: mem.peak / 1024 ** 2,
+        growthMiB: mem.growth / 1024 ** 2,
+        isolatePeakMiB: isolatePeak / 1024 ** 2,
+      };
       out.push(result);
-      say(`window ${row.windowMiB} MiB, sinks [${row.sinks.join(", ") || "none"}]: ${result.mibps.toFixed(2)} MiB/s, RSS ${result.idleMiB.toFixed(0)} → ${result.peakMiB.toFixed(0)} MiB (+${result.growthMiB.toFixed(1)}); the worker's isolate: heap + buffers peak ${result.isolatePeakMiB.toFixed(1)} MiB`);
+      say(
+        `window ${row.windowMiB} MiB, sinks [${row.sinks.join(", ") || "none"}]: ${result.mibps.toFixed(2)} MiB/s, RSS ${result.idleMiB.toFixed(0)} → ${result.peakMiB.toFixed(0)} MiB (+${result.growthMiB.toFixed(1)}); the worker's isolate: heap + buffers peak ${result.isolatePeakMiB.toFixed(1)} MiB`,
+      );
     } finally {
       await worker.stop();
     }

@@ -70,9 +70,11 @@ async function makeClosure(lib, secretKeyText, size, tag) {
 
 async function pool(items, n, task) {
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) await task(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await task(items[next++]);
+    }),
+  );
 }
 
 export async function benchClosure({ dir, s3, bucket, cacheWorker, proxyWorker, keys, lib, smoke }) {
@@ -81,18 +83,37 @@ export async function benchClosure({ dir, s3, bucket, cacheWorker, proxyWorker, 
   say(`closure: making ${P.rounds + 1} closures of ${P.paths} paths`);
   const closures = [];
   for (let i = 0; i <= P.rounds; i++) closures.push(await makeClosure(lib, keys.secretKey, P.paths, `${i}`));
-  await s3.client.putObject(bucket, "nix-cache-info", "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 40\n", "text/x-nix-cache-info");
-  await pool(closures.flatMap((c) => c.paths), 16, async (p) => {
-    await s3.client.putObject(bucket, p.narinfoKey, p.narinfo);
-    await s3.client.putObject(bucket, p.narKey, p.nar, "application/x-nix-nar");
-  });
+  await s3.client.putObject(
+    bucket,
+    "nix-cache-info",
+    "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 40\n",
+    "text/x-nix-cache-info",
+  );
+  await pool(
+    closures.flatMap((c) => c.paths),
+    16,
+    async (p) => {
+      await s3.client.putObject(bucket, p.narinfoKey, p.narinfo);
+      await s3.client.putObject(bucket, p.narKey, p.nar, "application/x-nix-nar");
+    },
+  );
 
   // The cache worker as deployed in section 1 (S3 origin, denylist KV bound), in its own runtime and edge cache.
   const worker = await startWorker(dir, "closure-cache", {
     scriptPath: cacheWorker,
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: {
-      ORIGINS: JSON.stringify([{ type: "s3", name: "s3-bench", endpoint: s3.endpoint, bucket, region: "us-east-1", requesterPays: true, credentials: "S3" }]),
+      ORIGINS: JSON.stringify([
+        {
+          type: "s3",
+          name: "s3-bench",
+          endpoint: s3.endpoint,
+          bucket,
+          region: "us-east-1",
+          requesterPays: true,
+          credentials: "S3",
+        },
+      ]),
       TRUSTED_PUBLIC_KEYS: keys.publicKey,
       S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
       S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
@@ -102,7 +123,12 @@ export async function benchClosure({ dir, s3, bucket, cacheWorker, proxyWorker, 
   const proxy = await startWorker(dir, "closure-proxy", {
     scriptPath: proxyWorker,
     compatibilityDate: COMPATIBILITY_DATE,
-    bindings: { S3_ENDPOINT: s3.endpoint, S3_BUCKET: bucket, S3_ACCESS_KEY_ID: s3.credentials.accessKeyId, S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey },
+    bindings: {
+      S3_ENDPOINT: s3.endpoint,
+      S3_BUCKET: bucket,
+      S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    },
   });
   let runs = 0;
   const substitute = async (url, closure) => {
@@ -114,12 +140,20 @@ export async function benchClosure({ dir, s3, bucket, cacheWorker, proxyWorker, 
       "build-users-group": "",
       "connect-timeout": "5",
     };
-    const args = ["--store", root, "-r", closure.root, ...Object.entries(options).flatMap(([k, v]) => ["--option", k, v])];
+    const args = [
+      "--store",
+      root,
+      "-r",
+      closure.root,
+      ...Object.entries(options).flatMap(([k, v]) => ["--option", k, v]),
+    ];
     const started = process.hrtime.bigint();
     await run("nix-store", args, { env: { XDG_CACHE_HOME: join(root, "xdg-cache"), HOME: root }, timeoutMs: 600_000 });
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     // Every path of the closure is now valid in that store (Nix checked each NAR's hash as it added it).
-    await run("nix-store", ["--store", root, "--check-validity", ...closure.paths.map((p) => p.storePath)], { timeoutMs: 120_000 });
+    await run("nix-store", ["--store", root, "--check-validity", ...closure.paths.map((p) => p.storePath)], {
+      timeoutMs: 120_000,
+    });
     await rm(root, { recursive: true, force: true });
     return ms;
   };
@@ -137,7 +171,8 @@ export async function benchClosure({ dir, s3, bucket, cacheWorker, proxyWorker, 
       for (const key of [p.narinfoKey, p.narKey]) {
         const r = await fetch(`${worker.url}/${key}`);
         await r.arrayBuffer();
-        if (r.headers.get("x-cache-status") !== "HIT") throw new Error(`closure: /${key} is ${r.headers.get("x-cache-status")} after priming, not HIT`);
+        if (r.headers.get("x-cache-status") !== "HIT")
+          throw new Error(`closure: /${key} is ${r.headers.get("x-cache-status")} after priming, not HIT`);
       }
     }
     for (let i = 0; i < P.rounds; i++) {
@@ -152,7 +187,9 @@ export async function benchClosure({ dir, s3, bucket, cacheWorker, proxyWorker, 
         const ms = await substitute(who === "worker" ? worker.url : proxy.url, warmClosure);
         rounds[who === "worker" ? "warmWorker" : "warmProxy"].push(ms);
       }
-      say(`closure round ${i + 1}: cold worker ${rounds.coldWorker[i].toFixed(0)} ms vs proxy ${rounds.coldProxy[i].toFixed(0)} ms; warm worker ${rounds.warmWorker[i].toFixed(0)} ms vs proxy ${rounds.warmProxy[i].toFixed(0)} ms`);
+      say(
+        `closure round ${i + 1}: cold worker ${rounds.coldWorker[i].toFixed(0)} ms vs proxy ${rounds.coldProxy[i].toFixed(0)} ms; warm worker ${rounds.warmWorker[i].toFixed(0)} ms vs proxy ${rounds.warmProxy[i].toFixed(0)} ms`,
+      );
     }
     const nix = (await run("nix-store", ["--version"])).stdout.trim();
     return {
@@ -177,16 +214,22 @@ export function renderClosure(c, { smoke = false } = {}) {
   const out = [];
   out.push("## 8. Closure substitution (Debian's Nix)");
   out.push("");
-  out.push(`\`${c.nix}\` runs \`nix-store -r\` on the root of a closure of ${c.paths} small paths (${f(c.bytes / c.paths / 1024, 1)} KiB NARs on average, uncompressed, each hash-checked by the worker and by Nix) into a fresh store, with a fresh client cache and Nix's default parallelism. Cold: a closure the worker has never seen (every narinfo and NAR an edge miss to S3); warm: a closure already in the worker's edge cache. Baseline: the pass-through worker (\`workers/s3-proxy.ts\`) for the same closures. Wall time of \`nix-store -r\`, median of ${c.rounds} rounds (order alternating).`);
+  out.push(
+    `\`${c.nix}\` runs \`nix-store -r\` on the root of a closure of ${c.paths} small paths (${f(c.bytes / c.paths / 1024, 1)} KiB NARs on average, uncompressed, each hash-checked by the worker and by Nix) into a fresh store, with a fresh client cache and Nix's default parallelism. Cold: a closure the worker has never seen (every narinfo and NAR an edge miss to S3); warm: a closure already in the worker's edge cache. Baseline: the pass-through worker (\`workers/s3-proxy.ts\`) for the same closures. Wall time of \`nix-store -r\`, median of ${c.rounds} rounds (order alternating).`,
+  );
   out.push("");
-  out.push([
-    "| closure | pass-through worker (ms) | cache worker (ms) | ratio | target | result |",
-    "|---|---|---|---|---|---|",
-    `| warm (edge hits) | ${f(c.ms.warmProxy, 0)} | ${f(c.ms.warmWorker, 0)} | ${f(warm)} | ≤ 1.0 | ${verdict(warm <= 1.0)} |`,
-    `| cold (edge misses to S3) | ${f(c.ms.coldProxy, 0)} | ${f(c.ms.coldWorker, 0)} | ${f(cold)} | ≤ 1.1 | ${verdict(cold <= 1.1)} |`,
-  ].join("\n"));
+  out.push(
+    [
+      "| closure | pass-through worker (ms) | cache worker (ms) | ratio | target | result |",
+      "|---|---|---|---|---|---|",
+      `| warm (edge hits) | ${f(c.ms.warmProxy, 0)} | ${f(c.ms.warmWorker, 0)} | ${f(warm)} | ≤ 1.0 | ${verdict(warm <= 1.0)} |`,
+      `| cold (edge misses to S3) | ${f(c.ms.coldProxy, 0)} | ${f(c.ms.coldWorker, 0)} | ${f(cold)} | ≤ 1.1 | ${verdict(cold <= 1.1)} |`,
+    ].join("\n"),
+  );
   out.push("");
-  out.push(`Per round (ms): cold worker ${c.perRound.coldWorker.map((x) => f(x, 0)).join(", ")}; cold pass-through ${c.perRound.coldProxy.map((x) => f(x, 0)).join(", ")}; warm worker ${c.perRound.warmWorker.map((x) => f(x, 0)).join(", ")}; warm pass-through ${c.perRound.warmProxy.map((x) => f(x, 0)).join(", ")}.`);
+  out.push(
+    `Per round (ms): cold worker ${c.perRound.coldWorker.map((x) => f(x, 0)).join(", ")}; cold pass-through ${c.perRound.coldProxy.map((x) => f(x, 0)).join(", ")}; warm worker ${c.perRound.warmWorker.map((x) => f(x, 0)).join(", ")}; warm pass-through ${c.perRound.warmProxy.map((x) => f(x, 0)).join(", ")}.`,
+  );
   out.push("");
   return out.join("\n");
 }

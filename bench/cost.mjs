@@ -100,7 +100,8 @@ function benchOrigins(vars, endpoint, bucket) {
   if (!Array.isArray(origins)) throw new Error("production ORIGINS is not a list");
   const out = origins.map((o) => (o.type === "s3" ? { ...o, endpoint, bucket, region: "us-east-1" } : o));
   const s3 = out.filter((o) => o.type === "s3");
-  if (s3.length === 0 || !out.some((o) => o.type === "r2")) throw new Error("the cost bench expects production's chain: R2 and S3");
+  if (s3.length === 0 || !out.some((o) => o.type === "r2"))
+    throw new Error("the cost bench expects production's chain: R2 and S3");
   // One S3 server here: the first S3 origin is the one misses reach (a second would only see the first's 404s).
   return out.filter((o) => o.type !== "s3" || o === s3[0]);
 }
@@ -115,9 +116,11 @@ function nar(bytes) {
 /** Runs `task` over `items`, `n` at a time. */
 async function pool(items, n, task) {
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) await task(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await task(items[next++]);
+    }),
+  );
 }
 
 /**
@@ -194,12 +197,27 @@ async function calibrate(dir, echoUrl) {
       if ((await r.text()) !== "ok") throw new Error(`cost calibration: probe answered ${r.status}`);
     }
     const counters = await waitIdle(probe.url);
-    const kind = { cpuMs: 0, calls: Object.fromEntries(Object.entries(counters.counts).map(([k, v]) => [k, v / n])), s3: { requests: {}, egressBytes: 0 }, servedBytes: 2 };
+    const kind = {
+      cpuMs: 0,
+      calls: Object.fromEntries(Object.entries(counters.counts).map(([k, v]) => [k, v / n])),
+      s3: { requests: {}, egressBytes: 0 },
+      servedBytes: 2,
+    };
     const b = billable(kind, { kv: ["KV"], r2: ["BUCKET"], analytics: ["AE"] });
-    const want = { kvReads: 1, kvWrites: 0, r2ClassA: 1, r2ClassB: 1, analyticsPoints: 1, cacheCalls: 1, subrequests: 1 };
+    const want = {
+      kvReads: 1,
+      kvWrites: 0,
+      r2ClassA: 1,
+      r2ClassB: 1,
+      analyticsPoints: 1,
+      cacheCalls: 1,
+      subrequests: 1,
+    };
     const wrong = Object.entries(want).filter(([k, v]) => b[k] !== v);
     if (wrong.length || counters.requests !== n) {
-      throw new Error(`cost calibration: the counting wrapper is wrong: ${JSON.stringify(counters)} → ${JSON.stringify(b)}`);
+      throw new Error(
+        `cost calibration: the counting wrapper is wrong: ${JSON.stringify(counters)} → ${JSON.stringify(b)}`,
+      );
     }
     say(`cost: calibration passed (probe: ${JSON.stringify(counters.counts)} over ${n} requests)`);
   } finally {
@@ -248,7 +266,11 @@ export async function benchCost({ dir, s3, bucket, cacheWorker, keys, lib, smoke
     },
     kvNamespaces: Object.fromEntries(config.kv.map((b) => [b, `cost-${b}`])),
     r2Buckets: Object.fromEntries(config.r2.map((b) => [b.binding, `cost-${b.bucket}`])),
-    ...(config.analytics.length ? { analyticsEngineDatasets: Object.fromEntries(config.analytics.map((d) => [d.binding, { dataset: d.dataset }])) } : {}),
+    ...(config.analytics.length
+      ? {
+          analyticsEngineDatasets: Object.fromEntries(config.analytics.map((d) => [d.binding, { dataset: d.dataset }])),
+        }
+      : {}),
   });
   try {
     // --- objects: narinfos and NARs in R2 only, in S3 only, and missing everywhere
@@ -258,12 +280,19 @@ export async function benchCost({ dir, s3, bucket, cacheWorker, keys, lib, smoke
     const inS3 = signed.slice(P.narinfos, 2 * P.narinfos);
     const [hitNarinfo, notFoundHit] = signed.slice(2 * P.narinfos);
     const missing = Array.from({ length: P.narinfos }, () => `${lib.nix32Encode(randomBytes(20))}.narinfo`);
-    const nars = Array.from({ length: P.nars * 2 + 1 }, () => nar(P.narBytes)).map((n) => ({ ...n, key: `nar/${lib.nix32Encode(n.hash)}.nar` }));
+    const nars = Array.from({ length: P.nars * 2 + 1 }, () => nar(P.narBytes)).map((n) => ({
+      ...n,
+      key: `nar/${lib.nix32Encode(n.hash)}.nar`,
+    }));
     const narsInR2 = nars.slice(0, P.nars);
     const narsInS3 = nars.slice(P.nars, 2 * P.nars);
     const hitNar = nars[2 * P.nars];
     const seedR2 = async (key, body, contentType) => {
-      const r = await fetch(`${worker.url}/__bench/r2/${r2Binding}/${encodeURIComponent(key)}`, { method: "PUT", body, headers: { "content-type": contentType } });
+      const r = await fetch(`${worker.url}/__bench/r2/${r2Binding}/${encodeURIComponent(key)}`, {
+        method: "PUT",
+        body,
+        headers: { "content-type": contentType },
+      });
       if (r.status !== 204) throw new Error(`seeding R2 ${key}: HTTP ${r.status} ${await r.text()}`);
     };
     await pool(inR2, 8, (n) => seedR2(n.key, n.text, "text/x-nix-narinfo"));
@@ -277,8 +306,14 @@ export async function benchCost({ dir, s3, bucket, cacheWorker, keys, lib, smoke
       const r = await httpGet(`${worker.url}/${path}`);
       const body = r.body;
       const cacheStatus = r.headers["x-cache-status"];
-      if (r.status !== expect.status || (expect.cache && cacheStatus !== expect.cache) || (expect.bytes !== undefined && body.length !== expect.bytes)) {
-        throw new Error(`cost: GET /${path}: HTTP ${r.status} x-cache-status ${cacheStatus}, ${body.length} bytes; expected ${JSON.stringify(expect)}`);
+      if (
+        r.status !== expect.status ||
+        (expect.cache && cacheStatus !== expect.cache) ||
+        (expect.bytes !== undefined && body.length !== expect.bytes)
+      ) {
+        throw new Error(
+          `cost: GET /${path}: HTTP ${r.status} x-cache-status ${cacheStatus}, ${body.length} bytes; expected ${JSON.stringify(expect)}`,
+        );
       }
       return body.length;
     };
@@ -297,14 +332,49 @@ export async function benchCost({ dir, s3, bucket, cacheWorker, keys, lib, smoke
     await waitIdle(worker.url);
 
     const kinds = [
-      { id: "narinfoHit", label: "narinfo, edge hit", paths: Array(P.narinfos).fill(hitNarinfo.key), expect: { status: 200, cache: "HIT" } },
-      { id: "narinfoR2", label: "narinfo miss, from R2", paths: inR2.map((n) => n.key), expect: { status: 200, cache: "MISS" } },
-      { id: "narinfoS3", label: "narinfo miss, from S3 (backfilled to R2)", paths: inS3.map((n) => n.key), expect: { status: 200, cache: "MISS" } },
+      {
+        id: "narinfoHit",
+        label: "narinfo, edge hit",
+        paths: Array(P.narinfos).fill(hitNarinfo.key),
+        expect: { status: 200, cache: "HIT" },
+      },
+      {
+        id: "narinfoR2",
+        label: "narinfo miss, from R2",
+        paths: inR2.map((n) => n.key),
+        expect: { status: 200, cache: "MISS" },
+      },
+      {
+        id: "narinfoS3",
+        label: "narinfo miss, from S3 (backfilled to R2)",
+        paths: inS3.map((n) => n.key),
+        expect: { status: 200, cache: "MISS" },
+      },
       { id: "notFound", label: "narinfo 404, miss everywhere", paths: missing, expect: { status: 404, cache: "MISS" } },
-      { id: "notFoundHit", label: "narinfo 404, edge hit (negative cache)", paths: Array(P.narinfos).fill(notFoundHit.key), expect: { status: 404, cache: "HIT" } },
-      { id: "narHit", label: "NAR, edge hit", paths: Array(P.nars).fill(hitNar.key), expect: { status: 200, cache: "HIT", bytes: P.narBytes } },
-      { id: "narR2", label: "NAR miss, from R2", paths: narsInR2.map((n) => n.key), expect: { status: 200, cache: "MISS", bytes: P.narBytes } },
-      { id: "narS3", label: "NAR miss, from S3 (backfilled to R2)", paths: narsInS3.map((n) => n.key), expect: { status: 200, cache: "MISS", bytes: P.narBytes } },
+      {
+        id: "notFoundHit",
+        label: "narinfo 404, edge hit (negative cache)",
+        paths: Array(P.narinfos).fill(notFoundHit.key),
+        expect: { status: 404, cache: "HIT" },
+      },
+      {
+        id: "narHit",
+        label: "NAR, edge hit",
+        paths: Array(P.nars).fill(hitNar.key),
+        expect: { status: 200, cache: "HIT", bytes: P.narBytes },
+      },
+      {
+        id: "narR2",
+        label: "NAR miss, from R2",
+        paths: narsInR2.map((n) => n.key),
+        expect: { status: 200, cache: "MISS", bytes: P.narBytes },
+      },
+      {
+        id: "narS3",
+        label: "NAR miss, from S3 (backfilled to R2)",
+        paths: narsInS3.map((n) => n.key),
+        expect: { status: 200, cache: "MISS", bytes: P.narBytes },
+      },
     ];
     const results = {};
     // The runtime's own CPU per request, measured the same way: the trivial worker (a constant answer).
@@ -323,19 +393,34 @@ export async function benchCost({ dir, s3, bucket, cacheWorker, keys, lib, smoke
       const cpu = cpuSecondsOf(worker.workerdPid) - cpuBefore;
       const s3stats = proxy.snapshot();
       const n = kind.paths.length;
-      if (counters.requests !== n) throw new Error(`cost ${kind.id}: the wrapper saw ${counters.requests} requests, sent ${n}`);
+      if (counters.requests !== n)
+        throw new Error(`cost ${kind.id}: the wrapper saw ${counters.requests} requests, sent ${n}`);
       results[kind.id] = {
         label: kind.label,
         n,
         servedBytes: served / n,
         cpuMs: (cpu * 1000) / n,
         calls: Object.fromEntries(Object.entries(counters.counts).map(([k, v]) => [k, v / n])),
-        s3: { requests: Object.fromEntries(Object.entries(s3stats.requests).map(([k, v]) => [k, v / n])), egressBytes: s3stats.egressBytes / n },
+        s3: {
+          requests: Object.fromEntries(Object.entries(s3stats.requests).map(([k, v]) => [k, v / n])),
+          egressBytes: s3stats.egressBytes / n,
+        },
       };
       expectations.push(kind.id);
-      say(`cost ${kind.id}: ${n} requests, ${results[kind.id].cpuMs.toFixed(2)} CPU ms/req, calls ${JSON.stringify(counters.counts)}, S3 ${JSON.stringify(s3stats.requests)} ${s3stats.egressBytes} B`);
+      say(
+        `cost ${kind.id}: ${n} requests, ${results[kind.id].cpuMs.toFixed(2)} CPU ms/req, calls ${JSON.stringify(counters.counts)}, S3 ${JSON.stringify(s3stats.requests)} ${s3stats.egressBytes} B`,
+      );
     }
-    return { profile: P, floorCpuMs, bindings: { kv: config.kv, r2: config.r2.map((b) => b.binding), analytics: config.analytics.map((d) => d.binding) }, kinds: results };
+    return {
+      profile: P,
+      floorCpuMs,
+      bindings: {
+        kv: config.kv,
+        r2: config.r2.map((b) => b.binding),
+        analytics: config.analytics.map((d) => d.binding),
+      },
+      kinds: results,
+    };
   } finally {
     await worker.stop();
     await proxy.close();
@@ -359,7 +444,13 @@ export function billable(kind, bindings, floorCpuMs = 0) {
     workerdCpuMs: kind.cpuMs,
     kvReads: ofBinding(bindings.kv, ["get", "getWithMetadata"]),
     kvWrites: ofBinding(bindings.kv, ["put", "delete", "list"]),
-    r2ClassA: ofBinding(bindings.r2, ["put", "list", "createMultipartUpload", "multipart.uploadPart", "multipart.complete"]),
+    r2ClassA: ofBinding(bindings.r2, [
+      "put",
+      "list",
+      "createMultipartUpload",
+      "multipart.uploadPart",
+      "multipart.complete",
+    ]),
     r2ClassB: ofBinding(bindings.r2, ["get", "head"]),
     r2Bytes: ofBinding(bindings.r2, ["get.bytes"]),
     r2BytesWritten: ofBinding(bindings.r2, ["put.bytes", "multipart.uploadPart.bytes"]),
@@ -415,7 +506,9 @@ const over = (units, p) => Math.max(0, units - (p.included ?? 0)) * unit(p);
  * bytes with the month's average NAR size (measured per byte served).
  */
 export function project(cost, t, r2Share, prices = PRICES) {
-  const B = Object.fromEntries(Object.entries(cost.kinds).map(([id, k]) => [id, billable(k, cost.bindings, cost.floorCpuMs)]));
+  const B = Object.fromEntries(
+    Object.entries(cost.kinds).map(([id, k]) => [id, billable(k, cost.bindings, cost.floorCpuMs)]),
+  );
   const narinfos = t.requests * t.narinfoShare;
   const narRequests = t.requests - narinfos;
   const narBytes = t.narTiB * 1024 ** 4;
@@ -433,7 +526,18 @@ export function project(cost, t, r2Share, prices = PRICES) {
     narR2: narRequests * (1 - h) * r2Share,
     narS3: narRequests * (1 - h) * (1 - r2Share),
   };
-  const total = { requests: 0, cpuMs: 0, kvReads: 0, kvWrites: 0, r2ClassA: 0, r2ClassB: 0, analyticsPoints: 0, s3Gets: 0, s3EgressBytes: 0, servedBytes: 0 };
+  const total = {
+    requests: 0,
+    cpuMs: 0,
+    kvReads: 0,
+    kvWrites: 0,
+    r2ClassA: 0,
+    r2ClassB: 0,
+    analyticsPoints: 0,
+    s3Gets: 0,
+    s3EgressBytes: 0,
+    servedBytes: 0,
+  };
   for (const [id, count] of Object.entries(mix)) {
     const b = B[id];
     if (!b) throw new Error(`cost: no measurement for ${id}`);
@@ -484,15 +588,27 @@ export function project(cost, t, r2Share, prices = PRICES) {
 const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "–");
 const usd = (x) => (Number.isFinite(x) ? `$${x >= 100 ? Math.round(x).toLocaleString("en-US") : x.toFixed(2)}` : "–");
 const count = (x) => (x === 0 ? "0" : Number.isInteger(x) ? String(x) : x.toFixed(2));
-const bytes = (x) => (x >= 1024 ** 2 ? `${(x / 1024 ** 2).toFixed(2)} MiB` : x >= 1024 ? `${(x / 1024).toFixed(1)} KiB` : `${Math.round(x)} B`);
-const table = (header, rows) => [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+const bytes = (x) =>
+  x >= 1024 ** 2
+    ? `${(x / 1024 ** 2).toFixed(2)} MiB`
+    : x >= 1024
+      ? `${(x / 1024).toFixed(1)} KiB`
+      : `${Math.round(x)} B`;
+const table = (header, rows) =>
+  [
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
 
 export function renderCost(cost, traffic, { smoke = false } = {}) {
   const out = [];
   const P = cost.profile;
   out.push(`## 7. Cost per request, counted`);
   out.push("");
-  out.push(`The deployed bundle with wrangler.toml's production bindings (${[...cost.bindings.kv, ...cost.bindings.r2, ...cost.bindings.analytics].join(", ")}) and production's origin chain (R2 with backfill, then S3 through a counting proxy). Each kind: ${P.narinfos} narinfo or ${P.nars} NAR requests (${bytes(P.narBytes)} NARs), ${P.concurrency} at a time, every answer checked (status, x-cache-status, length). Calls are counted on the bindings by a wrapper around the bundle (\`workers/counting.mjs\`), S3 requests and bytes at a proxy in front of the S3 server, CPU as workerd's process CPU time over the batch; "billed CPU" is that minus the trivial worker's, measured the same way in the same run (${f(cost.floorCpuMs, 2)} ms: the runtime's own request handling) — still an upper bound, since Miniflare's Cache API, KV and R2 simulators run in that process too. Per request:`);
+  out.push(
+    `The deployed bundle with wrangler.toml's production bindings (${[...cost.bindings.kv, ...cost.bindings.r2, ...cost.bindings.analytics].join(", ")}) and production's origin chain (R2 with backfill, then S3 through a counting proxy). Each kind: ${P.narinfos} narinfo or ${P.nars} NAR requests (${bytes(P.narBytes)} NARs), ${P.concurrency} at a time, every answer checked (status, x-cache-status, length). Calls are counted on the bindings by a wrapper around the bundle (\`workers/counting.mjs\`), S3 requests and bytes at a proxy in front of the S3 server, CPU as workerd's process CPU time over the batch; "billed CPU" is that minus the trivial worker's, measured the same way in the same run (${f(cost.floorCpuMs, 2)} ms: the runtime's own request handling) — still an upper bound, since Miniflare's Cache API, KV and R2 simulators run in that process too. Per request:`,
+  );
   out.push("");
   const rows = [];
   for (const k of Object.values(cost.kinds)) {
@@ -515,40 +631,75 @@ export function renderCost(cost, traffic, { smoke = false } = {}) {
       usd(money.egress * 1e6),
     ]);
   }
-  out.push(table(
-    ["request", "workerd CPU ms", "billed CPU ms (est.)", "KV reads", "KV writes", "R2 class B", "R2 class A", "R2 bytes read / written", "Cache API calls", "AE points", "S3 GETs", "S3 bytes out", "$ per million: operations", "$ per million: S3 egress"],
-    rows,
-  ));
+  out.push(
+    table(
+      [
+        "request",
+        "workerd CPU ms",
+        "billed CPU ms (est.)",
+        "KV reads",
+        "KV writes",
+        "R2 class B",
+        "R2 class A",
+        "R2 bytes read / written",
+        "Cache API calls",
+        "AE points",
+        "S3 GETs",
+        "S3 bytes out",
+        "$ per million: operations",
+        "$ per million: S3 egress",
+      ],
+      rows,
+    ),
+  );
   out.push("");
-  out.push(`Operations: Workers request + CPU + KV + R2 + Analytics Engine + S3 GETs at list price, no free allowance; S3 egress at its first tier ($${PRICES.aws.s3TransferOutTiersPerGb.tiers[0].usd}/GB) for ${bytes(P.narBytes)} NARs. Cache API calls are not billed. Prices: \`bench/prices.json\` (each with its source and the date checked, ${PRICES.checked}).`);
+  out.push(
+    `Operations: Workers request + CPU + KV + R2 + Analytics Engine + S3 GETs at list price, no free allowance; S3 egress at its first tier ($${PRICES.aws.s3TransferOutTiersPerGb.tiers[0].usd}/GB) for ${bytes(P.narBytes)} NARs. Cache API calls are not billed. Prices: \`bench/prices.json\` (each with its source and the date checked, ${PRICES.checked}).`,
+  );
   out.push("");
 
   out.push(`### A month of cache.nixos.org-like traffic`);
   out.push("");
   const narRequests = traffic.requests * (1 - traffic.narinfoShare);
-  out.push(table(["parameter", "value", "source"], [
-    ["requests / month", traffic.requests.toExponential(2), TRAFFIC_SOURCES.requests],
-    ["narinfo share of requests", f(traffic.narinfoShare, 2), TRAFFIC_SOURCES.narinfoShare],
-    ["404 share of narinfo lookups", f(traffic.notFoundShare, 2), TRAFFIC_SOURCES.notFoundShare],
-    ["edge hit ratio (both set-ups)", f(traffic.hitRatio, 3), TRAFFIC_SOURCES.hitRatio],
-    ["NAR bytes served / month", `${traffic.narTiB} TiB (average NAR ${bytes((traffic.narTiB * 1024 ** 4) / narRequests)})`, TRAFFIC_SOURCES.narTiB],
-    ["bucket size", `${traffic.bucketTiB} TiB`, TRAFFIC_SOURCES.bucketTiB],
-  ]));
+  out.push(
+    table(
+      ["parameter", "value", "source"],
+      [
+        ["requests / month", traffic.requests.toExponential(2), TRAFFIC_SOURCES.requests],
+        ["narinfo share of requests", f(traffic.narinfoShare, 2), TRAFFIC_SOURCES.narinfoShare],
+        ["404 share of narinfo lookups", f(traffic.notFoundShare, 2), TRAFFIC_SOURCES.notFoundShare],
+        ["edge hit ratio (both set-ups)", f(traffic.hitRatio, 3), TRAFFIC_SOURCES.hitRatio],
+        [
+          "NAR bytes served / month",
+          `${traffic.narTiB} TiB (average NAR ${bytes((traffic.narTiB * 1024 ** 4) / narRequests)})`,
+          TRAFFIC_SOURCES.narTiB,
+        ],
+        ["bucket size", `${traffic.bucketTiB} TiB`, TRAFFIC_SOURCES.bucketTiB],
+      ],
+    ),
+  );
   out.push("");
   const projections = traffic.r2Shares.map((s) => project(cost, traffic, s));
   const lines = Object.keys(projections[0].worker);
-  const header = ["USD / month", ...projections.map((p) => `worker, ${Math.round(p.r2Share * 100)} % of misses from R2`)];
+  const header = [
+    "USD / month",
+    ...projections.map((p) => `worker, ${Math.round(p.r2Share * 100)} % of misses from R2`),
+  ];
   const prow = lines.map((l) => [l, ...projections.map((p) => usd(p.worker[l]))]);
   prow.push(["**worker total**", ...projections.map((p) => `**${usd(p.workerTotal)}**`)]);
   out.push(table(header, prow));
   out.push("");
   const today = projections[0];
-  out.push(table(["USD / month", "as today: CDN (CloudFront list price) in front of S3"], [
-    ...Object.entries(today.today).map(([k, v]) => [k, usd(v)]),
-    ["**total**", `**${usd(today.todayTotal)}**`],
-  ]));
+  out.push(
+    table(
+      ["USD / month", "as today: CDN (CloudFront list price) in front of S3"],
+      [...Object.entries(today.today).map(([k, v]) => [k, usd(v)]), ["**total**", `**${usd(today.todayTotal)}**`]],
+    ),
+  );
   out.push("");
-  out.push("Both exclude S3 storage (paid in both set-ups). \"R2 storage\" assumes the R2 share of the bucket is stored in R2 (the hot set is smaller). The worker's CPU is the billed-CPU estimate above (an upper bound); NAR kinds scale CPU and S3 bytes with the month's average NAR. The edge hit ratio is the same parameter for both set-ups; the Workers Cache API is per data centre, so a lower ratio through the worker is the main risk to these numbers (`--cost-hit-ratio=`).");
+  out.push(
+    "Both exclude S3 storage (paid in both set-ups). \"R2 storage\" assumes the R2 share of the bucket is stored in R2 (the hot set is smaller). The worker's CPU is the billed-CPU estimate above (an upper bound); NAR kinds scale CPU and S3 bytes with the month's average NAR. The edge hit ratio is the same parameter for both set-ups; the Workers Cache API is per data centre, so a lower ratio through the worker is the main risk to these numbers (`--cost-hit-ratio=`).",
+  );
   out.push("");
   if (smoke) out.push("_Smoke run: a handful of requests per kind; the CPU figures are coarse (10 ms clock ticks)._\n");
   return out.join("\n");

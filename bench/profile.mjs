@@ -59,20 +59,36 @@ function summarize(profile, top = 30) {
     total += us;
   });
   const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
-  return [`total sampled ${(total / 1000).toFixed(0)} ms`, ...rows.map(([k, us]) => `${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`)].join("\n");
+  return [
+    `total sampled ${(total / 1000).toFixed(0)} ms`,
+    ...rows.map(
+      ([k, us]) => `${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`,
+    ),
+  ].join("\n");
 }
 
 async function main() {
   const dir = await mkdtemp(join(os.tmpdir(), "nix-edge-profile-"));
   say(`profiling "${scenario}" in ${dir}`);
-  await run(process.execPath, [join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js"), "deploy", "--dry-run", "--outdir", join(dir, "dist")], { env: WRANGLER_ENV });
+  await run(
+    process.execPath,
+    [
+      join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
+      "deploy",
+      "--dry-run",
+      "--outdir",
+      join(dir, "dist"),
+    ],
+    { env: WRANGLER_ENV },
+  );
   const lib = await loadNarinfoLib(dir);
   const keys = makeKeyPair("nix-edge-bench-1");
   const narinfos = await makeNarinfos(lib, keys.secretKey, scenario === "miss" ? 3000 : 1);
   const s3 = await startS3(dir);
   try {
     await s3.client.createBucket(BUCKET);
-    for (let i = 0; i < narinfos.length; i += 16) await Promise.all(narinfos.slice(i, i + 16).map((n) => s3.client.putObject(BUCKET, n.key, n.text)));
+    for (let i = 0; i < narinfos.length; i += 16)
+      await Promise.all(narinfos.slice(i, i + 16).map((n) => s3.client.putObject(BUCKET, n.key, n.text)));
     let narKey;
     if (scenario === "nar") {
       const bytes = Buffer.alloc(256 * 1024 ** 2);
@@ -86,7 +102,16 @@ async function main() {
       compatibilityDate: COMPATIBILITY_DATE,
       inspectorPort,
       bindings: {
-        ORIGINS: JSON.stringify([{ type: "s3", name: "s3-bench", endpoint: s3.endpoint, bucket: BUCKET, requesterPays: true, credentials: "S3" }]),
+        ORIGINS: JSON.stringify([
+          {
+            type: "s3",
+            name: "s3-bench",
+            endpoint: s3.endpoint,
+            bucket: BUCKET,
+            requesterPays: true,
+            credentials: "S3",
+          },
+        ]),
         TRUSTED_PUBLIC_KEYS: keys.publicKey,
         S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
         S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
@@ -107,13 +132,16 @@ async function main() {
       await writeFile(paths, narinfos.map((n) => `/${n.key}`).join("\n") + "\n");
       load = () => wrk({ url: worker.url, threads: 2, connections: 8, seconds, paths, expect: "x-cache-status=MISS" });
     } else {
-      load = () => run("curl", ["-sS", "-f", "-o", "/dev/null", "-w", "%{speed_download}\n", `${worker.url}/${narKey}`]);
+      load = () =>
+        run("curl", ["-sS", "-f", "-o", "/dev/null", "-w", "%{speed_download}\n", `${worker.url}/${narKey}`]);
     }
     await dt.send("Profiler.enable");
     await dt.send("Profiler.setSamplingInterval", { interval: 200 });
     await dt.send("Profiler.start");
     const result = await load();
-    const { result: { profile } } = await dt.send("Profiler.stop");
+    const {
+      result: { profile },
+    } = await dt.send("Profiler.stop");
     dt.close();
     say(`load: ${JSON.stringify("stdout" in result ? result.stdout : result)}`);
     const file = join(os.tmpdir(), `nix-edge-${scenario}-${Date.now()}.cpuprofile`);

@@ -24,7 +24,10 @@ const SMOKE = process.argv.includes("--smoke");
 const KEEP = process.argv.includes("--keep");
 // `--only=nar,slow` re-runs those sections (hit, miss, nar, core, slow) and keeps the others' numbers from the last
 // full run (bench/results.json); RESULTS.md then says which sections are from which run.
-const ONLY = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const ONLY = process.argv
+  .find((a) => a.startsWith("--only="))
+  ?.slice("--only=".length)
+  .split(",");
 const runs = (section) => !ONLY || ONLY.includes(section);
 // Sections 7 and 8 (bench/extra.mjs): `--cost` / `--closure` run only those; with `--only=`, they run when named
 // there (`--only=cost,closure`).
@@ -53,7 +56,13 @@ const BUCKET = "nix-cache-bench";
 
 async function requireTools() {
   const missing = [];
-  for (const [cmd, args] of /** @type {[string, string[]][]} */ ([["wrk", ["-v"]], ["nginx", ["-v"]], ["curl", ["--version"]], ["swift-proxy-server", ["--help"]], ["memcached", ["-h"]]])) {
+  for (const [cmd, args] of /** @type {[string, string[]][]} */ ([
+    ["wrk", ["-v"]],
+    ["nginx", ["-v"]],
+    ["curl", ["--version"]],
+    ["swift-proxy-server", ["--help"]],
+    ["memcached", ["-h"]],
+  ])) {
     await run(cmd, args, { timeoutMs: 10_000 }).catch((e) => {
       if (/cannot run/.test(e.message)) missing.push(cmd);
     });
@@ -85,7 +94,11 @@ async function machineInfo() {
     node: process.version,
     wrangler: pkg("wrangler"),
     miniflare: pkg("miniflare"),
-    workerd: await version(join(REPO_ROOT, "node_modules", "@cloudflare", "workerd-linux-64", "bin", "workerd"), ["--version"], /workerd (\S+)/),
+    workerd: await version(
+      join(REPO_ROOT, "node_modules", "@cloudflare", "workerd-linux-64", "bin", "workerd"),
+      ["--version"],
+      /workerd (\S+)/,
+    ),
     wrk: await version("wrk", ["-v"], /wrk (\S+) \[/),
     nginx: await version("nginx", ["-v"], /nginx\/(\S+)/),
     curl: await version("curl", ["--version"], /curl (\S+)/),
@@ -96,10 +109,20 @@ async function machineInfo() {
 /** The cache worker exactly as `wrangler deploy` would upload it, and the core-bench worker. */
 async function bundle(dir) {
   say("bundling the cache worker (wrangler deploy --dry-run)");
-  await run(process.execPath, [join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js"), "deploy", "--dry-run", "--outdir", join(dir, "dist")], {
-    env: WRANGLER_ENV,
-    timeoutMs: 120_000,
-  });
+  await run(
+    process.execPath,
+    [
+      join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
+      "deploy",
+      "--dry-run",
+      "--outdir",
+      join(dir, "dist"),
+    ],
+    {
+      env: WRANGLER_ENV,
+      timeoutMs: 120_000,
+    },
+  );
   for (const name of ["core-bench", "s3-proxy"]) {
     await build({
       entryPoints: [join(REPO_ROOT, "bench", "workers", `${name}.ts`)],
@@ -111,7 +134,11 @@ async function bundle(dir) {
       logLevel: "error",
     });
   }
-  return { cacheWorker: join(dir, "dist", "index.js"), coreWorker: join(dir, "core-bench.js"), proxyWorker: join(dir, "s3-proxy.js") };
+  return {
+    cacheWorker: join(dir, "dist", "index.js"),
+    coreWorker: join(dir, "core-bench.js"),
+    proxyWorker: join(dir, "s3-proxy.js"),
+  };
 }
 
 /** Runs `tasks` with at most `n` in flight. */
@@ -129,7 +156,7 @@ async function makeNar(path, bytes) {
   const hash = createHash("sha256");
   const out = createWriteStream(path);
   const chunk = Buffer.alloc(4 * 1024 * 1024);
-  for (let written = 0; written < bytes; ) {
+  for (let written = 0; written < bytes;) {
     const n = Math.min(chunk.length, bytes - written);
     randomFillSync(chunk, 0, n);
     const piece = chunk.subarray(0, n);
@@ -144,9 +171,13 @@ async function makeNar(path, bytes) {
 /** curl GET, body discarded; returns { bytes, seconds, status, headers }. `rate` limits curl's reading (--limit-rate). */
 async function curlGet(url, rate) {
   const limit = rate ? ["--limit-rate", rate] : [];
-  const { stdout } = await run("curl", ["-sS", ...limit, "-o", "/dev/null", "-D", "-", "-w", "\nCURL %{http_code} %{size_download} %{time_total}\n", url], {
-    timeoutMs: 900_000,
-  });
+  const { stdout } = await run(
+    "curl",
+    ["-sS", ...limit, "-o", "/dev/null", "-D", "-", "-w", "\nCURL %{http_code} %{size_download} %{time_total}\n", url],
+    {
+      timeoutMs: 900_000,
+    },
+  );
   const m = /CURL (\d+) (\d+) ([\d.]+)/.exec(stdout);
   const cacheStatus = /^x-cache-status: (\S+)/im.exec(stdout)?.[1];
   return { status: Number(m[1]), bytes: Number(m[2]), seconds: Number(m[3]), cacheStatus };
@@ -203,7 +234,9 @@ async function benchHit(targets) {
       const r = await load(t, P.seconds);
       if (r.errors > 0) throw new Error(`narinfo hit ${t.name}: ${JSON.stringify(r.errorDetail)} errors`);
       rounds[t.name].push(r);
-      say(`hit ${t.name} round ${i + 1}: ${r.rps.toFixed(0)} req/s p50 ${r.p50Ms.toFixed(2)} ms p99 ${r.p99Ms.toFixed(2)} ms cpu ${r.cpuUsPerReq.toFixed(0)} µs/req`);
+      say(
+        `hit ${t.name} round ${i + 1}: ${r.rps.toFixed(0)} req/s p50 ${r.p50Ms.toFixed(2)} ms p99 ${r.p99Ms.toFixed(2)} ms cpu ${r.cpuUsPerReq.toFixed(0)} µs/req`,
+      );
     }
   }
   return summarize(rounds);
@@ -241,7 +274,8 @@ async function benchMiss({ worker, proxy, cacheOnly, s3, dir, narinfos }) {
   await writeFile(cacheApiPaths, Array.from({ length: 200_000 }, (_, i) => `/fresh-${i}.narinfo`).join("\n") + "\n");
   // Proof that the direct path is a real signed GET of the same bytes.
   const check = await get(`${s3.endpoint}${presigned[0]}`);
-  if (check.status !== 200 || check.text !== narinfos[0].text) throw new Error(`presigned GET failed: ${check.status} ${check.text.slice(0, 300)}`);
+  if (check.status !== 200 || check.text !== narinfos[0].text)
+    throw new Error(`presigned GET failed: ${check.status} ${check.text.slice(0, 300)}`);
 
   // Keys are used once each across the whole benchmark: every worker request is a real edge miss.
   let offset = 0;
@@ -253,19 +287,54 @@ async function benchMiss({ worker, proxy, cacheOnly, s3, dir, narinfos }) {
     for (let i = 0; i < P.rounds; i++) {
       // Direct and pass-through GETs cache nothing: they may wrap around the key list; the worker and the Cache API
       // worker must not (every one of their requests has to be a real miss).
-      const d = await wrk({ url: s3.endpoint, threads, connections: c, seconds: P.seconds, paths: directPaths, offset: offset % narinfos.length });
+      const d = await wrk({
+        url: s3.endpoint,
+        threads,
+        connections: c,
+        seconds: P.seconds,
+        paths: directPaths,
+        offset: offset % narinfos.length,
+      });
       const w = await wrk({
-        url: worker.url, threads, connections: c, seconds: P.seconds, paths: workerPaths, offset,
-        expect: "x-cache-status=MISS", serverPid: worker.workerdPid,
+        url: worker.url,
+        threads,
+        connections: c,
+        seconds: P.seconds,
+        paths: workerPaths,
+        offset,
+        expect: "x-cache-status=MISS",
+        serverPid: worker.workerdPid,
       });
       // The pass-through proxy caches nothing, so it reuses the direct run's keys.
-      const p = await wrk({ url: proxy.url, threads, connections: c, seconds: P.seconds, paths: workerPaths, offset: offset % narinfos.length, serverPid: proxy.workerdPid });
+      const p = await wrk({
+        url: proxy.url,
+        threads,
+        connections: c,
+        seconds: P.seconds,
+        paths: workerPaths,
+        offset: offset % narinfos.length,
+        serverPid: proxy.workerdPid,
+      });
       // Cache API miss + put for fresh keys (its own workerd and cache, so the same keys are fresh there too).
-      const k = await wrk({ url: cacheOnly.url, threads, connections: c, seconds: P.seconds, paths: cacheApiPaths, offset: cacheApiOffset, serverPid: cacheOnly.workerdPid });
-      for (const [name, r] of /** @type {[string, typeof d][]} */ ([["direct", d], ["proxy", p], ["cacheApi", k], ["worker", w]])) {
+      const k = await wrk({
+        url: cacheOnly.url,
+        threads,
+        connections: c,
+        seconds: P.seconds,
+        paths: cacheApiPaths,
+        offset: cacheApiOffset,
+        serverPid: cacheOnly.workerdPid,
+      });
+      for (const [name, r] of /** @type {[string, typeof d][]} */ ([
+        ["direct", d],
+        ["proxy", p],
+        ["cacheApi", k],
+        ["worker", w],
+      ])) {
         if (r.errors > 0) throw new Error(`narinfo miss ${name} c=${c}: errors ${JSON.stringify(r.errorDetail)}`);
       }
-      if (w.wrapped > 0 || k.wrapped > 0) throw new Error(`narinfo miss c=${c}: ran out of distinct keys (raise miss.keys)`);
+      if (w.wrapped > 0 || k.wrapped > 0)
+        throw new Error(`narinfo miss c=${c}: ran out of distinct keys (raise miss.keys)`);
       if (w.mismatched > 0) throw new Error(`narinfo miss: ${w.mismatched} worker answers were not MISS`);
       // Thread t of n takes lines t, t+n, …: the faster thread runs ahead, so the next round starts past where a
       // thread that made every request of the run could have reached.
@@ -275,7 +344,9 @@ async function benchMiss({ worker, proxy, cacheOnly, s3, dir, narinfos }) {
       rounds.worker.push(w);
       rounds.proxy.push(p);
       rounds.cacheApi.push(k);
-      say(`miss c=${c} round ${i + 1}: direct p50 ${d.p50Ms.toFixed(2)} ms (${d.rps.toFixed(0)}/s), proxy p50 ${p.p50Ms.toFixed(2)} ms, worker p50 ${w.p50Ms.toFixed(2)} ms (${w.rps.toFixed(0)}/s)`);
+      say(
+        `miss c=${c} round ${i + 1}: direct p50 ${d.p50Ms.toFixed(2)} ms (${d.rps.toFixed(0)}/s), proxy p50 ${p.p50Ms.toFixed(2)} ms, worker p50 ${w.p50Ms.toFixed(2)} ms (${w.rps.toFixed(0)}/s)`,
+      );
     }
     out[c] = summarize(rounds);
   }
@@ -288,7 +359,8 @@ async function benchNar({ worker, nginx, s3, narKey, size }) {
   const rounds = { direct: [], worker: [], nginx: [] };
   const memory = [];
   const check = (name, r) => {
-    if (r.status !== 200 || r.bytes !== size) throw new Error(`NAR ${name}: HTTP ${r.status}, ${r.bytes} of ${size} bytes`);
+    if (r.status !== 200 || r.bytes !== size)
+      throw new Error(`NAR ${name}: HTTP ${r.status}, ${r.bytes} of ${size} bytes`);
   };
   // Warm-up (page cache, connections): one pass straight from S3. Every pass through the worker is checked in full.
   check("warm-up", await curlGet(directUrl));
@@ -300,12 +372,20 @@ async function benchNar({ worker, nginx, s3, narKey, size }) {
     const w = await curlGet(`${worker.url}/${narKey}`);
     const mem = sampler.stop();
     check("worker", w);
-    if (w.cacheStatus !== "BYPASS" && size > 512 * 1024 ** 2) throw new Error(`NAR through the worker: x-cache-status ${w.cacheStatus}`);
+    if (w.cacheStatus !== "BYPASS" && size > 512 * 1024 ** 2)
+      throw new Error(`NAR through the worker: x-cache-status ${w.cacheStatus}`);
     const n = await curlGet(`${nginx.url}/${narKey}`);
     check("nginx", n);
-    for (const [name, r] of /** @type {[string, typeof d][]} */ ([["direct", d], ["worker", w], ["nginx", n]])) rounds[name].push(size / r.seconds / 1024 ** 2);
+    for (const [name, r] of /** @type {[string, typeof d][]} */ ([
+      ["direct", d],
+      ["worker", w],
+      ["nginx", n],
+    ]))
+      rounds[name].push(size / r.seconds / 1024 ** 2);
     memory.push(mem);
-    say(`NAR round ${i + 1}: direct ${(size / d.seconds / 1024 ** 2).toFixed(0)} MiB/s, worker ${(size / w.seconds / 1024 ** 2).toFixed(0)} MiB/s, nginx ${(size / n.seconds / 1024 ** 2).toFixed(0)} MiB/s; workerd RSS ${(mem.idle / 1024 ** 2).toFixed(0)} → ${(mem.peak / 1024 ** 2).toFixed(0)} MiB`);
+    say(
+      `NAR round ${i + 1}: direct ${(size / d.seconds / 1024 ** 2).toFixed(0)} MiB/s, worker ${(size / w.seconds / 1024 ** 2).toFixed(0)} MiB/s, nginx ${(size / n.seconds / 1024 ** 2).toFixed(0)} MiB/s; workerd RSS ${(mem.idle / 1024 ** 2).toFixed(0)} → ${(mem.peak / 1024 ** 2).toFixed(0)} MiB`,
+    );
   }
   return {
     size,
@@ -344,15 +424,25 @@ async function benchSlow({ dir, cacheOptions, s3Origin, narKey, size }) {
       const sampler = sampleRss(worker.workerdPid);
       const r = await curlGet(`${worker.url}/${narKey}`, P.rate);
       const mem = sampler.stop();
-      if (r.status !== 200 || r.bytes !== size || r.cacheStatus !== "MISS") throw new Error(`slow client (${v.name}): HTTP ${r.status} ${r.cacheStatus}, ${r.bytes} of ${size}`);
+      if (r.status !== 200 || r.bytes !== size || r.cacheStatus !== "MISS")
+        throw new Error(`slow client (${v.name}): HTTP ${r.status} ${r.cacheStatus}, ${r.bytes} of ${size}`);
       let hit;
       for (let k = 0; k < 50 && hit?.cacheStatus !== "HIT"; k++) {
         await sleep(200);
         hit = await curlGet(`${worker.url}/${narKey}`);
       }
-      if (hit.cacheStatus !== "HIT" || hit.bytes !== size) throw new Error(`slow client (${v.name}): the edge copy is ${hit.cacheStatus}, ${hit.bytes} of ${size}`);
-      out.push({ name: v.name, mibps: size / r.seconds / 1024 ** 2, idleMiB: mem.idle / 1024 ** 2, peakMiB: mem.peak / 1024 ** 2, growthMiB: mem.growth / 1024 ** 2 });
-      say(`slow client (${v.name}): ${(size / r.seconds / 1024 ** 2).toFixed(2)} MiB/s, workerd RSS ${(mem.idle / 1024 ** 2).toFixed(0)} → ${(mem.peak / 1024 ** 2).toFixed(0)} MiB`);
+      if (hit.cacheStatus !== "HIT" || hit.bytes !== size)
+        throw new Error(`slow client (${v.name}): the edge copy is ${hit.cacheStatus}, ${hit.bytes} of ${size}`);
+      out.push({
+        name: v.name,
+        mibps: size / r.seconds / 1024 ** 2,
+        idleMiB: mem.idle / 1024 ** 2,
+        peakMiB: mem.peak / 1024 ** 2,
+        growthMiB: mem.growth / 1024 ** 2,
+      });
+      say(
+        `slow client (${v.name}): ${(size / r.seconds / 1024 ** 2).toFixed(2)} MiB/s, workerd RSS ${(mem.idle / 1024 ** 2).toFixed(0)} → ${(mem.peak / 1024 ** 2).toFixed(0)} MiB`,
+      );
     } finally {
       await worker.stop();
     }
@@ -369,13 +459,18 @@ async function main() {
   const dir = await mkdtemp(join(os.tmpdir(), "nix-edge-bench-"));
   say(`${SMOKE ? "smoke" : "full"} run in ${dir}`);
   const free = Number((await run("df", ["-B1", "--output=avail", dir])).stdout.trim().split("\n").pop());
-  if (free < PROFILE.nar.bytes * 3) throw new Error(`not enough disk under ${dir}: need ${(PROFILE.nar.bytes * 3) / 1024 ** 3} GiB`);
+  if (free < PROFILE.nar.bytes * 3)
+    throw new Error(`not enough disk under ${dir}: need ${(PROFILE.nar.bytes * 3) / 1024 ** 3} GiB`);
   try {
     const { cacheWorker, coreWorker, proxyWorker } = await bundle(dir);
     const lib = await loadNarinfoLib(dir);
     const keys = makeKeyPair("nix-edge-bench-1");
     say("signing narinfos");
-    const [hitNarinfo, ...missNarinfos] = await makeNarinfos(lib, keys.secretKey, runs("miss") ? PROFILE.miss.keys + 1 : 1);
+    const [hitNarinfo, ...missNarinfos] = await makeNarinfos(
+      lib,
+      keys.secretKey,
+      runs("miss") ? PROFILE.miss.keys + 1 : 1,
+    );
 
     say("starting the S3 server (Swift + s3api)");
     const s3 = await startS3(dir);
@@ -384,7 +479,9 @@ async function main() {
     if (EXTRA.only) {
       const extra = await runExtra(EXTRA, extraContext);
       process.stdout.write(renderExtra({ ...extra, smoke: SMOKE }) + "\n");
-      say(`done in ${Math.round((Date.now() - wall) / 1000)} s (sections ${[EXTRA.cost && 7, EXTRA.closure && 8].filter(Boolean).join(", ")} only; bench/RESULTS.md not written)`);
+      say(
+        `done in ${Math.round((Date.now() - wall) / 1000)} s (sections ${[EXTRA.cost && 7, EXTRA.closure && 8].filter(Boolean).join(", ")} only; bench/RESULTS.md not written)`,
+      );
       return;
     }
     say(`uploading ${missNarinfos.length + 1} narinfos`);
@@ -399,15 +496,39 @@ async function main() {
       const key = `nar/${lib.nix32Encode(await makeNar(narTmp, bytes))}.nar`;
       await rename(narTmp, join(www, key));
       say(`uploading ${key}`);
-      await run("curl", ["-sS", "-f", "-X", "PUT", "-H", "Expect:", "-H", "content-type: application/x-nix-nar", "-T", join(www, key), await s3.presign(BUCKET, key, "PUT")], {
-        timeoutMs: 600_000,
-      });
+      await run(
+        "curl",
+        [
+          "-sS",
+          "-f",
+          "-X",
+          "PUT",
+          "-H",
+          "Expect:",
+          "-H",
+          "content-type: application/x-nix-nar",
+          "-T",
+          join(www, key),
+          await s3.presign(BUCKET, key, "PUT"),
+        ],
+        {
+          timeoutMs: 600_000,
+        },
+      );
       return key;
     };
     const narKey = runs("nar") ? await uploadNar(PROFILE.nar.bytes) : undefined;
     const slowNarKey = runs("slow") ? await uploadNar(PROFILE.slow.bytes) : undefined;
 
-    const s3Origin = { type: "s3", name: "s3-bench", endpoint: s3.endpoint, bucket: BUCKET, region: "us-east-1", requesterPays: true, credentials: "S3" };
+    const s3Origin = {
+      type: "s3",
+      name: "s3-bench",
+      endpoint: s3.endpoint,
+      bucket: BUCKET,
+      region: "us-east-1",
+      requesterPays: true,
+      credentials: "S3",
+    };
     const cacheOptions = {
       scriptPath: cacheWorker,
       compatibilityDate: COMPATIBILITY_DATE,
@@ -443,7 +564,12 @@ async function main() {
     const proxy = await startWorker(dir, "s3-proxy", {
       scriptPath: proxyWorker,
       compatibilityDate: COMPATIBILITY_DATE,
-      bindings: { S3_ENDPOINT: s3.endpoint, S3_BUCKET: BUCKET, S3_ACCESS_KEY_ID: s3.credentials.accessKeyId, S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey },
+      bindings: {
+        S3_ENDPOINT: s3.endpoint,
+        S3_BUCKET: BUCKET,
+        S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+        S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      },
     });
     const nginx = await startNginx(dir, www);
 
@@ -458,38 +584,40 @@ async function main() {
     // --- 1. narinfo edge hit (and 5. nginx serving the same narinfo)
     let hit;
     if (runs("hit")) {
-    say("1. narinfo edge hit");
-    const hitUrl = `${cache.url}/${hitNarinfo.key}`;
-    const first = await get(hitUrl);
-    if (first.status !== 200 || first.cacheStatus !== "MISS") throw new Error(`first narinfo request: ${first.status} ${first.cacheStatus} ${first.text}`);
-    let warm;
-    for (let i = 0; i < 50 && warm?.cacheStatus !== "HIT"; i++) {
-      await sleep(100);
-      warm = await get(hitUrl);
-    }
-    if (warm.cacheStatus !== "HIT" || warm.text !== first.text) throw new Error(`the narinfo never became an edge hit: ${warm.cacheStatus}`);
-    const nginxCheck = await get(`${nginx.url}/${hitNarinfo.key}`);
-    if (nginxCheck.text !== hitNarinfo.text) throw new Error("nginx does not serve the narinfo");
-    for (const w of [noDeny, cacheOnly]) {
-      const url = `${w.url}/${hitNarinfo.key}`;
-      await get(url);
-      let status;
-      for (let i = 0; i < 50 && status !== "HIT"; i++) {
+      say("1. narinfo edge hit");
+      const hitUrl = `${cache.url}/${hitNarinfo.key}`;
+      const first = await get(hitUrl);
+      if (first.status !== 200 || first.cacheStatus !== "MISS")
+        throw new Error(`first narinfo request: ${first.status} ${first.cacheStatus} ${first.text}`);
+      let warm;
+      for (let i = 0; i < 50 && warm?.cacheStatus !== "HIT"; i++) {
         await sleep(100);
-        const r = await fetch(url);
-        await r.text();
-        status = w === cacheOnly ? (r.headers.get("cf-cache-status") ?? "HIT") : r.headers.get("x-cache-status");
+        warm = await get(hitUrl);
       }
-    }
-    hit = await benchHit([
-      { name: "trivial", url: `${trivial.url}/${hitNarinfo.key}`, pid: trivial.workerdPid },
-      { name: "cacheApiOnly", url: `${cacheOnly.url}/${hitNarinfo.key}`, pid: cacheOnly.workerdPid },
-      { name: "cacheNoDenylist", url: `${noDeny.url}/${hitNarinfo.key}`, pid: noDeny.workerdPid },
-      { name: "cache", url: hitUrl, pid: cache.workerdPid },
-      { name: "nginx", url: `${nginx.url}/${hitNarinfo.key}` },
-    ]);
-    const after = await get(hitUrl);
-    if (after.cacheStatus !== "HIT") throw new Error(`after the hit benchmark the narinfo is ${after.cacheStatus}`);
+      if (warm.cacheStatus !== "HIT" || warm.text !== first.text)
+        throw new Error(`the narinfo never became an edge hit: ${warm.cacheStatus}`);
+      const nginxCheck = await get(`${nginx.url}/${hitNarinfo.key}`);
+      if (nginxCheck.text !== hitNarinfo.text) throw new Error("nginx does not serve the narinfo");
+      for (const w of [noDeny, cacheOnly]) {
+        const url = `${w.url}/${hitNarinfo.key}`;
+        await get(url);
+        let status;
+        for (let i = 0; i < 50 && status !== "HIT"; i++) {
+          await sleep(100);
+          const r = await fetch(url);
+          await r.text();
+          status = w === cacheOnly ? (r.headers.get("cf-cache-status") ?? "HIT") : r.headers.get("x-cache-status");
+        }
+      }
+      hit = await benchHit([
+        { name: "trivial", url: `${trivial.url}/${hitNarinfo.key}`, pid: trivial.workerdPid },
+        { name: "cacheApiOnly", url: `${cacheOnly.url}/${hitNarinfo.key}`, pid: cacheOnly.workerdPid },
+        { name: "cacheNoDenylist", url: `${noDeny.url}/${hitNarinfo.key}`, pid: noDeny.workerdPid },
+        { name: "cache", url: hitUrl, pid: cache.workerdPid },
+        { name: "nginx", url: `${nginx.url}/${hitNarinfo.key}` },
+      ]);
+      const after = await get(hitUrl);
+      if (after.cacheStatus !== "HIT") throw new Error(`after the hit benchmark the narinfo is ${after.cacheStatus}`);
     }
     await Promise.all([trivial.stop(), noDeny.stop()]);
 
@@ -517,12 +645,29 @@ async function main() {
 
     const extra = await runExtra(EXTRA, extraContext);
     /** @type {Record<string, unknown>} */
-    let results = { smoke: SMOKE, machine, profile: PROFILE, core: coreResults, hit, miss, nar, slow, ...extra, seconds: Math.round((Date.now() - wall) / 1000) };
+    let results = {
+      smoke: SMOKE,
+      machine,
+      profile: PROFILE,
+      core: coreResults,
+      hit,
+      miss,
+      nar,
+      slow,
+      ...extra,
+      seconds: Math.round((Date.now() - wall) / 1000),
+    };
     if (ONLY && !SMOKE) {
       // Sections not re-run keep the last full run's numbers; the report says which came from where.
       const previous = JSON.parse(await readFile(join(REPO_ROOT, "bench", "results.json"), "utf8"));
-      const kept = ["core", "hit", "miss", "nar", "slow", "cost", "closure"].filter((k) => !runs(k) && previous[k] !== undefined);
-      results = { ...results, ...Object.fromEntries(kept.map((k) => [k, previous[k]])), partial: { rerun: ONLY, keptFrom: previous.partial?.keptFrom ?? previous.machine.date } };
+      const kept = ["core", "hit", "miss", "nar", "slow", "cost", "closure"].filter(
+        (k) => !runs(k) && previous[k] !== undefined,
+      );
+      results = {
+        ...results,
+        ...Object.fromEntries(kept.map((k) => [k, previous[k]])),
+        partial: { rerun: ONLY, keptFrom: previous.partial?.keptFrom ?? previous.machine.date },
+      };
     }
     if (ONLY && SMOKE) {
       // A partial smoke run has nothing to merge with: print what it measured.
@@ -531,7 +676,10 @@ async function main() {
     }
     const path = SMOKE ? join(dir, "RESULTS.md") : join(REPO_ROOT, "bench", "RESULTS.md");
     const markdown = await writeResults(path, results);
-    await writeFile(join(SMOKE ? dir : join(REPO_ROOT, "bench"), SMOKE ? "results.json" : "results.json"), JSON.stringify(results, null, 2) + "\n");
+    await writeFile(
+      join(SMOKE ? dir : join(REPO_ROOT, "bench"), SMOKE ? "results.json" : "results.json"),
+      JSON.stringify(results, null, 2) + "\n",
+    );
     process.stdout.write(markdown + "\n");
     say(`done in ${results.seconds} s${SMOKE ? "" : "; wrote bench/RESULTS.md and bench/results.json"}`);
   } finally {

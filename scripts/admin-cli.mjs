@@ -29,7 +29,10 @@ export function parseScopes(text) {
   const scopes = text.split(",").map((s) => s.trim());
   const unknown = scopes.filter((s) => !SCOPES.includes(s));
   if (scopes.length === 0 || unknown.length > 0) {
-    throw new CliError(`--scopes: unknown scope(s) ${unknown.map((s) => JSON.stringify(s)).join(", ")}; known: ${SCOPES.join(", ")}`, 2);
+    throw new CliError(
+      `--scopes: unknown scope(s) ${unknown.map((s) => JSON.stringify(s)).join(", ")}; known: ${SCOPES.join(", ")}`,
+      2,
+    );
   }
   if (new Set(scopes).size !== scopes.length) throw new CliError("--scopes: a scope is named twice", 2);
   return scopes;
@@ -106,9 +109,12 @@ export async function api(env, method, path, body) {
   try {
     json = JSON.parse(text);
   } catch {
-    throw new CliError(`${method} ${path}: HTTP ${response.status}, not a JSON answer (is NIX_CACHE_ADMIN_URL the admin worker?)`);
+    throw new CliError(
+      `${method} ${path}: HTTP ${response.status}, not a JSON answer (is NIX_CACHE_ADMIN_URL the admin worker?)`,
+    );
   }
-  if (response.status === 401) throw new CliError("unauthorized (401): NIX_CACHE_ADMIN_TOKEN is missing or not a known token");
+  if (response.status === 401)
+    throw new CliError("unauthorized (401): NIX_CACHE_ADMIN_TOKEN is missing or not a known token");
   if (response.status === 403) throw new CliError(`forbidden (403): ${json.error?.message ?? "token lacks the scope"}`);
   return { status: response.status, json };
 }
@@ -120,14 +126,21 @@ function printPurge(out, json) {
   for (const p of json.paths ?? []) {
     out(`  ${p.storePath ?? p.hash ?? p.object}  (narinfo ${p.narinfo}${p.origin ? ` in ${p.origin}` : ""})`);
     for (const url of p.urls ?? []) out(`    ${url}`);
-    for (const d of p.deletions ?? []) out(`    ${d.status} in ${d.origin}: ${d.keys.join(" ")}${d.error ? ` (${d.error})` : ""}`);
+    for (const d of p.deletions ?? [])
+      out(`    ${d.status} in ${d.origin}: ${d.keys.join(" ")}${d.error ? ` (${d.error})` : ""}`);
     if (p.denylistKeys) out(`    denylist: ${p.denylistKeys.join(" ")}`);
   }
-  if (zone.status === "purged") out(`edge: purged in every data centre (${zone.calls.length} API call(s)); ${json.purge.localDeleted.length} cached here`);
-  else if (zone.status === "not-configured") out("edge: CLOUDFLARE_ZONE_ID not set: only the admin worker's own data centre was purged");
-  else if (zone.status === "failed") out(`edge: GLOBAL PURGE FAILED (${zone.error}); not purged:\n    ${zone.notPurged.join("\n    ")}`);
+  if (zone.status === "purged")
+    out(
+      `edge: purged in every data centre (${zone.calls.length} API call(s)); ${json.purge.localDeleted.length} cached here`,
+    );
+  else if (zone.status === "not-configured")
+    out("edge: CLOUDFLARE_ZONE_ID not set: only the admin worker's own data centre was purged");
+  else if (zone.status === "failed")
+    out(`edge: GLOBAL PURGE FAILED (${zone.error}); not purged:\n    ${zone.notPurged.join("\n    ")}`);
   for (const w of json.warnings ?? []) out(`warning: ${w}`);
-  if (json.result === "partial") out(`PARTIAL: not everything was done; still served:\n  ${json.incomplete.join("\n  ")}`);
+  if (json.result === "partial")
+    out(`PARTIAL: not everything was done; still served:\n  ${json.incomplete.join("\n  ")}`);
 }
 
 export async function run(argv, env = process.env, out = console.log) {
@@ -139,14 +152,24 @@ export async function run(argv, env = process.env, out = console.log) {
   let result;
   switch (command) {
     case "purge":
-      result = await api(env, "POST", "/v1/purge", { paths: await pathsOf(args), ...(flags.dryRun ? { dry_run: true } : {}) });
+      result = await api(env, "POST", "/v1/purge", {
+        paths: await pathsOf(args),
+        ...(flags.dryRun ? { dry_run: true } : {}),
+      });
       break;
     case "block":
       if (!flags.reason) throw new CliError("block needs --reason", 2);
-      result = await api(env, "POST", "/v1/block", { paths: await pathsOf(args), reason: flags.reason, ...(flags.dryRun ? { dry_run: true } : {}) });
+      result = await api(env, "POST", "/v1/block", {
+        paths: await pathsOf(args),
+        reason: flags.reason,
+        ...(flags.dryRun ? { dry_run: true } : {}),
+      });
       break;
     case "delete":
-      result = await api(env, "POST", "/v1/delete", { paths: await pathsOf(args), ...(flags.dryRun ? { dry_run: true } : {}) });
+      result = await api(env, "POST", "/v1/delete", {
+        paths: await pathsOf(args),
+        ...(flags.dryRun ? { dry_run: true } : {}),
+      });
       break;
     case "unblock":
     case "status": {
@@ -164,7 +187,8 @@ export async function run(argv, env = process.env, out = console.log) {
     }
     case "new-token": {
       if (!flags.id || !flags.scopes) throw new CliError("new-token needs --id and --scopes", 2);
-      if (!/^[A-Za-z0-9._@-]{1,64}$/.test(flags.id)) throw new CliError("--id: 1-64 of [A-Za-z0-9._@-] (src/admin/tokens.ts)", 2);
+      if (!/^[A-Za-z0-9._@-]{1,64}$/.test(flags.id))
+        throw new CliError("--id: 1-64 of [A-Za-z0-9._@-] (src/admin/tokens.ts)", 2);
       const scopes = parseScopes(flags.scopes);
       const token = randomBytes(32).toString("base64url");
       const entry = { id: flags.id, sha256: createHash("sha256").update(token).digest("hex"), scopes };
@@ -180,11 +204,12 @@ export async function run(argv, env = process.env, out = console.log) {
   else if (json.error && !json.paths && !json.unblocked) out(`error (${status}): ${json.error.message}`);
   else if (command === "purge" || command === "block" || command === "delete") printPurge(out, json);
   else if (command === "unblock" && json.unblocked) {
-    out(`unblocked ${json.hash ?? json.subject} (was: "${json.was.reason}" by ${json.was.by} at ${json.was.at}); removed ${json.removed.join(" ")}`);
+    out(
+      `unblocked ${json.hash ?? json.subject} (was: "${json.was.reason}" by ${json.was.by} at ${json.was.at}); removed ${json.removed.join(" ")}`,
+    );
     for (const k of json.keptForOtherBlocks) out(`  still blocked: ${k.key} (by the block of ${k.by})`);
     if (json.result === "partial") out(`PARTIAL: ${json.incomplete.join("; ")}`);
-  }
-  else out(JSON.stringify(json, null, 2));
+  } else out(JSON.stringify(json, null, 2));
   if (json.error && (json.paths || json.unblocked)) out(`error (${status}): ${json.error.message}`);
   return status >= 400 ? 1 : 0;
 }

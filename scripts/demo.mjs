@@ -27,7 +27,16 @@ With Nix installed, once the worker says "Ready":
 
 const wrangler = spawn(
   process.execPath,
-  [join(root, "node_modules", "wrangler", "bin", "wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", port, "--persist-to", persistTo],
+  [
+    join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    port,
+    "--persist-to",
+    persistTo,
+  ],
   {
     cwd: root,
     stdio: "inherit",

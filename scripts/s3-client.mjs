@@ -19,10 +19,7 @@ import { contentTypeFor } from "./lib/content-type.mjs";
 
 /** Encode one path segment as S3's SigV4 canonical URI does (RFC 3986 unreserved kept). */
 export function encodeSegment(segment) {
-  return encodeURIComponent(segment).replace(
-    /[!'()*]/g,
-    (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase(),
-  );
+  return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
 /** Encode an object key for a path-style URL: every segment encoded, "/" kept. */
@@ -53,8 +50,7 @@ export function s3Client({ endpoint, accessKeyId, secretAccessKey, region = "us-
   const aws = new AwsClient({ accessKeyId, secretAccessKey, region, service: "s3", retries: 0 });
   const base = endpoint.replace(/\/+$/, "");
 
-  const url = (bucket, key) =>
-    `${base}/${encodeSegment(bucket)}` + (key === undefined ? "" : `/${encodeKey(key)}`);
+  const url = (bucket, key) => `${base}/${encodeSegment(bucket)}` + (key === undefined ? "" : `/${encodeKey(key)}`);
 
   /** Signed request to a bucket or an object; returns the raw Response. */
   function request(method, bucket, key, init = {}) {

@@ -16,12 +16,16 @@ const isTest = (/** @type {string} */ file) => file.startsWith("test/") || file.
 
 /** @param {string} configFile */
 function program(configFile) {
-  const parsed = ts.getParsedCommandLineOfConfigFile(`${REPO_ROOT}/${configFile}`, {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => {
-      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    `${REPO_ROOT}/${configFile}`,
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+      },
     },
-  });
+  );
   if (!parsed) throw new Error(`cannot read ${configFile}`);
   return ts.createProgram(parsed.fileNames, parsed.options);
 }
@@ -66,7 +70,12 @@ for (const configFile of ["tsconfig.json", "tsconfig.node.json"]) {
       });
       for (const s of moduleSymbol ? checker.getExportsOfModule(moduleSymbol) : []) {
         const declaredIn = rel(s.declarations?.[0]?.getSourceFile().fileName ?? file);
-        const where = declaredIn !== file ? declaredIn : (named.get(s) ?? 0) > (s.declarations?.length ?? 1) ? "here, used" : "here";
+        const where =
+          declaredIn !== file
+            ? declaredIn
+            : (named.get(s) ?? 0) > (s.declarations?.length ?? 1)
+              ? "here, used"
+              : "here";
         exported.set(`${file}:${s.name}`, where);
       }
     }
@@ -93,9 +102,17 @@ for (const configFile of ["tsconfig.json", "tsconfig.node.json"]) {
     }
     // `import("…")` types and calls.
     sf.forEachChild(function visit(node) {
-      if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+      if (
+        ts.isImportTypeNode(node) &&
+        ts.isLiteralTypeNode(node.argument) &&
+        ts.isStringLiteral(node.argument.literal)
+      ) {
         const moduleSymbol = moduleOf(node.argument.literal);
-        if (moduleSymbol && node.qualifier) use(`${fileOf(moduleSymbol)}:${ts.isIdentifier(node.qualifier) ? node.qualifier.text : node.qualifier.right.text}`, file);
+        if (moduleSymbol && node.qualifier)
+          use(
+            `${fileOf(moduleSymbol)}:${ts.isIdentifier(node.qualifier) ? node.qualifier.text : node.qualifier.right.text}`,
+            file,
+          );
       }
       // A dynamic import may read any export: count them all as used.
       if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {

@@ -62,12 +62,30 @@ const DEFAULT_ORIGINS = [{ type: "r2", binding: "NAR_BUCKET" }];
 export const ORIGIN_FIELDS = {
   r2: ["type", "name", "breakerFailures", "breakerCooldown", "narNames", "trusted", "binding", "backfill"],
   http: [
-    "type", "name", "breakerFailures", "breakerCooldown", "narNames", "trusted", "firstByteTimeout",
-    "betweenBytesTimeout", "url",
+    "type",
+    "name",
+    "breakerFailures",
+    "breakerCooldown",
+    "narNames",
+    "trusted",
+    "firstByteTimeout",
+    "betweenBytesTimeout",
+    "url",
   ],
   s3: [
-    "type", "name", "breakerFailures", "breakerCooldown", "narNames", "trusted", "firstByteTimeout", "betweenBytesTimeout",
-    "bucket", "endpoint", "region", "requesterPays", "credentials",
+    "type",
+    "name",
+    "breakerFailures",
+    "breakerCooldown",
+    "narNames",
+    "trusted",
+    "firstByteTimeout",
+    "betweenBytesTimeout",
+    "bucket",
+    "endpoint",
+    "region",
+    "requesterPays",
+    "credentials",
   ],
 } as const satisfies Record<string, readonly string[]>;
 
@@ -83,7 +101,9 @@ function refuseUnknownFields(spec: Record<string, unknown>, type: OriginType, wh
     if (allowed.includes(field)) continue;
     const sameLetters = allowed.find((a) => a.toLowerCase() === field.toLowerCase());
     const hint = sameLetters ? ` (did you mean "${sameLetters}"?)` : "";
-    throw new ConfigError(`${where}: unknown field "${field}" for a ${type} origin${hint}; allowed: ${allowed.join(", ")}`);
+    throw new ConfigError(
+      `${where}: unknown field "${field}" for a ${type} origin${hint}; allowed: ${allowed.join(", ")}`,
+    );
   }
 }
 
@@ -107,15 +127,18 @@ function str(spec: Record<string, unknown>, field: string, where: string, requir
 function str(spec: Record<string, unknown>, field: string, where: string, required: boolean): string | undefined {
   const value = spec[field];
   if (value === undefined && !required) return undefined;
-  if (typeof value !== "string" || value === "") throw new ConfigError(`${where}: "${field}" must be a non-empty string`);
+  if (typeof value !== "string" || value === "")
+    throw new ConfigError(`${where}: "${field}" must be a non-empty string`);
   return value;
 }
 
 function originTimeouts(spec: Record<string, unknown>, where: string): Timeouts {
   return {
-    firstByteMs: wholeNumber(spec.firstByteTimeout, `${where}.firstByteTimeout`, DEFAULT_TIMEOUTS.firstByteMs / 1000) * 1000,
+    firstByteMs:
+      wholeNumber(spec.firstByteTimeout, `${where}.firstByteTimeout`, DEFAULT_TIMEOUTS.firstByteMs / 1000) * 1000,
     betweenBytesMs:
-      wholeNumber(spec.betweenBytesTimeout, `${where}.betweenBytesTimeout`, DEFAULT_TIMEOUTS.betweenBytesMs / 1000) * 1000,
+      wholeNumber(spec.betweenBytesTimeout, `${where}.betweenBytesTimeout`, DEFAULT_TIMEOUTS.betweenBytesMs / 1000) *
+      1000,
   };
 }
 
@@ -147,7 +170,9 @@ export function parseOrigins(value: unknown, bindings: object): ChainLink[] {
     const spec = raw as Record<string, unknown>;
     const type = spec.type;
     if (!isOriginType(type)) {
-      throw new ConfigError(`${where}: unknown type ${JSON.stringify(type)} (${Object.keys(ORIGIN_FIELDS).join(", ")})`);
+      throw new ConfigError(
+        `${where}: unknown type ${JSON.stringify(type)} (${Object.keys(ORIGIN_FIELDS).join(", ")})`,
+      );
     }
     refuseUnknownFields(spec, type, where);
     let origin: Origin;
@@ -165,12 +190,15 @@ export function parseOrigins(value: unknown, bindings: object): ChainLink[] {
     } else {
       const bucket = str(spec, "bucket", where, true);
       const endpoint = str(spec, "endpoint", where, false);
-      if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) throw new ConfigError(`${where}: "endpoint" must be http(s)`);
+      if (endpoint !== undefined && !/^https?:\/\//.test(endpoint))
+        throw new ConfigError(`${where}: "endpoint" must be http(s)`);
       const credentials = str(spec, "credentials", where, true);
       const accessKeyId = bindingNamed(bindings, `${credentials}_ACCESS_KEY_ID`);
       const secretAccessKey = bindingNamed(bindings, `${credentials}_SECRET_ACCESS_KEY`);
       if (typeof accessKeyId !== "string" || typeof secretAccessKey !== "string" || !accessKeyId || !secretAccessKey) {
-        throw new ConfigError(`${where}: secrets ${credentials}_ACCESS_KEY_ID and ${credentials}_SECRET_ACCESS_KEY are not set`);
+        throw new ConfigError(
+          `${where}: secrets ${credentials}_ACCESS_KEY_ID and ${credentials}_SECRET_ACCESS_KEY are not set`,
+        );
       }
       origin = new S3Origin(
         str(spec, "name", where, false) ?? `s3:${bucket}`,
@@ -187,10 +215,18 @@ export function parseOrigins(value: unknown, bindings: object): ChainLink[] {
     if (names.has(origin.name)) throw new ConfigError(`${where}: duplicate origin name "${origin.name}"`);
     names.add(origin.name);
     const narNames = spec.narNames ?? "file-hash";
-    if (narNames !== "file-hash" && narNames !== "opaque") throw new ConfigError(`${where}: "narNames" must be "file-hash" or "opaque"`);
+    if (narNames !== "file-hash" && narNames !== "opaque")
+      throw new ConfigError(`${where}: "narNames" must be "file-hash" or "opaque"`);
     // Buckets are the operator's own; an upstream HTTP cache is someone else's (docs/configuration.md, Origins).
     const trusted = parseBool(spec.trusted, `${where}.trusted`, type !== "http");
-    return { origin, breaker: new CircuitBreaker(breakerSettings(spec, where)), backfill, corrupt: new Map(), narNames, trusted };
+    return {
+      origin,
+      breaker: new CircuitBreaker(breakerSettings(spec, where)),
+      backfill,
+      corrupt: new Map(),
+      narNames,
+      trusted,
+    };
   });
 }
 
@@ -255,7 +291,11 @@ export function parseConfig(env: Env): CacheConfig {
     ),
     denylist: env.DENYLIST,
     serverTimingOrigins: parseBool(env.SERVER_TIMING_ORIGINS, "SERVER_TIMING_ORIGINS", false),
-    denylistRefreshSeconds: wholeNumber(env.DENYLIST_REFRESH_SECONDS, "DENYLIST_REFRESH_SECONDS", DEFAULTS.denylistRefreshSeconds),
+    denylistRefreshSeconds: wholeNumber(
+      env.DENYLIST_REFRESH_SECONDS,
+      "DENYLIST_REFRESH_SECONDS",
+      DEFAULTS.denylistRefreshSeconds,
+    ),
     heldDenylist: new HeldDenylist(),
   };
 }

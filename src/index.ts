@@ -46,7 +46,12 @@ function fail(request: Request, error: CacheError): Response {
   return errorResponse(error, { "access-control-allow-origin": "*" });
 }
 
-export async function handleRequest(request: Request, env: Env, ctx: ExecutionContext, facts?: RequestFacts): Promise<Response> {
+export async function handleRequest(
+  request: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  facts?: RequestFacts,
+): Promise<Response> {
   const started = Date.now();
   const url = new URL(request.url);
   let route: Route | null;

@@ -23,7 +23,10 @@ export async function loadNarinfoLib(dir) {
 export function makeKeyPair(name) {
   const seed = randomBytes(32);
   const der = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]);
-  const pub = Buffer.from(createPrivateKey({ key: der, format: "der", type: "pkcs8" }).export({ format: "jwk" }).x, "base64url");
+  const pub = Buffer.from(
+    createPrivateKey({ key: der, format: "der", type: "pkcs8" }).export({ format: "jwk" }).x,
+    "base64url",
+  );
   return {
     secretKey: `${name}:${Buffer.concat([seed, pub]).toString("base64")}`,
     publicKey: `${name}:${pub.toString("base64")}`,

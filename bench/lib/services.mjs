@@ -135,7 +135,9 @@ http {
 }
 `,
   );
-  const child = spawn("nginx", ["-p", prefix, "-c", conf, "-e", join(prefix, "error.log")], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn("nginx", ["-p", prefix, "-c", conf, "-e", join(prefix, "error.log")], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let err = "";
   child.stderr.on("data", (d) => (err += d));
   const handle = {

@@ -9,7 +9,9 @@ import { WRANGLER_ENV as QUIET_WRANGLER } from "../../scripts/wrangler-env.mjs";
 export { REPO_ROOT, freePort, freePortRange, sleep } from "../../scripts/lib/processes.mjs";
 
 /** The cache worker's compatibility_date (wrangler.toml); every benchmark worker runs with it. */
-export const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(REPO_ROOT, "wrangler.toml"), "utf8"))[1];
+export const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(
+  readFileSync(join(REPO_ROOT, "wrangler.toml"), "utf8"),
+)[1];
 
 export const WRANGLER_ENV = { ...QUIET_WRANGLER, NO_COLOR: "1", FORCE_COLOR: "0" };
 

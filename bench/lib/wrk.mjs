@@ -32,7 +32,19 @@ export async function wrk(opts) {
   const cpuBefore = cpuSecondsOf(opts.serverPid);
   const { stdout } = await run(
     "wrk",
-    ["-t", String(opts.threads), "-c", String(opts.connections), "-d", `${opts.seconds}s`, "--timeout", "10s", "-s", SCRIPT, opts.url],
+    [
+      "-t",
+      String(opts.threads),
+      "-c",
+      String(opts.connections),
+      "-d",
+      `${opts.seconds}s`,
+      "--timeout",
+      "10s",
+      "-s",
+      SCRIPT,
+      opts.url,
+    ],
     { env, timeoutMs: (opts.seconds + 30) * 1000 },
   );
   const cpuAfter = cpuSecondsOf(opts.serverPid);

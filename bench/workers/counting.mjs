@@ -64,7 +64,11 @@ function wrapObject(label, target) {
 function wrapEnv(env) {
   const out = {};
   for (const [name, value] of Object.entries(env)) {
-    const isBinding = value !== null && typeof value === "object" && !Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype;
+    const isBinding =
+      value !== null &&
+      typeof value === "object" &&
+      !Array.isArray(value) &&
+      Object.getPrototypeOf(value) !== Object.prototype;
     out[name] = isBinding ? wrapObject(name, value) : value;
   }
   return out;

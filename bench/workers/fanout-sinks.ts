@@ -45,7 +45,9 @@ export default {
       if (sink === "discard") ctx.waitUntil(body.pipeTo(new WritableStream()));
       else if (sink === "r2") ctx.waitUntil(env.BUCKET.put(key, body));
       else if (sink === "cache") {
-        const response = new Response(body, { headers: { "cache-control": "public, max-age=3600", "content-length": String(size) } });
+        const response = new Response(body, {
+          headers: { "cache-control": "public, max-age=3600", "content-length": String(size) },
+        });
         ctx.waitUntil(caches.default.put(`https://attribution.invalid/${key}`, response));
       } else return new Response(`unknown sink ${sink}`, { status: 400 });
     }

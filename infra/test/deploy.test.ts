@@ -6,7 +6,10 @@ import { fixture, infraDir } from "./nix";
 
 const script = path.join(infraDir, "deploy.sh");
 function deploy(args: string[], inventory = fixture("inventory.nix")) {
-  const r = spawnSync("bash", [script, ...args], { encoding: "utf8", env: { ...process.env, INVENTORY_FILE: inventory } });
+  const r = spawnSync("bash", [script, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, INVENTORY_FILE: inventory },
+  });
   return { ...r, stdout: r.stdout.replaceAll(infraDir, "<infra>") };
 }
 
@@ -24,17 +27,21 @@ describe("deploy.sh --dry-run", () => {
   });
 
   it("selects by role or name, and passes --action and --build-local through", () => {
-    expect(deploy(["--dry-run", "--role", "builder"]).stdout.trimEnd().split("\n").map((l) => l.split(" ")[3])).toEqual([
-      "<infra>#arm",
-      "<infra>#big",
-    ]);
+    expect(
+      deploy(["--dry-run", "--role", "builder"])
+        .stdout.trimEnd()
+        .split("\n")
+        .map((l) => l.split(" ")[3]),
+    ).toEqual(["<infra>#arm", "<infra>#big"]);
     expect(deploy(["--dry-run", "--action", "boot", "--build-local", "hydra"]).stdout.trimEnd()).toBe(
       "nixos-rebuild boot --flake <infra>#hydra --target-host root@hydra.example-nix.org --use-substitutes",
     );
   });
 
   it("includes a builder added to the inventory", () => {
-    expect(deploy(["--dry-run", "--role", "builder"], fixture("inventory-extra-builder.nix")).stdout).toContain("<infra>#new ");
+    expect(deploy(["--dry-run", "--role", "builder"], fixture("inventory-extra-builder.nix")).stdout).toContain(
+      "<infra>#new ",
+    );
   });
 
   it("rejects an unknown host, an unknown action, and an invalid inventory", () => {

@@ -25,8 +25,10 @@ describe("zone files", () => {
   });
 
   it("give OpenTofu CAA as data, MX with priority, and comments within Cloudflare's 100-character limit", () => {
-    const rs = evalInfra<{ resource: { cloudflare_dns_record: Record<string, Record<string, unknown>> } }>("tofu", fixture("inventory.nix"))
-      .resource.cloudflare_dns_record;
+    const rs = evalInfra<{ resource: { cloudflare_dns_record: Record<string, Record<string, unknown>> } }>(
+      "tofu",
+      fixture("inventory.nix"),
+    ).resource.cloudflare_dns_record;
     const caa = Object.values(rs).find((r) => r.type === "CAA" && r.name === "example-nix.dev")!;
     expect(caa.data).toEqual({ flags: 0, tag: "issue", value: "letsencrypt.org" });
     expect(caa.content).toBeUndefined();
@@ -49,8 +51,12 @@ describe("records", () => {
     // A record of ours under these names would block the custom domain attachment.
     expect(records().filter((r) => r.name.startsWith("cache"))).toEqual([]);
     const zone = evalInfra<Record<string, string>>("zoneFiles", fixture("inventory.nix"))["example-nix.org"]!;
-    expect(zone).toContain("; cache.example-nix.org: Workers Custom Domain of nix-cache-edge (production), attached by OpenTofu\n");
-    expect(zone).toContain("; cache-admin.example-nix.org: Workers Custom Domain of nix-cache-admin (production), attached by OpenTofu\n");
+    expect(zone).toContain(
+      "; cache.example-nix.org: Workers Custom Domain of nix-cache-edge (production), attached by OpenTofu\n",
+    );
+    expect(zone).toContain(
+      "; cache-admin.example-nix.org: Workers Custom Domain of nix-cache-admin (production), attached by OpenTofu\n",
+    );
   });
 
   it("include a builder added to the inventory", () => {

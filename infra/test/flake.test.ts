@@ -12,7 +12,9 @@ type Wiring = {
   checks: Record<string, string[]>;
 };
 
-const r = spawnSync("nix-instantiate", ["--eval", "--strict", "--json", fixture("flake-wiring.nix")], { encoding: "utf8" });
+const r = spawnSync("nix-instantiate", ["--eval", "--strict", "--json", fixture("flake-wiring.nix")], {
+  encoding: "utf8",
+});
 
 describe("flake outputs", () => {
   it("evaluate with stand-in inputs", () => {
@@ -33,9 +35,28 @@ describe("flake outputs", () => {
 
   it("define one nixosConfiguration per inventory host, with its role's modules", () => {
     expect(Object.keys(wiring.hosts).sort()).toEqual(["builder-arm-01", "builder-x86-01", "hydra", "mail"]);
-    expect(wiring.hosts.hydra!.modules).toEqual(["agenix", "common.nix", "hetzner-cloud.nix", "hostPlatform=x86_64-linux", "hydra.nix"]);
-    expect(wiring.hosts["builder-arm-01"]!.modules).toEqual(["agenix", "common.nix", "hetzner-cloud.nix", "hostPlatform=aarch64-linux", "builder.nix"]);
-    expect(wiring.hosts.mail!.modules).toEqual(["agenix", "common.nix", "hetzner-cloud.nix", "hostPlatform=x86_64-linux", "simple-nixos-mailserver", "mail.nix"]);
+    expect(wiring.hosts.hydra!.modules).toEqual([
+      "agenix",
+      "common.nix",
+      "hetzner-cloud.nix",
+      "hostPlatform=x86_64-linux",
+      "hydra.nix",
+    ]);
+    expect(wiring.hosts["builder-arm-01"]!.modules).toEqual([
+      "agenix",
+      "common.nix",
+      "hetzner-cloud.nix",
+      "hostPlatform=aarch64-linux",
+      "builder.nix",
+    ]);
+    expect(wiring.hosts.mail!.modules).toEqual([
+      "agenix",
+      "common.nix",
+      "hetzner-cloud.nix",
+      "hostPlatform=x86_64-linux",
+      "simple-nixos-mailserver",
+      "mail.nix",
+    ]);
     for (const [name, h] of Object.entries(wiring.hosts)) expect(h.host).toBe(name);
   });
 
@@ -45,6 +66,9 @@ describe("flake outputs", () => {
   });
 
   it("check each host on its own platform", () => {
-    expect(wiring.checks).toEqual({ "aarch64-linux": ["builder-arm-01"], "x86_64-linux": ["builder-x86-01", "hydra", "mail"] });
+    expect(wiring.checks).toEqual({
+      "aarch64-linux": ["builder-arm-01"],
+      "x86_64-linux": ["builder-x86-01", "hydra", "mail"],
+    });
   });
 });

@@ -25,14 +25,18 @@ describe("machines file", () => {
 
   it("encodes the host key as the base64 of the key line", () => {
     const inventoryKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPA1V/3GdJXiVfl1hVMDXAI3YCR1E9oQzTfoQPdpQnuK";
-    const big = evalInfra<string>("machinesFile", fixture("inventory.nix")).split("\n").find((l) => l.includes("@big."))!;
+    const big = evalInfra<string>("machinesFile", fixture("inventory.nix"))
+      .split("\n")
+      .find((l) => l.includes("@big."))!;
     expect(Buffer.from(big.split(" ")[7]!, "base64").toString("utf8")).toBe(inventoryKey);
   });
 
   it("gains a line when a builder is added to the inventory", () => {
     const before = evalInfra<string>("machinesFile", fixture("inventory.nix"));
     const after = evalInfra<string>("machinesFile", fixture("inventory-extra-builder.nix"));
-    const key = Buffer.from("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID7/4qH6bX/nUxJ/Gbc7zN1HmjcKk0RL7s1QbeW8ep5X").toString("base64");
+    const key = Buffer.from(
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID7/4qH6bX/nUxJ/Gbc7zN1HmjcKk0RL7s1QbeW8ep5X",
+    ).toString("base64");
     expect(after).toBe(
       before +
         `ssh://nix-ssh@new.example-nix.org x86_64-linux /var/lib/hydra/queue-runner/.ssh/id_ed25519 6 2 kvm - ${key}\n`,
@@ -51,7 +55,9 @@ describe("machines file", () => {
     // Logs go to the bucket already zstd-compressed; Hydra's own log compression conflicts with that.
     expect(hydra.config).toMatch(/^upload_logs_to_binary_cache = true$/m);
     expect(hydra.config).toMatch(/^compress_build_logs = false$/m);
-    expect(hydra.config).toContain("server_store_uri = https://cache.example-nix.org?local-nar-cache=/var/cache/hydra/nar-cache\n");
+    expect(hydra.config).toContain(
+      "server_store_uri = https://cache.example-nix.org?local-nar-cache=/var/cache/hydra/nar-cache\n",
+    );
     // Secrets are paths on the host, never values: nothing key-like may appear.
     expect(hydra.config).not.toMatch(/AWS_|[A-Za-z0-9+/]{40,}={0,2}/);
   });

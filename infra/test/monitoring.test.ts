@@ -24,12 +24,22 @@ interface Rule {
   annotations: { summary: string; runbook: string };
 }
 
-const rules = () => evalJson<{ groups: { name: string; rules: Rule[] }[] }>(monitoring("alert-rules.nix")).groups.flatMap((g) => g.rules);
+const rules = () =>
+  evalJson<{ groups: { name: string; rules: Rule[] }[] }>(monitoring("alert-rules.nix")).groups.flatMap((g) => g.rules);
 
 /** Metric name → label names, from a real exposition with one row of each kind. */
 function exported(): Map<string, Set<string>> {
   const text = exposition([
-    { route: "nar", cache_status: "HIT", origin: "edge", status_class: 2, verification: "forged", rejected_by: "s3", requests: 1, bytes: 1 },
+    {
+      route: "nar",
+      cache_status: "HIT",
+      origin: "edge",
+      status_class: 2,
+      verification: "forged",
+      rejected_by: "s3",
+      requests: 1,
+      bytes: 1,
+    },
   ]);
   const metrics = new Map<string, Set<string>>();
   for (const line of text.split("\n")) {
@@ -44,7 +54,13 @@ function exported(): Map<string, Set<string>> {
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes. */
 function anchors(markdown: string): Set<string> {
   return new Set(
-    [...markdown.matchAll(/^#+ (.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N} -]/gu, "").replace(/ /g, "-")),
+    [...markdown.matchAll(/^#+ (.+)$/gm)].map((m) =>
+      m[1]!
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N} -]/gu, "")
+        .replace(/ /g, "-"),
+    ),
   );
 }
 
@@ -69,7 +85,8 @@ describe("infra/monitoring", () => {
       for (const m of rule.expr.matchAll(/(nix_cache_edge_[a-z_]+)(?:\{([^}]*)\})?/g)) {
         const labels = metrics.get(m[1]!);
         expect(labels, `${rule.alert}: ${m[1]} is not exported`).toBeDefined();
-        for (const l of (m[2] ?? "").matchAll(/([a-z_]+)\s*(?:=~|!=|=)/g)) expect(labels, `${rule.alert}: ${m[1]} has no label ${l[1]}`).toContain(l[1]);
+        for (const l of (m[2] ?? "").matchAll(/([a-z_]+)\s*(?:=~|!=|=)/g))
+          expect(labels, `${rule.alert}: ${m[1]} has no label ${l[1]}`).toContain(l[1]);
       }
       for (const m of rule.expr.matchAll(/by \(([^)]*)\) \((nix_cache_edge_[a-z_]+)/g)) {
         for (const l of m[1]!.split(",").map((s) => s.trim())) expect(metrics.get(m[2]!)).toContain(l);
@@ -82,15 +99,20 @@ describe("infra/monitoring", () => {
     const jobs = new Set([...moduleText.matchAll(/job_name = "([^"]+)"|probeJob "([^"]+)"/g)].map((m) => m[1] ?? m[2]));
     for (const rule of rules()) for (const m of rule.expr.matchAll(/job="([^"]+)"/g)) expect(jobs).toContain(m[1]);
     const blackbox = evalJson<{ modules: Record<string, { prober: string }> }>(monitoring("blackbox.nix"));
-    for (const m of moduleText.matchAll(/probeJob "[^"]+" "([^"]+)"/g)) expect(Object.keys(blackbox.modules)).toContain(m[1]);
+    for (const m of moduleText.matchAll(/probeJob "[^"]+" "([^"]+)"/g))
+      expect(Object.keys(blackbox.modules)).toContain(m[1]);
     expect(spawnSync("nix-instantiate", ["--parse", monitoring("cache-monitoring.nix")]).status).toBe(0);
   });
 
   it("the health probe's body check matches what GET /health answers (src/serve/health.ts)", () => {
-    const blackbox = evalJson<{ modules: Record<string, { http: { fail_if_body_not_matches_regexp: string[] } }> }>(monitoring("blackbox.nix"));
+    const blackbox = evalJson<{ modules: Record<string, { http: { fail_if_body_not_matches_regexp: string[] } }> }>(
+      monitoring("blackbox.nix"),
+    );
     const [pattern] = blackbox.modules.nix_cache_health!.http.fail_if_body_not_matches_regexp;
     const source = readFileSync(path.join(infraDir, "..", "src", "serve", "health.ts"), "utf8");
     expect(source).toContain("JSON.stringify({");
-    expect(JSON.stringify({ status: "ok", origins: [{ name: "r2:NAR_BUCKET", breaker: "closed" }] })).toMatch(new RegExp(pattern!));
+    expect(JSON.stringify({ status: "ok", origins: [{ name: "r2:NAR_BUCKET", breaker: "closed" }] })).toMatch(
+      new RegExp(pattern!),
+    );
   });
 });

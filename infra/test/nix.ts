@@ -32,7 +32,13 @@ export function evalError(attr: string, inventoryFile: string): string {
 }
 
 export type DnsRecord = {
-  zone: string; name: string; type: string; content: string; ttl: number;
-  proxied: boolean; priority: number | null; comment: string;
+  zone: string;
+  name: string;
+  type: string;
+  content: string;
+  ttl: number;
+  proxied: boolean;
+  priority: number | null;
+  comment: string;
   data: { flags: number; tag: string; value: string } | null;
 };

@@ -9,7 +9,15 @@ import { evalInfra, fixture, infraDir } from "./nix";
 
 type Host = { errors: string[]; externalImports: string[]; config: Record<string, any> };
 function evalHosts(inventory: string, extraModule?: string): Record<string, Host> {
-  const args = ["--eval", "--strict", "--json", path.join(infraDir, "test", "nixos", "eval.nix"), "--argstr", "inventoryFile", inventory];
+  const args = [
+    "--eval",
+    "--strict",
+    "--json",
+    path.join(infraDir, "test", "nixos", "eval.nix"),
+    "--argstr",
+    "inventoryFile",
+    inventory,
+  ];
   if (extraModule) args.push("--argstr", "extraModule", fixture("modules", extraModule));
   const r = spawnSync("nix-instantiate", args, { encoding: "utf8" });
   if (r.status !== 0) throw new Error(r.stderr);
@@ -18,7 +26,9 @@ function evalHosts(inventory: string, extraModule?: string): Record<string, Host
 
 const realInventory = path.join(infraDir, "inventory.nix");
 const hosts = evalHosts(realInventory);
-const inventory = evalInfra<{ hosts: Record<string, { role: string; stateVersion: string; queueRunnerKey?: string }> }>("inventory");
+const inventory = evalInfra<{ hosts: Record<string, { role: string; stateVersion: string; queueRunnerKey?: string }> }>(
+  "inventory",
+);
 const infraHosts = evalInfra<Record<string, { role: string; gc: { minFreeGiB: number; maxFreeGiB: number } }>>("hosts");
 const ofRole = (role: string) => Object.keys(hosts).filter((h) => infraHosts[h]!.role === role);
 const GiB = 1024 ** 3;
@@ -26,13 +36,17 @@ const GiB = 1024 ** 3;
 describe("the option checker", () => {
   it("evaluates every host of the real and the test inventory without an error", () => {
     for (const [name, h] of Object.entries(hosts)) expect([name, h.errors]).toEqual([name, []]);
-    for (const [name, h] of Object.entries(evalHosts(fixture("inventory.nix")))) expect([name, h.errors]).toEqual([name, []]);
+    for (const [name, h] of Object.entries(evalHosts(fixture("inventory.nix"))))
+      expect([name, h.errors]).toEqual([name, []]);
   });
 
   it.each([
     ["unknown-option.nix", "unknown option `services.openssh.settings.PermitRootLogn'"],
-    ["wrong-type.nix", "option `services.openssh.settings.PasswordAuthentication': \"no\" is not a boolean"],
-    ["conflict.nix", "option `services.openssh.settings.PermitRootLogin' has conflicting definitions: [\"prohibit-password\",\"yes\"]"],
+    ["wrong-type.nix", 'option `services.openssh.settings.PasswordAuthentication\': "no" is not a boolean'],
+    [
+      "conflict.nix",
+      'option `services.openssh.settings.PermitRootLogin\' has conflicting definitions: ["prohibit-password","yes"]',
+    ],
   ])("rejects %s", (module, message) => {
     for (const h of Object.values(evalHosts(fixture("inventory.nix"), module))) expect(h.errors).toEqual([message]);
   });
@@ -50,13 +64,18 @@ describe("every host", () => {
     const c = hosts[name]!.config;
     expect(c.services.openssh.enable).toBe(true);
     expect(c.services.openssh.settings).toEqual({
-      PasswordAuthentication: false, KbdInteractiveAuthentication: false, PermitRootLogin: "prohibit-password", X11Forwarding: false,
+      PasswordAuthentication: false,
+      KbdInteractiveAuthentication: false,
+      PermitRootLogin: "prohibit-password",
+      X11Forwarding: false,
     });
     expect(c.users.mutableUsers).toBe(false);
     expect(c.users.users.root.openssh.authorizedKeys.keys).toEqual(evalInfra<string[]>("adminKeys"));
     expect(c.networking.firewall.enable).toBe(true);
     expect(c.services.prometheus.exporters.node.openFirewall).toBe(false);
-    expect(c.nix.settings["trusted-users"]).toEqual(infraHosts[name]!.role === "builder" ? ["root", "nix-ssh"] : ["root"]);
+    expect(c.nix.settings["trusted-users"]).toEqual(
+      infraHosts[name]!.role === "builder" ? ["root", "nix-ssh"] : ["root"],
+    );
   });
 
   it.each(Object.keys(hosts))("%s: collects garbage (min-free/max-free and a daily sweep)", (name) => {
@@ -72,7 +91,9 @@ describe("every host", () => {
   it.each(Object.keys(hosts))("%s: keeps the inventory's stateVersion and trusts our cache key", (name) => {
     const c = hosts[name]!.config;
     expect(c.system.stateVersion).toBe(inventory.hosts[name]!.stateVersion);
-    expect(c.nix.settings["extra-trusted-public-keys"]).toEqual(evalInfra<{ cache: { publicKeys: string[] } }>("inventory").cache.publicKeys);
+    expect(c.nix.settings["extra-trusted-public-keys"]).toEqual(
+      evalInfra<{ cache: { publicKeys: string[] } }>("inventory").cache.publicKeys,
+    );
   });
 
   it.each(Object.keys(hosts))("%s: secrets come from agenix, encrypted files only, never world-readable", (name) => {
@@ -85,14 +106,17 @@ describe("every host", () => {
 });
 
 describe("builders", () => {
-  it.each(ofRole("builder"))("%s: Hydra's key reaches only nix-ssh, whose only command is nix-store --serve --write", (name) => {
-    const c = hosts[name]!.config;
-    const hydraKey = inventory.hosts.hydra!.queueRunnerKey!;
-    // nix.sshServe makes sshd force `nix-store --serve --write` for nix-ssh (protocol "ssh", write = true).
-    expect(c.nix.sshServe).toEqual({ enable: true, write: true, protocol: "ssh", keys: [hydraKey] });
-    expect(c.users.users.root.openssh.authorizedKeys.keys).not.toContain(hydraKey);
-    expect(c.nix.settings.sandbox).toBe(true);
-  });
+  it.each(ofRole("builder"))(
+    "%s: Hydra's key reaches only nix-ssh, whose only command is nix-store --serve --write",
+    (name) => {
+      const c = hosts[name]!.config;
+      const hydraKey = inventory.hosts.hydra!.queueRunnerKey!;
+      // nix.sshServe makes sshd force `nix-store --serve --write` for nix-ssh (protocol "ssh", write = true).
+      expect(c.nix.sshServe).toEqual({ enable: true, write: true, protocol: "ssh", keys: [hydraKey] });
+      expect(c.users.users.root.openssh.authorizedKeys.keys).not.toContain(hydraKey);
+      expect(c.nix.settings.sandbox).toBe(true);
+    },
+  );
 });
 
 describe("hydra", () => {
@@ -139,10 +163,20 @@ describe("mail", () => {
 
   it("uses the 26.05 mailserver options: stateVersion, x509, dkim, SRS, no logins", () => {
     expect(c.mailserver).toMatchObject({
-      enable: true, stateVersion: 3, fqdn: "mail.example-nix.org", domains, accounts: {},
-      x509: { useACMEHost: "mail.example-nix.org" }, srs: { enable: true },
-      enableImap: false, enableImapSsl: false, enablePop3: false, enablePop3Ssl: false,
-      enableSubmission: false, enableSubmissionSsl: false, enableManageSieve: false,
+      enable: true,
+      stateVersion: 3,
+      fqdn: "mail.example-nix.org",
+      domains,
+      accounts: {},
+      x509: { useACMEHost: "mail.example-nix.org" },
+      srs: { enable: true },
+      enableImap: false,
+      enableImapSsl: false,
+      enablePop3: false,
+      enablePop3Ssl: false,
+      enableSubmission: false,
+      enableSubmissionSsl: false,
+      enableManageSieve: false,
     });
     expect(c.services.nginx.virtualHosts["mail.example-nix.org"]).toMatchObject({ enableACME: true });
   });
@@ -152,7 +186,10 @@ describe("mail", () => {
     for (const d of domains) {
       expect(c.mailserver.dkim.domains[d].selectors).toEqual({ mail: { keyType: "rsa", keyLength: 2048 } });
       expect(c.age.secrets[`dkim-${d}-mail`]).toMatchObject({
-        path: `${c.mailserver.dkim.keyDirectory}/${d}.mail.key`, owner: "rspamd", group: "rspamd", mode: "0400",
+        path: `${c.mailserver.dkim.keyDirectory}/${d}.mail.key`,
+        owner: "rspamd",
+        group: "rspamd",
+        mode: "0400",
       });
     }
   });

@@ -21,10 +21,21 @@ const parse = (file: string) => spawnSync("nix-instantiate", ["--parse", file], 
 const unparseable = new Set(["test/fixtures/invalid/duplicate-attribute.nix"]);
 
 describe("every .nix file parses", () => {
-  const files = nixFiles(infraDir).map((f) => path.relative(infraDir, f)).sort();
+  const files = nixFiles(infraDir)
+    .map((f) => path.relative(infraDir, f))
+    .sort();
 
   it("finds the flake, inventory, lib and modules", () => {
-    for (const f of ["flake.nix", "inventory.nix", "eval.nix", "lib/default.nix", "modules/common.nix", "modules/hydra.nix", "modules/builder.nix", "modules/mail.nix"]) {
+    for (const f of [
+      "flake.nix",
+      "inventory.nix",
+      "eval.nix",
+      "lib/default.nix",
+      "modules/common.nix",
+      "modules/hydra.nix",
+      "modules/builder.nix",
+      "modules/mail.nix",
+    ]) {
       expect(files).toContain(f);
     }
   });

@@ -9,7 +9,10 @@ import { describe, expect, it } from "vitest";
 import { evalInfra, fixture, infraDir } from "./nix";
 
 type Tofu = {
-  terraform: { backend: { s3: Record<string, unknown> }; required_providers: Record<string, { source: string; version: string }> };
+  terraform: {
+    backend: { s3: Record<string, unknown> };
+    required_providers: Record<string, { source: string; version: string }>;
+  };
   resource: Record<string, Record<string, Record<string, unknown>>>;
   output: Record<string, { value: string }>;
 };
@@ -23,10 +26,14 @@ describe("rendered OpenTofu configuration", () => {
 
   it("declares every resource the workers bind, by the inventory's names", () => {
     const r = tofu().resource;
-    expect(r.cloudflare_r2_bucket).toEqual({ production: { account_id: "0123456789abcdef0123456789abcdef", name: "nix-cache" } });
+    expect(r.cloudflare_r2_bucket).toEqual({
+      production: { account_id: "0123456789abcdef0123456789abcdef", name: "nix-cache" },
+    });
     expect(r.cloudflare_workers_kv_namespace!.production).toMatchObject({ title: "nix-cache-denylist" });
     expect(r.cloudflare_d1_database!.production).toMatchObject({ name: "nix-cache-audit" });
-    expect(Object.values(r.cloudflare_workers_custom_domain!).map((d) => `${d.hostname} ${d.service} ${d.zone_id}`)).toEqual([
+    expect(
+      Object.values(r.cloudflare_workers_custom_domain!).map((d) => `${d.hostname} ${d.service} ${d.zone_id}`),
+    ).toEqual([
       "cache-admin.example-nix.org nix-cache-admin 00000000000000000000000000000010",
       "cache.example-nix.org nix-cache-edge 00000000000000000000000000000010",
     ]);
@@ -37,10 +44,14 @@ describe("rendered OpenTofu configuration", () => {
     for (const env of Object.keys(r.cloudflare_r2_bucket!)) {
       const lifecycle = r.cloudflare_r2_bucket_lifecycle![env]!;
       expect(lifecycle.bucket_name).toBe(`\${cloudflare_r2_bucket.${env}.name}`);
-      expect(lifecycle.rules).toEqual([{
-        id: "abort-incomplete-multipart-uploads", enabled: true, conditions: { prefix: "" },
-        abort_multipart_uploads_transition: { condition: { type: "Age", max_age: 86400 } },
-      }]);
+      expect(lifecycle.rules).toEqual([
+        {
+          id: "abort-incomplete-multipart-uploads",
+          enabled: true,
+          conditions: { prefix: "" },
+          abort_multipart_uploads_transition: { condition: { type: "Age", max_age: 86400 } },
+        },
+      ]);
     }
   });
 
@@ -53,21 +64,32 @@ describe("rendered OpenTofu configuration", () => {
     const before = tofu().resource.cloudflare_dns_record!;
     const after = tofu("inventory-changed-values.nix").resource.cloudflare_dns_record!;
     expect(Object.keys(after)).toEqual(Object.keys(before));
-    expect([before["A_hydra_example-nix_org"]!.content, after["A_hydra_example-nix_org"]!.content]).toEqual(["192.0.2.10", "192.0.2.110"]);
-    expect(after["TXT_mail_-domainkey_example-nix_org"]!.content).toBe("v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtest");
+    expect([before["A_hydra_example-nix_org"]!.content, after["A_hydra_example-nix_org"]!.content]).toEqual([
+      "192.0.2.10",
+      "192.0.2.110",
+    ]);
+    expect(after["TXT_mail_-domainkey_example-nix_org"]!.content).toBe(
+      "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtest",
+    );
   });
 
   it("follows the inventory both ways: a new builder adds its records, removing it removes them", () => {
     const withNew = tofu("inventory-extra-builder.nix");
     expect(dnsNames(withNew)).toEqual(expect.arrayContaining(["A new.example-nix.org", "AAAA new.example-nix.org"]));
     expect(dnsNames(tofu()).some((n) => n.endsWith(" new.example-nix.org"))).toBe(false);
-    const added = Object.keys(withNew.resource.cloudflare_dns_record!).filter((k) => !(k in tofu().resource.cloudflare_dns_record!));
+    const added = Object.keys(withNew.resource.cloudflare_dns_record!).filter(
+      (k) => !(k in tofu().resource.cloudflare_dns_record!),
+    );
     expect(added.sort()).toEqual(["AAAA_new_example-nix_org", "A_new_example-nix_org"]);
   });
 
   it("keeps its state in R2 and pins the provider's major version", () => {
     const t = tofu();
-    expect(t.terraform.backend.s3).toMatchObject({ bucket: "example-nix-tofu-state", endpoints: { s3: "https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com" }, use_lockfile: true });
+    expect(t.terraform.backend.s3).toMatchObject({
+      bucket: "example-nix-tofu-state",
+      endpoints: { s3: "https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com" },
+      use_lockfile: true,
+    });
     expect(t.terraform.required_providers.cloudflare).toEqual({ source: "cloudflare/cloudflare", version: "~> 5.0" });
     expect(JSON.stringify(t)).not.toMatch(/api_token|secret/i);
   });
@@ -75,7 +97,9 @@ describe("rendered OpenTofu configuration", () => {
   it("passes `tofu validate` where tofu is installed", (ctx) => {
     if (spawnSync("tofu", ["version"]).status !== 0) {
       // Said, not silently passed: this machine cannot run the provider's schema check.
-      console.warn("tofu validate skipped: `tofu` is not installed here (not packaged in Debian 12); the golden file check above still ran");
+      console.warn(
+        "tofu validate skipped: `tofu` is not installed here (not packaged in Debian 12); the golden file check above still ran",
+      );
       ctx.skip();
     }
     const dir = mkdtempSync(path.join(tmpdir(), "infra-tofu-"));
@@ -91,15 +115,36 @@ describe("rendered OpenTofu configuration", () => {
 function runTf(args: string[], extraEnv: Record<string, string> = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "infra-tf-"));
   const fake = path.join(dir, "tofu");
-  writeFileSync(fake, `#!/usr/bin/env bash\necho "$*" >>"${dir}/calls"\nif [[ " $* " == *" plan "* && -n \${FAIL_PLAN:-} ]]; then echo "plan failed" >&2; exit 1; fi\n`);
+  writeFileSync(
+    fake,
+    `#!/usr/bin/env bash\necho "$*" >>"${dir}/calls"\nif [[ " $* " == *" plan "* && -n \${FAIL_PLAN:-} ]]; then echo "plan failed" >&2; exit 1; fi\n`,
+  );
   chmodSync(fake, 0o755);
   const r = spawnSync("bash", [path.join(infraDir, "cloudflare", "tf.sh"), ...args], {
     encoding: "utf8",
-    env: { ...process.env, TOFU: fake, TF_WORK_DIR: path.join(dir, "work"), INVENTORY_FILE: fixture("inventory.nix"), CLOUDFLARE_API_TOKEN: "test-token-not-real", ...extraEnv },
+    env: {
+      ...process.env,
+      TOFU: fake,
+      TF_WORK_DIR: path.join(dir, "work"),
+      INVENTORY_FILE: fixture("inventory.nix"),
+      CLOUDFLARE_API_TOKEN: "test-token-not-real",
+      ...extraEnv,
+    },
   });
   let calls: string[] = [];
-  try { calls = readFileSync(path.join(dir, "calls"), "utf8").trimEnd().split("\n").map((c) => c.replace(`-chdir=${dir}/work `, "")); } catch { /* never called */ }
-  return { ...r, calls, rendered: () => JSON.parse(readFileSync(path.join(dir, "work", "main.tf.json"), "utf8")) as unknown };
+  try {
+    calls = readFileSync(path.join(dir, "calls"), "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((c) => c.replace(`-chdir=${dir}/work `, ""));
+  } catch {
+    /* never called */
+  }
+  return {
+    ...r,
+    calls,
+    rendered: () => JSON.parse(readFileSync(path.join(dir, "work", "main.tf.json"), "utf8")) as unknown,
+  };
 }
 
 describe("cloudflare/tf.sh", () => {

@@ -25,7 +25,8 @@ function mismatches(where: string, env: Record<string, unknown> | undefined, wan
   if (!env) return [`${where}: environment missing`];
   const out: string[] = [];
   const differ = (what: string, got: unknown, expected: unknown) => {
-    if (got !== expected) out.push(`${where}: ${what} is ${JSON.stringify(got)}, the inventory says ${JSON.stringify(expected)}`);
+    if (got !== expected)
+      out.push(`${where}: ${what} is ${JSON.stringify(got)}, the inventory says ${JSON.stringify(expected)}`);
   };
   differ("name", env.name, want.name);
   const vars = (env.vars ?? {}) as Record<string, unknown>;
@@ -40,7 +41,8 @@ function mismatches(where: string, env: Record<string, unknown> | undefined, wan
     differ(`d1_databases ${b} database_id`, d1.get(b)?.database_id, v.database_id);
   }
   // Custom domains have one writer, OpenTofu (lib/tofu.nix); a route here would be a second.
-  if (env.routes !== undefined || env.route !== undefined) out.push(`${where}: declares routes; the custom domains are OpenTofu's (infra/lib/tofu.nix)`);
+  if (env.routes !== undefined || env.route !== undefined)
+    out.push(`${where}: declares routes; the custom domains are OpenTofu's (infra/lib/tofu.nix)`);
   return out;
 }
 
@@ -50,7 +52,8 @@ const configs = { cache: readRaw("wrangler.toml"), admin: readRaw("wrangler.admi
 describe("wrangler configs against the inventory", () => {
   it("have exactly the inventory's environments", () => {
     expect(Object.keys(workers).sort()).toEqual(["production", "staging"]);
-    for (const raw of Object.values(configs)) expect(Object.keys(raw.env ?? {}).sort()).toEqual(Object.keys(workers).sort());
+    for (const raw of Object.values(configs))
+      expect(Object.keys(raw.env ?? {}).sort()).toEqual(Object.keys(workers).sort());
   });
 
   it.each(["production", "staging"])("%s: every inventory-tied value matches, in both workers", (env) => {
@@ -68,13 +71,39 @@ describe("wrangler configs against the inventory", () => {
   });
 
   it.each([
-    ["a key missing", (e: Raw) => ((e.vars as Record<string, string>).TRUSTED_PUBLIC_KEYS = "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="), "vars.TRUSTED_PUBLIC_KEYS"],
-    ["another bucket", (e: Raw) => ((e.r2_buckets as Binding[])[0]!.bucket_name = "nix-cache-old"), "r2_buckets NAR_BUCKET"],
-    ["another hostname", (e: Raw) => ((e.vars as Record<string, string>).PUBLIC_URL = "https://cache.example-nix.net"), "vars.PUBLIC_URL"],
-    ["another zone", (e: Raw) => ((e.vars as Record<string, string>).CLOUDFLARE_ZONE_ID = "0".repeat(32)), "vars.CLOUDFLARE_ZONE_ID"],
+    [
+      "a key missing",
+      (e: Raw) =>
+        ((e.vars as Record<string, string>).TRUSTED_PUBLIC_KEYS =
+          "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="),
+      "vars.TRUSTED_PUBLIC_KEYS",
+    ],
+    [
+      "another bucket",
+      (e: Raw) => ((e.r2_buckets as Binding[])[0]!.bucket_name = "nix-cache-old"),
+      "r2_buckets NAR_BUCKET",
+    ],
+    [
+      "another hostname",
+      (e: Raw) => ((e.vars as Record<string, string>).PUBLIC_URL = "https://cache.example-nix.net"),
+      "vars.PUBLIC_URL",
+    ],
+    [
+      "another zone",
+      (e: Raw) => ((e.vars as Record<string, string>).CLOUDFLARE_ZONE_ID = "0".repeat(32)),
+      "vars.CLOUDFLARE_ZONE_ID",
+    ],
     ["another KV id", (e: Raw) => ((e.kv_namespaces as Binding[])[0]!.id = "f".repeat(32)), "kv_namespaces DENYLIST"],
-    ["another D1 id", (e: Raw) => ((e.d1_databases as Binding[])[0]!.database_id = "x"), "d1_databases AUDIT database_id"],
-    ["a route", (e: Raw) => (e.routes = [{ pattern: "cache-admin.example-nix.org", custom_domain: true }]), "declares routes"],
+    [
+      "another D1 id",
+      (e: Raw) => ((e.d1_databases as Binding[])[0]!.database_id = "x"),
+      "d1_databases AUDIT database_id",
+    ],
+    [
+      "a route",
+      (e: Raw) => (e.routes = [{ pattern: "cache-admin.example-nix.org", custom_domain: true }]),
+      "declares routes",
+    ],
   ])("catch %s", (_what, mutate, message) => {
     const env = structuredClone(configs.admin.env!.production!) as Raw;
     mutate(env);

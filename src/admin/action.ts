@@ -32,7 +32,11 @@ export type ActionOutcome =
 export const invalid = (error: AdminError, request: unknown): ActionOutcome => ({
   kind: "error",
   error,
-  audit: { request, result: "invalid", detail: { error: error.kind, message: "detail" in error ? error.detail : undefined } },
+  audit: {
+    request,
+    result: "invalid",
+    detail: { error: error.kind, message: "detail" in error ? error.detail : undefined },
+  },
 });
 
 /**
@@ -47,7 +51,12 @@ export function completed(
   dryRun = false,
 ): ActionOutcome {
   if (dryRun) {
-    return { kind: "ok", status: 200, body: { ...body, result: "dry-run", incomplete }, audit: { request, result: "dry-run", detail } };
+    return {
+      kind: "ok",
+      status: 200,
+      body: { ...body, result: "dry-run", incomplete },
+      audit: { request, result: "dry-run", detail },
+    };
   }
   if (incomplete.length > 0) {
     return {
@@ -57,5 +66,10 @@ export function completed(
       audit: { request, result: "partial", detail: { ...detail, incomplete } },
     };
   }
-  return { kind: "ok", status: 200, body: { ...body, result: "ok", incomplete: [] }, audit: { request, result: "ok", detail } };
+  return {
+    kind: "ok",
+    status: 200,
+    body: { ...body, result: "ok", incomplete: [] },
+    audit: { request, result: "ok", detail },
+  };
 }

@@ -29,9 +29,16 @@ interface AuditRecord {
 }
 
 /** The intent: throws when it cannot be written, and then the call must change nothing. */
-export async function beginAudit(db: D1Database, actor: string, action: AuditAction, request: unknown): Promise<number> {
+export async function beginAudit(
+  db: D1Database,
+  actor: string,
+  action: AuditAction,
+  request: unknown,
+): Promise<number> {
   const row = await db
-    .prepare("INSERT INTO audit (at, actor, action, request, result, status) VALUES (?, ?, ?, ?, 'pending', 0) RETURNING id")
+    .prepare(
+      "INSERT INTO audit (at, actor, action, request, result, status) VALUES (?, ?, ?, ?, 'pending', 0) RETURNING id",
+    )
     .bind(new Date().toISOString(), actor, action, JSON.stringify(request ?? null))
     .first<{ id: number }>();
   if (!row) throw new Error("audit insert returned no id");
@@ -39,10 +46,17 @@ export async function beginAudit(db: D1Database, actor: string, action: AuditAct
 }
 
 /** Never throws: the call has happened; a failed completion leaves the row `pending`, logged loudly. */
-export async function completeAudit(db: D1Database, id: number, actor: string, done: AuditCompletion): Promise<boolean> {
+export async function completeAudit(
+  db: D1Database,
+  id: number,
+  actor: string,
+  done: AuditCompletion,
+): Promise<boolean> {
   try {
     await db
-      .prepare("UPDATE audit SET actor = ?, request = ?, result = ?, status = ?, detail = ?, completed_at = ? WHERE id = ?")
+      .prepare(
+        "UPDATE audit SET actor = ?, request = ?, result = ?, status = ?, detail = ?, completed_at = ? WHERE id = ?",
+      )
       .bind(
         actor,
         JSON.stringify(done.request ?? null),

@@ -15,7 +15,16 @@ export async function auditList(c: ActionContext, request: Request): Promise<Act
     return bad(`action must be one of ${AUDIT_ACTIONS.join(", ")}`);
   }
   const actor = url.searchParams.get("actor") ?? undefined;
-  const records = await listAudit(c.config.audit, { limit, before: beforeText === null ? undefined : Number(beforeText), action, actor });
+  const records = await listAudit(c.config.audit, {
+    limit,
+    before: beforeText === null ? undefined : Number(beforeText),
+    action,
+    actor,
+  });
   const last = records[records.length - 1];
-  return { kind: "ok", status: 200, body: { records, next: records.length === limit && last ? `?before=${last.id}&limit=${limit}` : null } };
+  return {
+    kind: "ok",
+    status: 200,
+    body: { records, next: records.length === limit && last ? `?before=${last.id}&limit=${limit}` : null },
+  };
 }

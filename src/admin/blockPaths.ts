@@ -30,7 +30,10 @@ export async function blockPaths(c: ActionContext, body: Record<string, unknown>
   if (!dryRun.ok) return invalid(dryRun.error, request);
   const reason = typeof body.reason === "string" ? body.reason.trim() : "";
   if (reason === "" || reason.length > MAX_REASON_LENGTH) {
-    return invalid({ kind: "bad-request", detail: `"reason" must be a non-empty string of at most ${MAX_REASON_LENGTH} characters` }, request);
+    return invalid(
+      { kind: "bad-request", detail: `"reason" must be a non-empty string of at most ${MAX_REASON_LENGTH} characters` },
+      request,
+    );
   }
   const parsed = parseTargets(body.paths, c.config.storeDir);
   if (!parsed.ok) return invalid({ kind: "bad-request", detail: parsed.detail }, request);
@@ -44,7 +47,11 @@ export async function blockPaths(c: ActionContext, body: Record<string, unknown>
   }));
   const incomplete = objects.flatMap((o) => unresolved(o) ?? []);
   const urls = blocked.flatMap((b) => b.urls);
-  const detail = { subjects: blocked.map((b) => b.subject), denylistKeys: blocked.flatMap((b) => b.denylistKeys), urls };
+  const detail = {
+    subjects: blocked.map((b) => b.subject),
+    denylistKeys: blocked.flatMap((b) => b.denylistKeys),
+    urls,
+  };
   if (dryRun.value) {
     const purge = await purgeUrls(config, urls, { dryRun: true });
     return completed({ dry_run: true, reason, paths: blocked, purge }, incomplete, request, detail, true);
@@ -53,16 +60,23 @@ export async function blockPaths(c: ActionContext, body: Record<string, unknown>
   const at = new Date().toISOString();
   await recordBlocks(
     config.audit,
-    blocked.map((b) => ({ subject: b.subject, reason, actor: c.actor, at, keys: b.denylistKeys, auditId: c.auditId ?? null })),
+    blocked.map((b) => ({
+      subject: b.subject,
+      reason,
+      actor: c.actor,
+      at,
+      keys: b.denylistKeys,
+      auditId: c.auditId ?? null,
+    })),
   );
   const published = await publishDenylist(config.audit, config.denylist, c.sleep);
   if (published.status === "failed") incomplete.push(notPublished(published.error));
   const purge = await purgeUrls(config, urls, { sleep: c.sleep });
   if (purge.zone.status === "failed") incomplete.push(notPurged(purge.zone.notPurged));
-  return completed(
-    { dry_run: false, reason, paths: blocked, denylist: published, purge },
-    incomplete,
-    request,
-    { ...detail, denylist: published.status === "published" ? published.version : "failed", zone: purge.zone.status, purgeFailed: purgeFailed(purge) },
-  );
+  return completed({ dry_run: false, reason, paths: blocked, denylist: published, purge }, incomplete, request, {
+    ...detail,
+    denylist: published.status === "published" ? published.version : "failed",
+    zone: purge.zone.status,
+    purgeFailed: purgeFailed(purge),
+  });
 }

@@ -48,10 +48,14 @@ export function parseAdminConfig(env: AdminEnv): AdminConfig {
   let zone: ZonePurgeConfig | undefined;
   if (env.CLOUDFLARE_ZONE_ID) {
     if (!/^[0-9a-f]{32}$/.test(env.CLOUDFLARE_ZONE_ID)) throw new ConfigError("CLOUDFLARE_ZONE_ID is not a zone id");
-    if (!env.CLOUDFLARE_API_TOKEN) throw new ConfigError("CLOUDFLARE_ZONE_ID is set but the CLOUDFLARE_API_TOKEN secret is not");
+    if (!env.CLOUDFLARE_API_TOKEN)
+      throw new ConfigError("CLOUDFLARE_ZONE_ID is set but the CLOUDFLARE_API_TOKEN secret is not");
     const apiBase = (env.CLOUDFLARE_API_BASE || DEFAULT_API_BASE).replace(/\/+$/, "");
     if (!/^https?:\/\//.test(apiBase)) throw new ConfigError("CLOUDFLARE_API_BASE must be http(s)");
-    const batch = env.PURGE_BATCH_SIZE === undefined || env.PURGE_BATCH_SIZE === "" ? DEFAULT_PURGE_BATCH_SIZE : Number(env.PURGE_BATCH_SIZE);
+    const batch =
+      env.PURGE_BATCH_SIZE === undefined || env.PURGE_BATCH_SIZE === ""
+        ? DEFAULT_PURGE_BATCH_SIZE
+        : Number(env.PURGE_BATCH_SIZE);
     if (!Number.isInteger(batch) || batch < 1 || batch > 500) throw new ConfigError("PURGE_BATCH_SIZE must be 1..500");
     zone = { zoneId: env.CLOUDFLARE_ZONE_ID, apiBase, apiToken: env.CLOUDFLARE_API_TOKEN, batchSize: batch };
   }
@@ -76,7 +80,8 @@ export function parseAdminConfig(env: AdminEnv): AdminConfig {
 function parseHookBuckets(value: string | undefined): string[] {
   const names = (value ?? "").split(/[\s,]+/).filter(Boolean);
   for (const name of names) {
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name)) throw new ConfigError(`HOOK_BUCKETS: "${name}" is not an S3 bucket name`);
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name))
+      throw new ConfigError(`HOOK_BUCKETS: "${name}" is not an S3 bucket name`);
   }
   return names;
 }

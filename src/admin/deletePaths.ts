@@ -63,7 +63,11 @@ export async function deletePaths(c: ActionContext, body: Record<string, unknown
     }
     results.push({ ...report, urls: keys.map((k) => cacheKeyUrl(config.publicUrl, k)), deletions });
   }
-  const purge = await purgeUrls(config, results.flatMap((r) => r.urls), { dryRun, sleep: c.sleep });
+  const purge = await purgeUrls(
+    config,
+    results.flatMap((r) => r.urls),
+    { dryRun, sleep: c.sleep },
+  );
   if (purge.zone.status === "failed") incomplete.push(notPurged(purge.zone.notPurged));
 
   // Which origins still answer for the first object (the narinfo of a path): those the worker may not delete
@@ -80,11 +84,16 @@ export async function deletePaths(c: ActionContext, body: Record<string, unknown
       if (answer.kind === "found") still.push(link.origin.name);
     }
     if (still.length > 0) {
-      warnings.push(`${r.hash ?? r.object}: still in ${still.join(", ")}; the cache will serve it again from there (block it to hide it)`);
+      warnings.push(
+        `${r.hash ?? r.object}: still in ${still.join(", ")}; the cache will serve it again from there (block it to hide it)`,
+      );
     }
   }
   const detail = {
-    deleted: results.map((r) => ({ target: r.hash ?? r.object, deletions: r.deletions.map((d) => `${d.origin}:${d.status}`) })),
+    deleted: results.map((r) => ({
+      target: r.hash ?? r.object,
+      deletions: r.deletions.map((d) => `${d.origin}:${d.status}`),
+    })),
     urls: purge.urls,
     zone: purge.zone.status,
   };

@@ -54,7 +54,9 @@ export async function recordBlocks(db: D1Database, rows: readonly BlockRow[]): P
                 (SELECT value FROM json_each(blocks.keys) UNION SELECT value FROM json_each(excluded.keys)))`,
   );
   await db.batch([
-    ...rows.map((r) => upsert.bind(r.subject, r.reason, r.actor, r.at, JSON.stringify([...new Set(r.keys)]), r.auditId)),
+    ...rows.map((r) =>
+      upsert.bind(r.subject, r.reason, r.actor, r.at, JSON.stringify([...new Set(r.keys)]), r.auditId),
+    ),
     db.prepare(BUMP),
   ]);
 }
@@ -62,7 +64,9 @@ export async function recordBlocks(db: D1Database, rows: readonly BlockRow[]): P
 /** Removes one explicit block; null when there was none (then nothing changed that matters). */
 export async function removeBlock(db: D1Database, subject: string): Promise<BlockRow | null> {
   const [deleted] = await db.batch<RawBlockRow>([
-    db.prepare("DELETE FROM blocks WHERE subject = ? RETURNING subject, reason, actor, at, keys, audit_id").bind(subject),
+    db
+      .prepare("DELETE FROM blocks WHERE subject = ? RETURNING subject, reason, actor, at, keys, audit_id")
+      .bind(subject),
     db.prepare(BUMP),
   ]);
   const row = deleted?.results[0];
@@ -70,12 +74,18 @@ export async function removeBlock(db: D1Database, subject: string): Promise<Bloc
 }
 
 export async function getBlock(db: D1Database, subject: string): Promise<BlockRow | null> {
-  const row = await db.prepare("SELECT subject, reason, actor, at, keys, audit_id FROM blocks WHERE subject = ?").bind(subject).first<RawBlockRow>();
+  const row = await db
+    .prepare("SELECT subject, reason, actor, at, keys, audit_id FROM blocks WHERE subject = ?")
+    .bind(subject)
+    .first<RawBlockRow>();
   return row ? fromRaw(row) : null;
 }
 
 /** The explicit blocks that imply any of these denylist keys. */
-export async function blocksImplying(db: D1Database, keys: readonly string[]): Promise<{ subject: string; key: string }[]> {
+export async function blocksImplying(
+  db: D1Database,
+  keys: readonly string[],
+): Promise<{ subject: string; key: string }[]> {
   if (keys.length === 0) return [];
   const { results } = await db
     .prepare(
@@ -88,8 +98,7 @@ export async function blocksImplying(db: D1Database, keys: readonly string[]): P
 }
 
 export type PublishOutcome =
-  | { status: "published"; version: number; keys: number; rounds: number }
-  | { status: "failed"; error: string };
+  { status: "published"; version: number; keys: number; rounds: number } | { status: "failed"; error: string };
 
 /** KV allows one write per second per key; a refused write is retried after that long, this many times. */
 export const KV_PUT_ATTEMPTS = 4;
@@ -114,14 +123,19 @@ const versionOf = (db: D1Database) => db.prepare("SELECT version FROM denylist_s
 export async function publishDenylist(db: D1Database, kv: KVNamespace, sleep: Sleep): Promise<PublishOutcome> {
   try {
     for (let round = 1; round <= MAX_ROUNDS; round++) {
-      const [state, rows] = await db.batch<{ version?: number; keys?: string }>([versionOf(db), db.prepare("SELECT keys FROM blocks")]);
+      const [state, rows] = await db.batch<{ version?: number; keys?: string }>([
+        versionOf(db),
+        db.prepare("SELECT keys FROM blocks"),
+      ]);
       const version = state!.results[0]!.version!;
       const keys = new Set(rows!.results.flatMap((r) => JSON.parse(r.keys!) as string[]));
       await putDocument(kv, formatDenylist(keys, version, new Date().toISOString()), sleep);
       const after = await versionOf(db).first<number>("version");
       if (after === version) {
         await db
-          .prepare("UPDATE denylist_state SET published_version = max(published_version, ?1), published_at = ?2 WHERE id = 1")
+          .prepare(
+            "UPDATE denylist_state SET published_version = max(published_version, ?1), published_at = ?2 WHERE id = 1",
+          )
           .bind(version, new Date().toISOString())
           .run();
         return { status: "published", version, keys: keys.size, rounds: round };
@@ -137,8 +151,14 @@ export async function publishDenylist(db: D1Database, kv: KVNamespace, sleep: Sl
 }
 
 /** The cron trigger's job: publish when a change has not reached KV (a publish failed after its D1 commit). */
-export async function republishIfBehind(db: D1Database, kv: KVNamespace, sleep: Sleep): Promise<PublishOutcome | { status: "up-to-date"; version: number }> {
-  const state = await db.prepare("SELECT version, published_version FROM denylist_state WHERE id = 1").first<{ version: number; published_version: number }>();
+export async function republishIfBehind(
+  db: D1Database,
+  kv: KVNamespace,
+  sleep: Sleep,
+): Promise<PublishOutcome | { status: "up-to-date"; version: number }> {
+  const state = await db
+    .prepare("SELECT version, published_version FROM denylist_state WHERE id = 1")
+    .first<{ version: number; published_version: number }>();
   if (state && state.published_version >= state.version) return { status: "up-to-date", version: state.version };
   return publishDenylist(db, kv, sleep);
 }

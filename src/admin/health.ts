@@ -52,21 +52,38 @@ function configSummary(config: AdminConfig) {
     publicUrl: config.publicUrl,
     storeDir: config.storeDir,
     trustedKeys: config.trustedKeys.map((k) => k.name),
-    origins: config.chain.map((l) => ({ name: l.origin.name, type: l.origin.type, backfill: l.backfill !== undefined })),
+    origins: config.chain.map((l) => ({
+      name: l.origin.name,
+      type: l.origin.type,
+      backfill: l.backfill !== undefined,
+    })),
     zonePurge: config.zone ? { zoneId: config.zone.zoneId, batchSize: config.zone.batchSize } : "not-configured",
     allowS3Delete: config.allowS3Delete,
     tokens: config.tokens.map((t) => ({ id: t.id, scopes: [...t.scopes] })),
     hookSecret: config.hookSecret ? "set" : "not-set",
-    analytics: config.analytics ? { dataset: config.analytics.dataset, api: config.analytics.apiBase } : "not-configured",
+    analytics: config.analytics
+      ? { dataset: config.analytics.dataset, api: config.analytics.apiBase }
+      : "not-configured",
   };
 }
 
 export async function adminHealth(c: ActionContext): Promise<ActionOutcome> {
-  const [origins, cache, denylist] = await Promise.all([probeOrigins(c.config), cacheWorkerHealth(c.config), denylistStatus(c.config)]);
+  const [origins, cache, denylist] = await Promise.all([
+    probeOrigins(c.config),
+    cacheWorkerHealth(c.config),
+    denylistStatus(c.config),
+  ]);
   const healthy = cache.ok && origins.every((o) => o.reachable);
   return {
     kind: "ok",
     status: 200,
-    body: { status: healthy ? "ok" : "degraded", checkedAt: new Date().toISOString(), origins, cache, denylist, config: configSummary(c.config) },
+    body: {
+      status: healthy ? "ok" : "degraded",
+      checkedAt: new Date().toISOString(),
+      origins,
+      cache,
+      denylist,
+      config: configSummary(c.config),
+    },
   };
 }

@@ -34,7 +34,8 @@ function answer(outcome: ActionOutcome, auditWritten: boolean | undefined): Resp
   return adminErrorResponse(outcome.error, { ...outcome.body, ...extra });
 }
 
-const statusOf = (outcome: ActionOutcome): number => (outcome.kind === "ok" ? outcome.status : adminStatusOf(outcome.error));
+const statusOf = (outcome: ActionOutcome): number =>
+  outcome.kind === "ok" ? outcome.status : adminStatusOf(outcome.error);
 
 /** Who is calling, or the refusal (401/403) as an outcome to audit and answer. */
 async function identify(
@@ -46,12 +47,17 @@ async function identify(
   const where = { method: request.method, path: new URL(request.url).pathname };
   const ip = request.headers.get("cf-connecting-ip") ?? undefined;
   if (route.auth === "hook-secret") {
-    if (await hookSecretMatches(request.headers.get("x-hook-secret"), config.hookSecret)) return { actor: "hook", scopes: none };
+    if (await hookSecretMatches(request.headers.get("x-hook-secret"), config.hookSecret))
+      return { actor: "hook", scopes: none };
     log("warn", "admin-hook-unauthorized", { configured: config.hookSecret !== undefined, ip });
     return {
       actor: "hook",
       scopes: none,
-      refusal: { kind: "error", error: { kind: "unauthorized", detail: "hook secret" }, audit: { request: where, result: "unauthorized", detail: { ip } } },
+      refusal: {
+        kind: "error",
+        error: { kind: "unauthorized", detail: "hook secret" },
+        audit: { request: where, result: "unauthorized", detail: { ip } },
+      },
     };
   }
   const auth = await authenticate(request, config.tokens);
@@ -60,14 +66,22 @@ async function identify(
     return {
       actor: "anonymous",
       scopes: none,
-      refusal: { kind: "error", error: { kind: "unauthorized", detail: auth.reason }, audit: { request: where, result: "unauthorized", detail: { reason: auth.reason, ip } } },
+      refusal: {
+        kind: "error",
+        error: { kind: "unauthorized", detail: auth.reason },
+        audit: { request: where, result: "unauthorized", detail: { reason: auth.reason, ip } },
+      },
     };
   }
   if (route.auth !== "any-token" && !auth.token.scopes.has(route.auth)) {
     return {
       actor: auth.token.id,
       scopes: auth.token.scopes,
-      refusal: { kind: "error", error: { kind: "forbidden", scope: route.auth }, audit: { request: where, result: "refused", detail: { missingScope: route.auth } } },
+      refusal: {
+        kind: "error",
+        error: { kind: "forbidden", scope: route.auth },
+        audit: { request: where, result: "refused", detail: { missingScope: route.auth } },
+      },
     };
   }
   return { actor: auth.token.id, scopes: auth.token.scopes };
@@ -83,7 +97,11 @@ async function run(route: AdminRoute, c: ActionContext, request: IRequest): Prom
     return {
       kind: "error",
       error: { kind: "internal", detail },
-      audit: { request: { method: route.method, path: new URL(request.url).pathname }, result: "failed", detail: { error: String(e) } },
+      audit: {
+        request: { method: route.method, path: new URL(request.url).pathname },
+        result: "failed",
+        detail: { error: String(e) },
+      },
     };
   }
 }
@@ -91,7 +109,10 @@ async function run(route: AdminRoute, c: ActionContext, request: IRequest): Prom
 function auditOf(outcome: ActionOutcome, request: IRequest): AuditPart {
   if (outcome.audit) return outcome.audit;
   const status = statusOf(outcome);
-  return { request: { method: request.method, path: new URL(request.url).pathname }, result: status < 400 ? "ok" : status < 500 ? "invalid" : "failed" };
+  return {
+    request: { method: request.method, path: new URL(request.url).pathname },
+    result: status < 400 ? "ok" : status < 500 ? "invalid" : "failed",
+  };
 }
 
 function serve(route: AdminRoute) {
@@ -103,16 +124,23 @@ function serve(route: AdminRoute) {
     if (route.action) {
       // The intent first: no mutation without its row, whatever happens next (docs/admin.md, "The audit trail").
       try {
-        auditId = await beginAudit(config.audit, actor, route.action, { method: request.method, path: new URL(request.url).pathname });
+        auditId = await beginAudit(config.audit, actor, route.action, {
+          method: request.method,
+          path: new URL(request.url).pathname,
+        });
       } catch (e) {
         log("error", "admin-audit-write-failed", { action: route.action, error: String(e) });
         return adminErrorResponse({ kind: "unavailable", detail: String(e) });
       }
     }
-    const outcome = refusal ?? (await run(route, { config, actor, scopes, ctx: call.ctx, sleep: call.sleep, auditId }, request));
+    const outcome =
+      refusal ?? (await run(route, { config, actor, scopes, ctx: call.ctx, sleep: call.sleep, auditId }, request));
     let written: boolean | undefined;
     if (auditId !== undefined) {
-      written = await completeAudit(config.audit, auditId, actor, { ...auditOf(outcome, request), status: statusOf(outcome) });
+      written = await completeAudit(config.audit, auditId, actor, {
+        ...auditOf(outcome, request),
+        status: statusOf(outcome),
+      });
     }
     log(outcome.kind === "ok" ? "info" : "warn", "admin-call", {
       actor,
@@ -131,13 +159,20 @@ const router = (() => {
   });
   for (const route of ROUTES) r[route.method.toLowerCase() as "get" | "post" | "delete"](route.path, serve(route));
   for (const path of new Set(ROUTES.map((x) => x.path))) {
-    const allow = ROUTES.filter((x) => x.path === path).map((x) => x.method).join(", ");
+    const allow = ROUTES.filter((x) => x.path === path)
+      .map((x) => x.method)
+      .join(", ");
     r.all(path, () => adminErrorResponse({ kind: "method-not-allowed", allow }));
   }
   return r;
 })();
 
-export async function handleAdmin(request: Request, env: AdminEnv, ctx: ExecutionContext, sleep: Sleep = realSleep): Promise<Response> {
+export async function handleAdmin(
+  request: Request,
+  env: AdminEnv,
+  ctx: ExecutionContext,
+  sleep: Sleep = realSleep,
+): Promise<Response> {
   // The admin page (src/admin/page/): static files holding no data, served even when the config is broken.
   const page = request.method === "GET" || request.method === "HEAD" ? servePage(request) : undefined;
   if (page) return page;

@@ -44,8 +44,10 @@ function parseEvent(event: unknown): ObjectEvent | string {
   const detail = e.detail as Record<string, unknown> | undefined;
   const bucket = (detail?.bucket as Record<string, unknown> | undefined)?.name;
   const object = detail?.object as Record<string, unknown> | undefined;
-  if (typeof bucket !== "string" || typeof object?.key !== "string") return "no detail.bucket.name or detail.object.key";
-  if (typeof object.sequencer !== "string" || !/^[0-9A-Fa-f]{1,64}$/.test(object.sequencer)) return "no detail.object.sequencer";
+  if (typeof bucket !== "string" || typeof object?.key !== "string")
+    return "no detail.bucket.name or detail.object.key";
+  if (typeof object.sequencer !== "string" || !/^[0-9A-Fa-f]{1,64}$/.test(object.sequencer))
+    return "no detail.object.sequencer";
   const time = typeof e.time === "string" ? Date.parse(e.time) : NaN;
   if (Number.isNaN(time)) return "no time";
   return { bucket, key: object.key, sequencer: object.sequencer.toUpperCase().padEnd(SEQUENCER_WIDTH, "0"), time };
@@ -59,20 +61,24 @@ const refused = (detail: string, request: unknown): ActionOutcome => ({
 
 export async function objectCreatedHook(c: ActionContext, body: unknown): Promise<ActionOutcome> {
   const raw = Array.isArray(body) ? body : [body];
-  if (raw.length === 0 || raw.length > MAX_EVENTS) return refused(`expected 1 to ${MAX_EVENTS} events`, { events: raw.length });
+  if (raw.length === 0 || raw.length > MAX_EVENTS)
+    return refused(`expected 1 to ${MAX_EVENTS} events`, { events: raw.length });
   const events: ObjectEvent[] = [];
   for (const [i, e] of raw.entries()) {
     const parsed = parseEvent(e);
     if (typeof parsed === "string") return refused(`events[${i}]: ${parsed}`, { events: raw.length });
     events.push(parsed);
   }
-  const request = { events: events.map((e) => ({ bucket: e.bucket, key: e.key, sequencer: e.sequencer.replace(/0+$/, "") })) };
+  const request = {
+    events: events.map((e) => ({ bucket: e.bucket, key: e.key, sequencer: e.sequencer.replace(/0+$/, "") })),
+  };
   const foreign = [...new Set(events.filter((e) => !c.config.hookBuckets.includes(e.bucket)).map((e) => e.bucket))];
   if (foreign.length > 0) {
     return refused(`events of bucket(s) ${foreign.join(", ")}, which HOOK_BUCKETS does not name`, request);
   }
   const stale = events.filter((e) => Date.now() - e.time > MAX_EVENT_AGE_MS);
-  if (stale.length > 0) return refused(`${stale.length} event(s) older than ${MAX_EVENT_AGE_MS / 3600_000} hours (a replay)`, request);
+  if (stale.length > 0)
+    return refused(`${stale.length} event(s) older than ${MAX_EVENT_AGE_MS / 3600_000} hours (a replay)`, request);
 
   const db = c.config.audit;
   const known = db.prepare("SELECT sequencer FROM hook_events WHERE bucket = ? AND key = ?");
@@ -111,10 +117,12 @@ export async function objectCreatedHook(c: ActionContext, body: unknown): Promis
        WHERE excluded.sequencer > hook_events.sequencer`,
     );
     const at = new Date().toISOString();
-    await db.batch([...seen].map(([id, sequencer]) => {
-      const slash = id.indexOf("/");
-      return record.bind(id.slice(0, slash), id.slice(slash + 1), sequencer, at);
-    }));
+    await db.batch(
+      [...seen].map(([id, sequencer]) => {
+        const slash = id.indexOf("/");
+        return record.bind(id.slice(0, slash), id.slice(slash + 1), sequencer, at);
+      }),
+    );
   }
   return completed({ purged: purge.urls, ignored, duplicates, purge }, incomplete, request, {
     urls: purge.urls,
@@ -125,5 +133,8 @@ export async function objectCreatedHook(c: ActionContext, body: unknown): Promis
 
 /** The cron trigger's job: recorded sequencers older than any event the hook still accepts. */
 export async function pruneHookEvents(db: D1Database): Promise<void> {
-  await db.prepare("DELETE FROM hook_events WHERE at < ?").bind(new Date(Date.now() - MAX_EVENT_AGE_MS).toISOString()).run();
+  await db
+    .prepare("DELETE FROM hook_events WHERE at < ?")
+    .bind(new Date(Date.now() - MAX_EVENT_AGE_MS).toISOString())
+    .run();
 }

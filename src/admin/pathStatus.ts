@@ -10,7 +10,11 @@ import { blocksImplying, getBlock } from "./denylistStore";
 import { impliedKeys, lookupNarinfo, servedObjects } from "./servedObjects";
 import { parseTargets, subjectOf } from "./targets";
 
-export async function pathStatus(c: ActionContext, param: string, cache: Cache = caches.default): Promise<ActionOutcome> {
+export async function pathStatus(
+  c: ActionContext,
+  param: string,
+  cache: Cache = caches.default,
+): Promise<ActionOutcome> {
   const parsed = parseTargets([param], c.config.storeDir);
   if (!parsed.ok) return { kind: "error", error: { kind: "bad-request", detail: parsed.detail } };
   const target = parsed.targets[0]!;
@@ -23,14 +27,24 @@ export async function pathStatus(c: ActionContext, param: string, cache: Cache =
   const lookup = target.kind === "path" ? await lookupNarinfo(config.chain, target.hash, config.storeDir) : undefined;
   const served = servedObjects(target, lookup, config.storeDir);
   // Every block (explicit or not) that hides one of this path's objects, e.g. an output's block hiding a .drv's log.
-  const hiddenBy = (await blocksImplying(config.audit, impliedKeys(served))).map((b) => ({ key: b.key, by: b.subject }));
+  const hiddenBy = (await blocksImplying(config.audit, impliedKeys(served))).map((b) => ({
+    key: b.key,
+    by: b.subject,
+  }));
   let signature: unknown = null;
   let narinfo: unknown = null;
   if (lookup?.kind === "found") {
     const n = lookup.narinfo;
     const verdict = await verifyNarinfo(n, config.trustedKeys, config.storeDir);
     signature = verdict.valid ? { valid: true, key: verdict.keyName } : { valid: false, reason: verdict.reason };
-    narinfo = { origin: lookup.origin, url: n.url, compression: n.compression, narSize: n.narSize, deriver: n.deriver, sigs: n.sigs };
+    narinfo = {
+      origin: lookup.origin,
+      url: n.url,
+      compression: n.compression,
+      narSize: n.narSize,
+      deriver: n.deriver,
+      sigs: n.sigs,
+    };
   }
 
   const origins = [];

@@ -37,7 +37,14 @@ export function reportOf(target: Target, objects: ServedObjects, publicUrl: stri
     hash: target.kind === "path" ? target.hash : undefined,
     object: target.kind === "object" ? target.route.key : undefined,
     storePath: objects.storePath,
-    narinfo: lookup === undefined ? "not-a-path" : lookup.kind === "found" ? "found" : lookup.kind === "absent" ? "absent" : "lookup-failed",
+    narinfo:
+      lookup === undefined
+        ? "not-a-path"
+        : lookup.kind === "found"
+          ? "found"
+          : lookup.kind === "absent"
+            ? "absent"
+            : "lookup-failed",
     origin: lookup?.kind === "found" ? lookup.origin : undefined,
     keys,
     urls: keys.map((k) => cacheKeyUrl(publicUrl, k)),

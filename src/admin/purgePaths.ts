@@ -14,7 +14,11 @@ export async function purgePaths(c: ActionContext, body: Record<string, unknown>
   const objects = await resolveTargets(c.config, parsed.targets);
   const paths = parsed.targets.map((t, i) => reportOf(t, objects[i]!, c.config.publicUrl));
   const incomplete = objects.flatMap((o) => unresolved(o) ?? []);
-  const purge = await purgeUrls(c.config, paths.flatMap((p) => p.urls), { dryRun, sleep: c.sleep });
+  const purge = await purgeUrls(
+    c.config,
+    paths.flatMap((p) => p.urls),
+    { dryRun, sleep: c.sleep },
+  );
   if (purge.zone.status === "failed") incomplete.push(notPurged(purge.zone.notPurged));
   const detail = { urls: purge.urls, zone: purge.zone.status, localDeleted: purge.localDeleted.length };
   return completed({ dry_run: dryRun, paths, purge }, incomplete, request, detail, dryRun);

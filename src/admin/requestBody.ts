@@ -31,15 +31,21 @@ export async function readJsonObject(request: Request): Promise<JsonResult<Recor
   return { ok: true, value: value as Record<string, unknown> };
 }
 
-export function optionalBoolean(body: Record<string, unknown>, field: string): { ok: true; value: boolean } | { ok: false; error: AdminError } {
+export function optionalBoolean(
+  body: Record<string, unknown>,
+  field: string,
+): { ok: true; value: boolean } | { ok: false; error: AdminError } {
   const v = body[field];
   if (v === undefined) return { ok: true, value: false };
-  if (typeof v !== "boolean") return { ok: false, error: { kind: "bad-request", detail: `"${field}" must be true or false` } };
+  if (typeof v !== "boolean")
+    return { ok: false, error: { kind: "bad-request", detail: `"${field}" must be true or false` } };
   return { ok: true, value: v };
 }
 
 /** Fields a route does not know are refused: a typo such as "dryrun" must not turn a dry run into the real thing. */
 export function unknownFields(body: Record<string, unknown>, known: readonly string[]): AdminError | undefined {
   const extra = Object.keys(body).filter((k) => !known.includes(k));
-  return extra.length > 0 ? { kind: "bad-request", detail: `unknown field(s): ${extra.join(", ")} (allowed: ${known.join(", ")})` } : undefined;
+  return extra.length > 0
+    ? { kind: "bad-request", detail: `unknown field(s): ${extra.join(", ")} (allowed: ${known.join(", ")})` }
+    : undefined;
 }

@@ -51,7 +51,13 @@ function pathParam(request: IRequest): string {
 export const ROUTES: readonly AdminRoute[] = [
   { method: "POST", path: "/v1/purge", auth: "purge", action: "purge", handler: withBody(purgePaths) },
   { method: "POST", path: "/v1/block", auth: "block", action: "block", handler: withBody(blockPaths) },
-  { method: "DELETE", path: "/v1/block/:path", auth: "block", action: "unblock", handler: (c, r) => unblockPath(c, pathParam(r)) },
+  {
+    method: "DELETE",
+    path: "/v1/block/:path",
+    auth: "block",
+    action: "unblock",
+    handler: (c, r) => unblockPath(c, pathParam(r)),
+  },
   { method: "POST", path: "/v1/delete", auth: "delete", action: "delete", handler: withBody(deletePaths) },
   {
     method: "POST",
@@ -60,7 +66,12 @@ export const ROUTES: readonly AdminRoute[] = [
     action: "hook",
     handler: async (c, r) => {
       const body = await readJson(r);
-      if (!body.ok) return { kind: "error", error: body.error, audit: { request: null, result: "refused", detail: { error: body.error.kind } } };
+      if (!body.ok)
+        return {
+          kind: "error",
+          error: body.error,
+          audit: { request: null, result: "refused", detail: { error: body.error.kind } },
+        };
       return objectCreatedHook(c, body.value);
     },
   },

@@ -32,13 +32,16 @@ export interface ServedObjects {
   deriverHash?: string;
 }
 
-
 function parsedNarinfo(hash: string, storeDir: string): Acceptor<Narinfo> {
   // The cache worker's own reader: a narinfo it would decode and serve is one the admin finds.
   return (object) => readNarinfo(object, hash, storeDir);
 }
 
-export async function lookupNarinfo(chain: readonly ChainLink[], hash: string, storeDir: string): Promise<NarinfoLookup> {
+export async function lookupNarinfo(
+  chain: readonly ChainLink[],
+  hash: string,
+  storeDir: string,
+): Promise<NarinfoLookup> {
   const result = await fetchFromOrigins(chain, `${hash}.narinfo`, { method: "GET" }, parsedNarinfo(hash, storeDir));
   switch (result.kind) {
     case "found":
@@ -113,7 +116,13 @@ export function impliedKeys(objects: ServedObjects): string[] {
   if (target.kind === "object") return [objectKey(target.route.key)];
   // A path's own log exists only for a .drv; when the narinfo could not be read, it may be one.
   const mayBeDrv = objects.lookup?.kind !== "found" || objects.lookup.narinfo.storePath.name.endsWith(".drv");
-  return [...new Set([pathKey(target.hash), ...(mayBeDrv ? [logKey(target.hash)] : []), ...objects.routes.flatMap(denylistKeys)])];
+  return [
+    ...new Set([
+      pathKey(target.hash),
+      ...(mayBeDrv ? [logKey(target.hash)] : []),
+      ...objects.routes.flatMap(denylistKeys),
+    ]),
+  ];
 }
 
 /** What could not be named because the narinfo lookup failed: still served after a block, purge or delete. */

@@ -59,11 +59,15 @@ export function parseTarget(input: string, storeDir: string): Target {
   if (object?.[1] !== undefined) return { kind: "object", input, route: parseObject(object[1]) };
   const narinfo = /(?:^|\/)([^/]+)\.narinfo$/.exec(input.replace(/[?#].*$/, ""));
   if (narinfo?.[1] !== undefined) {
-    if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(input) && !/^https?:\/\//.test(input)) throw new FormatError("narinfo URL", "must be http(s)");
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(input) && !/^https?:\/\//.test(input))
+      throw new FormatError("narinfo URL", "must be http(s)");
     return { kind: "path", input, hash: parseStorePathHash(narinfo[1]) };
   }
   if (input.includes("/")) {
-    throw new FormatError("path", `not a store path under ${storeDir}, a hash, a narinfo URL or a realisation, build trace or debuginfo path`);
+    throw new FormatError(
+      "path",
+      `not a store path under ${storeDir}, a hash, a narinfo URL or a realisation, build trace or debuginfo path`,
+    );
   }
   if (input.length > 32) {
     const p = parseStorePathBaseName(input);
@@ -76,8 +80,10 @@ type TargetsResult = { ok: true; targets: Target[] } | { ok: false; detail: stri
 
 /** All or nothing: one bad entry refuses the call, naming every bad entry, before anything is changed. */
 export function parseTargets(value: unknown, storeDir: string): TargetsResult {
-  if (!Array.isArray(value) || value.length === 0) return { ok: false, detail: '"paths" must be a non-empty array of strings' };
-  if (value.length > MAX_TARGETS) return { ok: false, detail: `at most ${MAX_TARGETS} paths per call (got ${value.length})` };
+  if (!Array.isArray(value) || value.length === 0)
+    return { ok: false, detail: '"paths" must be a non-empty array of strings' };
+  if (value.length > MAX_TARGETS)
+    return { ok: false, detail: `at most ${MAX_TARGETS} paths per call (got ${value.length})` };
   const targets: Target[] = [];
   const problems: string[] = [];
   const seen = new Set<string>();
@@ -100,9 +106,7 @@ export function parseTargets(value: unknown, storeDir: string): TargetsResult {
   return problems.length > 0 ? { ok: false, detail: problems.join("; ") } : { ok: true, targets };
 }
 
-type PathsRequest =
-  | { ok: true; targets: Target[]; dryRun: boolean }
-  | { ok: false; outcome: ActionOutcome };
+type PathsRequest = { ok: true; targets: Target[]; dryRun: boolean } | { ok: false; outcome: ActionOutcome };
 
 /** The body of purge and delete: `{"paths": [...], "dry_run"?: bool}`, nothing else. */
 export function parsePathsRequest(body: Record<string, unknown>, storeDir: string): PathsRequest {

@@ -32,7 +32,8 @@ export function parseAdminTokens(value: string | undefined): AdminToken[] {
     const where = `ADMIN_TOKENS[${i}]`;
     if (typeof entry !== "object" || entry === null) throw new ConfigError(`${where} must be an object`);
     const { id, sha256, scopes } = entry as Record<string, unknown>;
-    if (typeof id !== "string" || !/^[A-Za-z0-9._@-]{1,64}$/.test(id)) throw new ConfigError(`${where}.id must be 1-64 of [A-Za-z0-9._@-]`);
+    if (typeof id !== "string" || !/^[A-Za-z0-9._@-]{1,64}$/.test(id))
+      throw new ConfigError(`${where}.id must be 1-64 of [A-Za-z0-9._@-]`);
     if (ids.has(id)) throw new ConfigError(`${where}.id "${id}" is not unique`);
     ids.add(id);
     if (typeof sha256 !== "string" || !/^[0-9a-fA-F]{64}$/.test(sha256)) {
@@ -54,9 +55,7 @@ export function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
 }
 
-type Authentication =
-  | { ok: true; token: AdminToken }
-  | { ok: false; reason: "missing" | "malformed" | "unknown" };
+type Authentication = { ok: true; token: AdminToken } | { ok: false; reason: "missing" | "malformed" | "unknown" };
 
 // RFC 6750 §2.1: "Bearer" (case-insensitive) and a b64token.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;

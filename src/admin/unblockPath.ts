@@ -13,7 +13,8 @@ import { blocksImplying, publishDenylist, removeBlock } from "./denylistStore";
 import { parseTarget, subjectOf, type Target } from "./targets";
 
 /** The keys that would hide a target's own objects, whoever's block implies them. */
-const ownKeys = (t: Target): string[] => (t.kind === "path" ? [pathKey(t.hash), logKey(t.hash)] : [objectKey(t.route.key)]);
+const ownKeys = (t: Target): string[] =>
+  t.kind === "path" ? [pathKey(t.hash), logKey(t.hash)] : [objectKey(t.route.key)];
 
 export async function unblockPath(c: ActionContext, param: string): Promise<ActionOutcome> {
   const request = { path: param };
@@ -30,7 +31,11 @@ export async function unblockPath(c: ActionContext, param: string): Promise<Acti
   if (row === null) {
     const hiding = [...new Set((await blocksImplying(config.audit, ownKeys(target))).map((b) => b.subject))];
     const detail = `${subject} is not blocked explicitly${hiding.length > 0 ? `; it is hidden by the block of ${hiding.join(", ")}` : ""}`;
-    return { kind: "error", error: { kind: "not-found", detail }, audit: { request, result: "invalid", detail: { blocked: false, hiddenBy: hiding } } };
+    return {
+      kind: "error",
+      error: { kind: "not-found", detail },
+      audit: { request, result: "invalid", detail: { blocked: false, hiddenBy: hiding } },
+    };
   }
   const published = await publishDenylist(config.audit, config.denylist, c.sleep);
   // Keys of this block that other blocks still imply stay in the denylist.

@@ -54,7 +54,11 @@ export function batches<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-export async function purgeZone(zone: ZonePurgeConfig | undefined, urls: readonly string[], sleep: Sleep = realSleep): Promise<ZonePurgeOutcome> {
+export async function purgeZone(
+  zone: ZonePurgeConfig | undefined,
+  urls: readonly string[],
+  sleep: Sleep = realSleep,
+): Promise<ZonePurgeOutcome> {
   if (!zone) return { status: "not-configured" };
   const calls: PurgeCall[] = [];
   const all = batches(urls, zone.batchSize);
@@ -84,7 +88,11 @@ export async function purgeZone(zone: ZonePurgeConfig | undefined, urls: readonl
       if (!retryable || attempt >= MAX_ATTEMPTS || wait > MAX_RETRY_WAIT_MS) {
         calls.push({ files: files.length, attempts: attempt, status: response?.status ?? "network-error" });
         const notPurged = all.slice(index).flat();
-        log("error", "admin-zone-purge-failed", { status: response?.status, error: lastError, notPurged: notPurged.length });
+        log("error", "admin-zone-purge-failed", {
+          status: response?.status,
+          error: lastError,
+          notPurged: notPurged.length,
+        });
         return { status: "failed", calls, error: lastError, notPurged };
       }
       log("warn", "admin-zone-purge-retry", { status: response?.status, attempt, waitMs: wait });

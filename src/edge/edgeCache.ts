@@ -67,7 +67,9 @@ export class EdgeCache {
       const marker = await this.cache.match(this.failureMarker(key));
       if (!marker) return { corruptOrigins: new Set() };
       const value = (await marker.json()) as { origins?: unknown; at?: unknown };
-      const origins = Array.isArray(value.origins) ? value.origins.filter((n): n is string => typeof n === "string") : [];
+      const origins = Array.isArray(value.origins)
+        ? value.origins.filter((n): n is string => typeof n === "string")
+        : [];
       return { corruptOrigins: new Set(origins), failedAt: typeof value.at === "number" ? value.at : undefined };
     } catch {
       return { corruptOrigins: new Set() };
@@ -86,7 +88,9 @@ export class EdgeCache {
       const body = JSON.stringify({ origins: [...corruptOrigins], at });
       await this.cache.put(
         this.failureMarker(key),
-        new Response(body, { headers: { "content-type": "application/json", "cache-control": `max-age=${CORRUPT_MEMO_SECONDS}` } }),
+        new Response(body, {
+          headers: { "content-type": "application/json", "cache-control": `max-age=${CORRUPT_MEMO_SECONDS}` },
+        }),
       );
     } catch (e) {
       log("warn", "failure-marker-failed", { key, error: String(e) });

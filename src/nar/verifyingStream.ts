@@ -63,7 +63,8 @@ export function verifiedBody(
       const { done, value } = await reader.read();
       if (!done) {
         seen += value.byteLength;
-        if (expected.length !== undefined && seen > expected.length) fail(`more than the expected ${expected.length} bytes`);
+        if (expected.length !== undefined && seen > expected.length)
+          fail(`more than the expected ${expected.length} bytes`);
         if (writer) await writer.write(value);
         if (held) controller.enqueue(held);
         held = value;

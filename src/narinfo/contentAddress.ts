@@ -17,9 +17,7 @@ import { type StorePath, STORE_DIR, STORE_PATH_HASH_LEN, formatStorePath, storeP
  * `fixed:git:` needs an experimental feature and Nix 2.8 cannot parse it, so it is refused.
  */
 type ContentAddress =
-  | { method: "text"; hash: NixHash }
-  | { method: "flat"; hash: NixHash }
-  | { method: "nar"; hash: NixHash };
+  { method: "text"; hash: NixHash } | { method: "flat"; hash: NixHash } | { method: "nar"; hash: NixHash };
 
 export function parseContentAddress(s: string): ContentAddress {
   const m = /^(text|fixed):(r:)?([a-z0-9]+:.*)$/.exec(s);

@@ -38,7 +38,8 @@ export function parseNixHash(s: string): NixHash {
     else if (isSRI || rest.length === base64Length(size)) bytes = base64DecodeAsNix(rest);
     else throw new FormatError("hash", `wrong length for ${algo}`);
   } catch (e) {
-    if (e instanceof FormatError && e.what !== "hash") throw new FormatError("hash", `bad ${algo} digest: ${e.message}`);
+    if (e instanceof FormatError && e.what !== "hash")
+      throw new FormatError("hash", `bad ${algo} digest: ${e.message}`);
     throw e;
   }
   if (bytes.length !== size) throw new FormatError("hash", `wrong length for ${algo}`);

@@ -51,7 +51,10 @@ export function parseSecretKey(s: string): SecretKey {
 
 /** nix.conf `trusted-public-keys`: whitespace-separated keys; a bad one is an error, as in Nix. */
 export function parseTrustedPublicKeys(s: string): PublicKey[] {
-  return s.split(/\s+/).filter((k) => k !== "").map(parsePublicKey);
+  return s
+    .split(/\s+/)
+    .filter((k) => k !== "")
+    .map(parsePublicKey);
 }
 
 export function formatPublicKey(k: PublicKey): string {

@@ -86,12 +86,34 @@ export function narinfoCompression(n: Narinfo): string {
  * narinfo, so such a narinfo is refused here and the client falls through to its next substituter.
  */
 const KNOWN_COMPRESSIONS: ReadonlySet<string> = new Set([
-  "none", "br", "bzip2", "compress", "grzip", "gzip", "lrzip", "lz4", "lzip", "lzma", "lzop", "xz", "zstd",
+  "none",
+  "br",
+  "bzip2",
+  "compress",
+  "grzip",
+  "gzip",
+  "lrzip",
+  "lz4",
+  "lzip",
+  "lzma",
+  "lzop",
+  "xz",
+  "zstd",
 ]);
 
 const KNOWN_KEYS = new Set([
-  "StorePath", "URL", "Compression", "FileHash", "FileSize", "NarHash", "NarSize",
-  "References", "Deriver", "System", "Sig", "CA",
+  "StorePath",
+  "URL",
+  "Compression",
+  "FileHash",
+  "FileSize",
+  "NarHash",
+  "NarSize",
+  "References",
+  "Deriver",
+  "System",
+  "Sig",
+  "CA",
 ]);
 const KEY = /^[A-Za-z][A-Za-z0-9-]*$/;
 const CONTROL = /[\x00-\x1f\x7f]/;
@@ -184,9 +206,14 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
           break;
         case "References": {
           if (n.references.length > 0) throw fail("duplicate References");
-          const refs = value.split(" ").filter((r) => r !== "").map(parseStorePathBaseName);
+          const refs = value
+            .split(" ")
+            .filter((r) => r !== "")
+            .map(parseStorePathBaseName);
           // A set in Nix: a repeated reference is one reference.
-          n.references = refs.filter((r, j) => refs.findIndex((q) => storePathBaseName(q) === storePathBaseName(r)) === j);
+          n.references = refs.filter(
+            (r, j) => refs.findIndex((q) => storePathBaseName(q) === storePathBaseName(r)) === j,
+          );
           break;
         }
         case "Deriver":

@@ -24,7 +24,8 @@ export function parseSignature(s: string): NarinfoSignature {
   if (colon <= 0) throw new FormatError("signature", "expected 'name:base64'");
   const keyName = s.slice(0, colon);
   // A name with whitespace or control characters could never match a trusted-public-keys entry.
-  if (/[\s\x00-\x1f\x7f]/.test(keyName)) throw new FormatError("signature", "name has whitespace or control characters");
+  if (/[\s\x00-\x1f\x7f]/.test(keyName))
+    throw new FormatError("signature", "name has whitespace or control characters");
   let sig: Uint8Array;
   try {
     sig = base64DecodeAsNix(s.slice(colon + 1));
@@ -41,8 +42,7 @@ export function formatSignature(s: NarinfoSignature): string {
 }
 
 export type VerifyResult =
-  | { valid: true; keyName: string }
-  | { valid: false; reason: "unsigned" | "no-trusted-key" | "bad-signature" };
+  { valid: true; keyName: string } | { valid: false; reason: "unsigned" | "no-trusted-key" | "bad-signature" };
 
 const ED25519 = { name: "Ed25519" } as const;
 
@@ -77,7 +77,11 @@ export async function verifyFingerprint(fingerprint: string, sig: Uint8Array, ke
  * "bad-signature" — some were, none verified (including when NarHash is not sha256, which cannot
  * have a valid fingerprint).
  */
-export async function verifyNarinfo(n: Narinfo, keys: PublicKey[], storeDir: string = STORE_DIR): Promise<VerifyResult> {
+export async function verifyNarinfo(
+  n: Narinfo,
+  keys: PublicKey[],
+  storeDir: string = STORE_DIR,
+): Promise<VerifyResult> {
   const sigs: NarinfoSignature[] = [];
   for (const line of n.sigs) {
     try {

@@ -113,7 +113,9 @@ async function putMultipart(
     if (filled > 0) await flushPart(concat(chunks, filled));
     await upload.complete(parts);
   } catch (e) {
-    await upload?.abort().catch((abortError: unknown) => log("warn", "multipart-abort-failed", { key, error: String(abortError) }));
+    await upload
+      ?.abort()
+      .catch((abortError: unknown) => log("warn", "multipart-abort-failed", { key, error: String(abortError) }));
     throw e;
   }
 }

@@ -81,7 +81,13 @@ export async function fetchFromOrigins<T = undefined>(
     const answer = await origin.fetch(key, options);
     const ms = Date.now() - started;
     if (answer.kind === "failed") {
-      failedAttempt(link, { origin: origin.name, outcome: "failed", ms, detail: answer.reason, timeout: answer.timeout });
+      failedAttempt(link, {
+        origin: origin.name,
+        outcome: "failed",
+        ms,
+        detail: answer.reason,
+        timeout: answer.timeout,
+      });
       continue;
     }
     if (answer.kind === "absent") {
@@ -107,13 +113,24 @@ export async function fetchFromOrigins<T = undefined>(
       // The body broke or stalled after the headers: the origin failed, and the next one may have the object.
       void answer.object.body?.cancel(e).catch(() => undefined);
       const timeout = e instanceof OriginTimeout;
-      failedAttempt(link, { origin: origin.name, outcome: "failed", ms: Date.now() - started, detail: `body: ${String(e)}`, timeout });
+      failedAttempt(link, {
+        origin: origin.name,
+        outcome: "failed",
+        ms: Date.now() - started,
+        detail: `body: ${String(e)}`,
+        timeout,
+      });
       continue;
     }
     if (!verdict.ok) {
       void answer.object.body?.cancel().catch(() => undefined);
       if (verdict.failed) {
-        failedAttempt(link, { origin: origin.name, outcome: "failed", ms: Date.now() - started, detail: verdict.reason });
+        failedAttempt(link, {
+          origin: origin.name,
+          outcome: "failed",
+          ms: Date.now() - started,
+          detail: verdict.reason,
+        });
         continue;
       }
       breaker.success();

@@ -13,7 +13,10 @@ export function isIdentity(encoding: string | undefined): boolean {
 }
 
 /** The decoded body, or undefined when the runtime cannot decode `encoding` (xz, bzip2, br, zstd, several). */
-export function decodedBody(body: ReadableStream<Uint8Array>, encoding: string | undefined): ReadableStream<Uint8Array> | undefined {
+export function decodedBody(
+  body: ReadableStream<Uint8Array>,
+  encoding: string | undefined,
+): ReadableStream<Uint8Array> | undefined {
   if (isIdentity(encoding)) return body;
   const format = DECODABLE[encoding!.trim().toLowerCase()];
   if (!format) return undefined;

@@ -106,7 +106,11 @@ export async function fetchHttpObject(req: HttpObjectRequest): Promise<OriginAns
     } catch (e) {
       abort.abort();
       void body.cancel().catch(() => undefined);
-      return { kind: "failed", reason: `HTTP ${status}, error body: ${String(e)}`, timeout: e instanceof OriginTimeout };
+      return {
+        kind: "failed",
+        reason: `HTTP ${status}, error body: ${String(e)}`,
+        timeout: e instanceof OriginTimeout,
+      };
     } finally {
       clearTimeout(timer);
     }
@@ -119,7 +123,11 @@ export async function fetchHttpObject(req: HttpObjectRequest): Promise<OriginAns
     return { kind: "unsatisfiable", size };
   }
   const code = s3ErrorCode(errorBody);
-  return { kind: "failed", reason: `HTTP ${status}${code ? ` ${code}` : ""}`, timeout: status === 504 || status === 408 };
+  return {
+    kind: "failed",
+    reason: `HTTP ${status}${code ? ` ${code}` : ""}`,
+    timeout: status === 504 || status === 408,
+  };
 }
 
 /** The `<Code>` of an S3 error document, if the body is one. */

@@ -14,8 +14,7 @@ import type { OriginObject } from "./origin";
 
 /** An acceptor's verdict; a refusal of the text itself says which (`problem`), for the request's data point. */
 type NarinfoVerdict =
-  | Awaited<ReturnType<Acceptor<Narinfo>>>
-  | { ok: false; reason: string; problem: "malformed" | "wrong-path" };
+  Awaited<ReturnType<Acceptor<Narinfo>>> | { ok: false; reason: string; problem: "malformed" | "wrong-path" };
 
 export async function readNarinfo(object: OriginObject, hash: string, storeDir: string): Promise<NarinfoVerdict> {
   if (!object.body) return { ok: false, reason: "empty body" };

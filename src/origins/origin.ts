@@ -44,7 +44,10 @@ export interface Origin {
 }
 
 export class OriginTimeout extends Error {
-  constructor(readonly origin: string, readonly phase: "first-byte" | "between-bytes") {
+  constructor(
+    readonly origin: string,
+    readonly phase: "first-byte" | "between-bytes",
+  ) {
     super(`${origin}: ${phase} timeout`);
   }
 }

@@ -50,7 +50,13 @@ export class R2Origin implements Origin {
         if (!object) return { kind: "absent", status: 404 };
         return {
           kind: "found",
-          object: { ...describe(object), status: 206, body: this.timed(object.body), offset: range.offset, length: range.length },
+          object: {
+            ...describe(object),
+            status: 206,
+            body: this.timed(object.body),
+            offset: range.offset,
+            length: range.length,
+          },
         };
       }
       const object = await this.bucket.get(key);

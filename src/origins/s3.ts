@@ -33,7 +33,8 @@ export interface S3Location {
 
 export function s3ObjectUrl(location: S3Location, key: string): string {
   const path = encodeObjectPath(key);
-  if (location.endpoint) return `${location.endpoint.replace(/\/+$/, "")}/${encodeURIComponent(location.bucket)}/${path}`;
+  if (location.endpoint)
+    return `${location.endpoint.replace(/\/+$/, "")}/${encodeURIComponent(location.bucket)}/${path}`;
   return `https://${location.bucket}.s3.${location.region}.amazonaws.com/${path}`;
 }
 
@@ -64,7 +65,10 @@ export class S3Origin implements Origin {
     const failures: string[] = [];
     for (const key of keys) {
       try {
-        const response = await client.fetch(s3ObjectUrl(this.location, key), { method: "DELETE", headers: this.payerHeaders() });
+        const response = await client.fetch(s3ObjectUrl(this.location, key), {
+          method: "DELETE",
+          headers: this.payerHeaders(),
+        });
         await response.body?.cancel();
         // S3 answers 204 whether or not the key existed.
         if (!response.ok) failures.push(`${key}: HTTP ${response.status}`);

@@ -18,11 +18,15 @@ const MAX_CHUNK = 128 * 1024;
 
 type ChunkReader = () => Promise<ReadableStreamReadResult<Uint8Array>>;
 
-function largeChunkReader(body: ReadableStream<Uint8Array>): { read: ChunkReader; cancel: (reason: unknown) => Promise<void> } {
+function largeChunkReader(body: ReadableStream<Uint8Array>): {
+  read: ChunkReader;
+  cancel: (reason: unknown) => Promise<void>;
+} {
   try {
     const reader = body.getReader({ mode: "byob" });
     return {
-      read: () => reader.readAtLeast(MIN_CHUNK, new Uint8Array(MAX_CHUNK)) as Promise<ReadableStreamReadResult<Uint8Array>>,
+      read: () =>
+        reader.readAtLeast(MIN_CHUNK, new Uint8Array(MAX_CHUNK)) as Promise<ReadableStreamReadResult<Uint8Array>>,
       cancel: (reason) => reader.cancel(reason),
     };
   } catch {

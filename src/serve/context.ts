@@ -32,7 +32,10 @@ export async function lookupEdge(rc: RequestContext, key: string, range?: string
   const [verdict, cached] = await Promise.all([rc.blocked, rc.edge.match(key, range)]);
   if (verdict.kind !== "allowed") {
     void cached?.body?.cancel();
-    const error = verdict.kind === "blocked" ? { kind: "blocked" as const, detail: verdict.key } : { kind: "denylist-unavailable" as const };
+    const error =
+      verdict.kind === "blocked"
+        ? { kind: "blocked" as const, detail: verdict.key }
+        : { kind: "denylist-unavailable" as const };
     return { kind: "blocked", response: errorResponse(error, baseHeaders(rc, "BYPASS")) };
   }
   return cached ? { kind: "hit", cached } : { kind: "miss" };
@@ -44,14 +47,20 @@ export async function lookupEdge(rc: RequestContext, key: string, range?: string
  */
 function serverTiming(started: number, attempts: readonly Attempt[] = [], detail = false): string {
   const entries = attempts.map((a, i) =>
-    detail ? `origin-${i};desc="${a.origin.replace(/["\\]/g, "")} ${a.outcome}";dur=${a.ms}` : `origin-${i};dur=${a.ms}`,
+    detail
+      ? `origin-${i};desc="${a.origin.replace(/["\\]/g, "")} ${a.outcome}";dur=${a.ms}`
+      : `origin-${i};dur=${a.ms}`,
   );
   entries.push(`total;dur=${Date.now() - started}`);
   return entries.join(", ");
 }
 
 /** Headers on every answer: the CDN's CORS header, and what the edge did. */
-export function baseHeaders(rc: RequestContext, cacheStatus: "HIT" | "MISS" | "BYPASS", attempts?: readonly Attempt[]): Headers {
+export function baseHeaders(
+  rc: RequestContext,
+  cacheStatus: "HIT" | "MISS" | "BYPASS",
+  attempts?: readonly Attempt[],
+): Headers {
   const headers = new Headers();
   headers.set("access-control-allow-origin", "*");
   headers.set("x-cache-status", cacheStatus);
@@ -70,7 +79,12 @@ export function fromEdge(rc: RequestContext, cached: Response): Response {
 }
 
 /** No origin could answer: a retryable 502 (504 when one timed out), with each origin's outcome in the log. */
-export function originsFailed(rc: RequestContext, key: string, attempts: readonly Attempt[], timeout: boolean): Response {
+export function originsFailed(
+  rc: RequestContext,
+  key: string,
+  attempts: readonly Attempt[],
+  timeout: boolean,
+): Response {
   const detail = attempts.map((a) => `${a.origin}: ${a.outcome} ${a.detail ?? ""}`.trim()).join("; ");
   log("error", "origins-failed", { key, detail });
   return errorResponse(

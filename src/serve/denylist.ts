@@ -82,12 +82,14 @@ export function parseDenylist(text: string): Denylist {
   } catch {
     throw new DenylistFormatError("not JSON");
   }
-  if (typeof doc !== "object" || doc === null || doc.format !== DENYLIST_FORMAT) throw new DenylistFormatError("unknown format");
+  if (typeof doc !== "object" || doc === null || doc.format !== DENYLIST_FORMAT)
+    throw new DenylistFormatError("unknown format");
   if (typeof doc.version !== "number") throw new DenylistFormatError("no version");
   const keys = new Set<string>();
   for (const kind of KEY_KINDS) {
     const list = doc[kind];
-    if (!Array.isArray(list) || list.some((k) => typeof k !== "string")) throw new DenylistFormatError(`"${kind}" is not a list of strings`);
+    if (!Array.isArray(list) || list.some((k) => typeof k !== "string"))
+      throw new DenylistFormatError(`"${kind}" is not a list of strings`);
     for (const k of list) keys.add(`${kind}:${k}`);
   }
   return { version: doc.version, has: (key) => keys.has(key), size: keys.size };
@@ -132,7 +134,12 @@ async function readWithTimeout(kv: KVNamespace): Promise<string | null> {
   }
 }
 
-async function refresh(config: CacheConfig, kv: KVNamespace, state: HeldDenylist, ctx?: ExecutionContext): Promise<void> {
+async function refresh(
+  config: CacheConfig,
+  kv: KVNamespace,
+  state: HeldDenylist,
+  ctx?: ExecutionContext,
+): Promise<void> {
   try {
     const text = (await readWithTimeout(kv)) ?? "";
     if (text !== state.text) {

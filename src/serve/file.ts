@@ -74,7 +74,13 @@ function storedLength(headers: Headers): number | undefined {
  * against the hash its name says is kept for NAR_TTL as immutable; anything the worker could not verify is kept
  * at most NARINFO_TTL (docs/request-flow.md, step 9).
  */
-function objectHeaders(rc: RequestContext, route: FileRoute, object: OriginObject, headers: Headers, verified: boolean): Headers {
+function objectHeaders(
+  rc: RequestContext,
+  route: FileRoute,
+  object: OriginObject,
+  headers: Headers,
+  verified: boolean,
+): Headers {
   headers.set("content-type", contentTypeOf(route));
   headers.set("accept-ranges", "bytes");
   const immutable = route.kind === "nar" && verified;
@@ -202,7 +208,8 @@ async function verifyWhole(
   else if (bytes.byteLength !== length) detail = `got ${bytes.byteLength} of ${length} bytes`;
   else {
     const actual = await sha256Of(bytes);
-    if (actual.length !== sha256.length || actual.some((b, i) => b !== sha256[i])) detail = "sha256 of the file differs from its URL";
+    if (actual.length !== sha256.length || actual.some((b, i) => b !== sha256[i]))
+      detail = "sha256 of the file differs from its URL";
   }
   noteVerification(rc.facts, detail === undefined ? "ok" : "corrupt-nar", origin.name);
   if (detail === undefined) return bytes!;
@@ -212,7 +219,13 @@ async function verifyWhole(
 }
 
 /** Decides what to send from an origin's answer to a GET; may read (and check) a small NAR whole. */
-function acceptFile(rc: RequestContext, route: FileRoute, routeSha: Uint8Array | undefined, asked: ByteRange | undefined, wholeRange: boolean): Acceptor<Plan> {
+function acceptFile(
+  rc: RequestContext,
+  route: FileRoute,
+  routeSha: Uint8Array | undefined,
+  asked: ByteRange | undefined,
+  wholeRange: boolean,
+): Acceptor<Plan> {
   return async (object, origin) => {
     // Where a NAR's name is its file hash is a property of the origin (docs/configuration.md, `narNames`).
     const sha256 = linkOf(rc, origin)?.narNames === "opaque" ? undefined : routeSha;
@@ -223,7 +236,8 @@ function acceptFile(rc: RequestContext, route: FileRoute, routeSha: Uint8Array |
       // A NAR reaches the client exactly as the narinfo describes it: an origin that encoded it on the way (despite
       // `accept-encoding: identity`) is decoded, or failed when the runtime cannot decode it.
       const decoded = object.status === 200 ? decodedBody(object.body, object.contentEncoding) : undefined;
-      if (!decoded) return { ok: false, failed: true, reason: `NAR sent with Content-Encoding ${object.contentEncoding}` };
+      if (!decoded)
+        return { ok: false, failed: true, reason: `NAR sent with Content-Encoding ${object.contentEncoding}` };
       Object.assign(object, { body: decoded, length: undefined, size: undefined, contentEncoding: undefined });
     }
     const body = object.body!;
@@ -237,9 +251,22 @@ function acceptFile(rc: RequestContext, route: FileRoute, routeSha: Uint8Array |
       const whole = object.offset === 0 && object.size !== undefined && object.length === object.size;
       if (whole && small(object.length)) {
         const bytes = await verifyWhole(rc, route, origin, body, object.length, sha256!);
-        return bytes instanceof Uint8Array ? { ok: true, value: { kind: "verified", bytes, range: want ?? undefined } } : bytes;
+        return bytes instanceof Uint8Array
+          ? { ok: true, value: { kind: "verified", bytes, range: want ?? undefined } }
+          : bytes;
       }
-      return { ok: true, value: { kind: "stream", status: 206, whole, offset: object.offset ?? 0, length: object.length, size: object.size, sha256 } };
+      return {
+        ok: true,
+        value: {
+          kind: "stream",
+          status: 206,
+          whole,
+          offset: object.offset ?? 0,
+          length: object.length,
+          size: object.size,
+          sha256,
+        },
+      };
     }
     const length = object.length;
     if (!asked) {
@@ -252,7 +279,8 @@ function acceptFile(rc: RequestContext, route: FileRoute, routeSha: Uint8Array |
       return { ok: true, value: { kind: "stream", status, whole: true, offset: 0, length, size: length, sha256 } };
     }
     // The origin ignored the Range and sent the whole file: cut the asked bytes out of it.
-    if (length === undefined) return { ok: false, failed: true, reason: "200 without Content-Length to a Range request" };
+    if (length === undefined)
+      return { ok: false, failed: true, reason: "200 without Content-Length to a Range request" };
     const range = resolveRange(asked, length);
     if (!range) {
       void body.cancel().catch(() => undefined);
@@ -295,7 +323,13 @@ function serveVerified(
   range: ResolvedRange | undefined,
 ): Response {
   const cacheable = bytes.byteLength <= rc.config.maxEdgeObjectBytes;
-  const headers = objectHeaders(rc, route, found.object, baseHeaders(rc, cacheable ? "MISS" : "BYPASS", found.attempts), true);
+  const headers = objectHeaders(
+    rc,
+    route,
+    found.object,
+    baseHeaders(rc, cacheable ? "MISS" : "BYPASS", found.attempts),
+    true,
+  );
   if (cacheable) {
     const stored = storeHeaders(headers, bytes.byteLength, true);
     void rc.edge.put(route.key, new Response(bytes, { status: 200, headers: stored, encodeBody: "manual" }));
@@ -308,7 +342,8 @@ function serveVerified(
       ),
     );
   }
-  if (!range) return new Response(bytes, { status: 200, headers: sized(headers, bytes.byteLength), encodeBody: "manual" });
+  if (!range)
+    return new Response(bytes, { status: 200, headers: sized(headers, bytes.byteLength), encodeBody: "manual" });
   const slice = bytes.subarray(range.offset, range.offset + range.length);
   return new Response(slice, {
     status: 206,
@@ -333,12 +368,18 @@ function serveStream(
   const link = rc.config.chain[found.index]!;
   // A checked stream is "ok" unless its check fails, which beforeClientFails notes before the client's body ends.
   noteVerification(rc.facts, verified ? "ok" : "unverifiable", origin.name);
-  const length = plan.whole ? plan.size ?? plan.length : plan.length;
+  const length = plan.whole ? (plan.size ?? plan.length) : plan.length;
   // The cache key is the path alone. A checked file is the same bytes whatever the query; an unchecked one fetched
   // with a query (harmonia's `?hash=` picks the file) might not be the path's file, so it is not kept.
   const keep = plan.whole && (verified || rc.query === "");
   const cacheable = keep && length !== undefined && length <= rc.config.maxEdgeObjectBytes;
-  const headers = objectHeaders(rc, route, object, baseHeaders(rc, cacheable ? "MISS" : "BYPASS", found.attempts), verified);
+  const headers = objectHeaders(
+    rc,
+    route,
+    object,
+    baseHeaders(rc, cacheable ? "MISS" : "BYPASS", found.attempts),
+    verified,
+  );
   const targets = keep ? copyTargets(rc, found.index, verified) : [];
   let edgeWrite: Promise<void> | undefined;
   const fan = fanOut(object.body!, {
@@ -350,7 +391,12 @@ function serveStream(
       link.breaker.failure();
       const corrupt = error instanceof IntegrityError && error.corrupt && plan.whole && sha256 !== undefined;
       if (corrupt) noteVerification(rc.facts, "corrupt-nar", origin.name);
-      log("error", corrupt ? "integrity-failed" : "origin-body-failed", { key: route.key, origin: origin.name, detail: String(error), sent: true });
+      log("error", corrupt ? "integrity-failed" : "origin-body-failed", {
+        key: route.key,
+        origin: origin.name,
+        detail: String(error),
+        sent: true,
+      });
       // The marker is written at once, not after the edge write settles: it distrusts every copy whose write began
       // before now, so it holds even for a write the Cache API never settles, or stores after the worker's delete
       // (docs/request-flow.md, "Corrupt copies"). The edge write (and its delete) is then waited for, bounded.
@@ -379,7 +425,14 @@ function serveStream(
   }
   for (const [i, bucket] of targets.entries()) {
     rc.ctx.waitUntil(
-      backfill(bucket, route.key, withKnownLength(copies[i]!, length), length, backfillMetadata(route, object), fan.passed).then((stored) => {
+      backfill(
+        bucket,
+        route.key,
+        withKnownLength(copies[i]!, length),
+        length,
+        backfillMetadata(route, object),
+        fan.passed,
+      ).then((stored) => {
         if (stored) log("info", "backfilled", { key: route.key, from: origin.name });
       }),
     );
@@ -414,13 +467,25 @@ export async function serveFile(rc: RequestContext, route: FileRoute): Promise<R
   const asked = range && !wholeRange ? range : undefined;
   const demote = corruptLast(route.key, failures.corruptOrigins);
   if (rc.method === "HEAD") {
-    const result = await fetchFromOrigins(rc.config.chain, route.key, { method: "HEAD", query: rc.query }, undefined, demote);
+    const result = await fetchFromOrigins(
+      rc.config.chain,
+      route.key,
+      { method: "HEAD", query: rc.query },
+      undefined,
+      demote,
+    );
     if (result.kind !== "found") return notFound(rc, route, result);
     noteOrigin(rc.facts, result.index, result.origin.name);
     const { object } = result;
     const cacheable = object.length !== undefined && object.length <= rc.config.maxEdgeObjectBytes;
     const checkable = sha256 !== undefined && rc.config.chain[result.index]!.narNames !== "opaque";
-    const headers = objectHeaders(rc, route, object, baseHeaders(rc, cacheable ? "MISS" : "BYPASS", result.attempts), checkable);
+    const headers = objectHeaders(
+      rc,
+      route,
+      object,
+      baseHeaders(rc, cacheable ? "MISS" : "BYPASS", result.attempts),
+      checkable,
+    );
     return new Response(null, { status: 200, headers: sized(headers, object.length) });
   }
   const result = await fetchFromOrigins(
@@ -435,7 +500,10 @@ export async function serveFile(rc: RequestContext, route: FileRoute): Promise<R
   const plan = result.value;
   switch (plan.kind) {
     case "unsatisfiable":
-      return errorResponse({ kind: "range-not-satisfiable", size: plan.size }, baseHeaders(rc, "MISS", result.attempts));
+      return errorResponse(
+        { kind: "range-not-satisfiable", size: plan.size },
+        baseHeaders(rc, "MISS", result.attempts),
+      );
     case "verified":
       return serveVerified(rc, route, result, plan.bytes, plan.range);
     case "stream":
@@ -450,7 +518,10 @@ function notFound(
 ): Response {
   if (result.kind === "absent") return errorResponse({ kind: "not-found" }, baseHeaders(rc, "MISS", result.attempts));
   if (result.kind === "unsatisfiable") {
-    return errorResponse({ kind: "range-not-satisfiable", size: result.size ?? 0 }, baseHeaders(rc, "MISS", result.attempts));
+    return errorResponse(
+      { kind: "range-not-satisfiable", size: result.size ?? 0 },
+      baseHeaders(rc, "MISS", result.attempts),
+    );
   }
   return originsFailed(rc, route.key, result.attempts, result.timeout);
 }

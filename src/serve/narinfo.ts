@@ -22,7 +22,8 @@ function acceptNarinfo(rc: RequestContext, route: NarinfoRoute): Acceptor<Narinf
   return async (object, origin) => {
     const read = await readNarinfo(object, route.hash, storeDir);
     if (!read.ok) {
-      if ("problem" in read) noteVerification(rc.facts, read.problem === "wrong-path" ? "wrong-path" : "forged", origin.name);
+      if ("problem" in read)
+        noteVerification(rc.facts, read.problem === "wrong-path" ? "wrong-path" : "forged", origin.name);
       return read;
     }
     // A content-addressed path needs no signature, as in Nix (docs/protocol.md, "Content-addressed paths").
@@ -31,7 +32,11 @@ function acceptNarinfo(rc: RequestContext, route: NarinfoRoute): Acceptor<Narinf
       return read;
     }
     const verdict = await verifyNarinfo(read.value, rc.config.trustedKeys, storeDir);
-    noteVerification(rc.facts, verdict.valid ? "ok" : verdict.reason === "bad-signature" ? "forged" : "unsigned", origin.name);
+    noteVerification(
+      rc.facts,
+      verdict.valid ? "ok" : verdict.reason === "bad-signature" ? "forged" : "unsigned",
+      origin.name,
+    );
     if (!verdict.valid) return { ok: false, reason: `signature: ${verdict.reason}` };
     return read;
   };
@@ -78,7 +83,9 @@ export async function serveNarinfo(rc: RequestContext, route: NarinfoRoute): Pro
         rc.ctx.waitUntil(
           // The origin's text, not ours: R2 keeps what the uploader signed, re-signing happens on the way out.
           bucket
-            .put(route.key, formatNarinfo(result.value, rc.config.cacheInfo.storeDir), { httpMetadata: { contentType: "text/x-nix-narinfo" } })
+            .put(route.key, formatNarinfo(result.value, rc.config.cacheInfo.storeDir), {
+              httpMetadata: { contentType: "text/x-nix-narinfo" },
+            })
             .catch((e: unknown) => log("warn", "backfill-failed", { key: route.key, error: String(e) })),
         );
       }

@@ -93,7 +93,8 @@ export function fanOut(source: ReadableStream<Uint8Array>, plan: FanOutPlan): Fa
   };
 
   const end = async () => {
-    if (expected.length !== undefined && read !== expected.length) throw new IntegrityError(`got ${read} of ${expected.length} bytes`, read > expected.length);
+    if (expected.length !== undefined && read !== expected.length)
+      throw new IntegrityError(`got ${read} of ${expected.length} bytes`, read > expected.length);
     if (plan.cut) throw new IntegrityError(`the body ended before the range's end (${read} bytes)`, false);
     if (writer && digest && expected.sha256) {
       await writer.close();
@@ -112,7 +113,8 @@ export function fanOut(source: ReadableStream<Uint8Array>, plan: FanOutPlan): Fa
         if (done) return await end();
         const start = read;
         read += value.byteLength;
-        if (expected.length !== undefined && read > expected.length) throw new IntegrityError(`more than the expected ${expected.length} bytes`);
+        if (expected.length !== undefined && read > expected.length)
+          throw new IntegrityError(`more than the expected ${expected.length} bytes`);
         if (writer) await writer.write(value);
         if (!plan.cut) {
           pass(value);

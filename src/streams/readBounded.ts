@@ -2,7 +2,10 @@
  * Reads a small body whole, giving up (undefined) past `limit` bytes so a hostile origin cannot fill memory. The
  * body of an origin is already under its idle timeout (src/origins/timeouts.ts); its errors propagate.
  */
-export async function readBoundedBytes(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array | undefined> {
+export async function readBoundedBytes(
+  body: ReadableStream<Uint8Array>,
+  limit: number,
+): Promise<Uint8Array | undefined> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

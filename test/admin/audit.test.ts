@@ -61,7 +61,9 @@ describe("the audit trail: one row per mutating call, whatever happens", () => {
     fakeCloudflareApi();
     const { admin } = await envs({ AUDIT: failingBatch(bindings().AUDIT) });
     const before = (await auditRows()).length;
-    const res = await callAdmin(admin, "POST", "/v1/block", { body: { paths: ["00000000000000000000000000000009"], reason: "throws" } });
+    const res = await callAdmin(admin, "POST", "/v1/block", {
+      body: { paths: ["00000000000000000000000000000009"], reason: "throws" },
+    });
     expect(res.status).toBe(500);
     expect(res.json.error).toEqual({ kind: "internal", message: "internal error" });
     const rows = (await auditRows()).slice(before);
@@ -86,7 +88,15 @@ describe("the audit trail: one row per mutating call, whatever happens", () => {
 
   it("with the audit table unavailable a mutating call is refused with 503 before anything is done", async () => {
     const api = fakeCloudflareApi();
-    const broken = { prepare: () => ({ bind: () => ({ first: async () => { throw new Error("D1 down (test stand-in)"); } }) }) } as unknown as D1Database;
+    const broken = {
+      prepare: () => ({
+        bind: () => ({
+          first: async () => {
+            throw new Error("D1 down (test stand-in)");
+          },
+        }),
+      }),
+    } as unknown as D1Database;
     const { admin } = await envs({ AUDIT: broken });
     const res = await callAdmin(admin, "POST", "/v1/purge", { body: { paths: ["00000000000000000000000000000009"] } });
     expect(res.status).toBe(503);

@@ -74,7 +74,9 @@ describe("authentication and scopes", () => {
     expect((await callAdmin(admin, "POST", "/v1/purge", { token: "purge", body: MUTATING[0]![2] })).status).toBe(200);
     expect((await callAdmin(admin, "GET", "/v1/audit", { token: "read" })).status).toBe(200);
     expect((await callAdmin(admin, "POST", "/v1/block", { token: "block", body: MUTATING[1]![2] })).status).toBe(200);
-    expect((await callAdmin(admin, "DELETE", "/v1/block/00000000000000000000000000000001", { token: "block" })).status).toBe(200);
+    expect(
+      (await callAdmin(admin, "DELETE", "/v1/block/00000000000000000000000000000001", { token: "block" })).status,
+    ).toBe(200);
     expect((await callAdmin(admin, "POST", "/v1/delete", { token: "delete", body: MUTATING[3]![2] })).status).toBe(200);
   });
 
@@ -84,11 +86,26 @@ describe("authentication and scopes", () => {
     const { admin } = await envs();
     const bodies: string[] = [];
     for (const token of ["all", "read", "wrong-token-value-123"] as const) {
-      for (const [method, path, body] of MUTATING) bodies.push((await callAdmin(admin, method, path, { token, body })).text);
+      for (const [method, path, body] of MUTATING)
+        bodies.push((await callAdmin(admin, method, path, { token, body })).text);
     }
-    bodies.push((await callAdmin(admin, "POST", "/v1/hooks/object-created", { token: null, headers: { "x-hook-secret": "guess" }, body: {} })).text);
+    bodies.push(
+      (
+        await callAdmin(admin, "POST", "/v1/hooks/object-created", {
+          token: null,
+          headers: { "x-hook-secret": "guess" },
+          body: {},
+        })
+      ).text,
+    );
     const everything = [...bodies, ...lines, JSON.stringify(await auditRows())].join("\n");
-    for (const secret of [...Object.values(TOKENS), "wrong-token-value-123", HOOK_SECRET, "guess", "cf-api-token-for-tests-only"]) {
+    for (const secret of [
+      ...Object.values(TOKENS),
+      "wrong-token-value-123",
+      HOOK_SECRET,
+      "guess",
+      "cf-api-token-for-tests-only",
+    ]) {
       expect(everything).not.toContain(secret);
     }
     expect(lines.some((l) => l.includes("admin-unauthorized"))).toBe(true);
@@ -110,15 +127,34 @@ describe("authentication and scopes", () => {
   it("the upload hook needs its shared secret; with HOOK_SECRET unset it is closed", async () => {
     fakeCloudflareApi();
     const { admin } = await envs();
-    const event = { "detail-type": "Object Created", source: "aws.s3", detail: { object: { key: "00000000000000000000000000000001.narinfo" } } };
-    for (const headers of [{} as Record<string, string>, { "x-hook-secret": "wrong" }, { "x-hook-secret": HOOK_SECRET.toUpperCase() }, { "x-hook-secret": HOOK_SECRET.slice(0, -1) }]) {
+    const event = {
+      "detail-type": "Object Created",
+      source: "aws.s3",
+      detail: { object: { key: "00000000000000000000000000000001.narinfo" } },
+    };
+    for (const headers of [
+      {} as Record<string, string>,
+      { "x-hook-secret": "wrong" },
+      { "x-hook-secret": HOOK_SECRET.toUpperCase() },
+      { "x-hook-secret": HOOK_SECRET.slice(0, -1) },
+    ]) {
       const res = await callAdmin(admin, "POST", "/v1/hooks/object-created", { token: null, headers, body: event });
       expect(res.status).toBe(401);
     }
     // A bearer token is not the hook's credential.
-    expect((await callAdmin(admin, "POST", "/v1/hooks/object-created", { token: "all", body: event })).status).toBe(401);
+    expect((await callAdmin(admin, "POST", "/v1/hooks/object-created", { token: "all", body: event })).status).toBe(
+      401,
+    );
     const closed = await envs({ HOOK_SECRET: undefined });
-    expect((await callAdmin(closed.admin, "POST", "/v1/hooks/object-created", { token: null, headers: { "x-hook-secret": "" }, body: event })).status).toBe(401);
+    expect(
+      (
+        await callAdmin(closed.admin, "POST", "/v1/hooks/object-created", {
+          token: null,
+          headers: { "x-hook-secret": "" },
+          body: event,
+        })
+      ).status,
+    ).toBe(401);
   });
 
   it("unknown routes are 404 and wrong methods 405 with Allow, as JSON with no-store", async () => {
@@ -130,7 +166,9 @@ describe("authentication and scopes", () => {
     const wrong = await callAdmin(admin, "GET", "/v1/purge");
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get("allow")).toBe("POST");
-    expect((await callAdmin(admin, "PUT", "/v1/block/00000000000000000000000000000001")).headers.get("allow")).toBe("DELETE");
+    expect((await callAdmin(admin, "PUT", "/v1/block/00000000000000000000000000000001")).headers.get("allow")).toBe(
+      "DELETE",
+    );
   });
 
   it("PUBLIC_URL is required", async () => {

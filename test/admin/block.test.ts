@@ -56,7 +56,10 @@ describe("POST /v1/block and DELETE /v1/block/<path>", () => {
       expect((await callCache(cache, p)).headers.get("x-cache-status")).toBe("HIT");
     }
 
-    const res = await callAdmin(admin, "POST", "/v1/block", { token: "block", body: { paths: [app.storePath], reason: "leaked secret (INC-42)" } });
+    const res = await callAdmin(admin, "POST", "/v1/block", {
+      token: "block",
+      body: { paths: [app.storePath], reason: "leaked secret (INC-42)" },
+    });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ result: "ok", incomplete: [] });
     expect(res.json.paths[0].subject).toBe(`path:${app.hashPart}`);
@@ -71,14 +74,22 @@ describe("POST /v1/block and DELETE /v1/block/<path>", () => {
 
     const un = await callAdmin(admin, "DELETE", `/v1/block/${app.hashPart}`, { token: "block" });
     expect(un.status).toBe(200);
-    expect(un.json).toMatchObject({ hash: app.hashPart, unblocked: true, result: "ok", was: { reason: "leaked secret (INC-42)" } });
+    expect(un.json).toMatchObject({
+      hash: app.hashPart,
+      unblocked: true,
+      result: "ok",
+      was: { reason: "leaked secret (INC-42)" },
+    });
     for (const p of objects) {
       const again = await callCache(cache, p);
       expect(again.status, p).toBe(200);
       expect(again.headers.get("x-cache-status")).toBe("MISS");
     }
     const actions = (await auditRows()).slice(-2).map((r) => [r.action, r.result, r.actor]);
-    expect(actions).toEqual([["block", "ok", "block-admin"], ["unblock", "ok", "block-admin"]]);
+    expect(actions).toEqual([
+      ["block", "ok", "block-admin"],
+      ["unblock", "ok", "block-admin"],
+    ]);
   });
 
   it("repro: blocking an output does not overwrite an explicit block of its .drv; unblocking the output keeps the log hidden", async () => {
@@ -87,11 +98,15 @@ describe("POST /v1/block and DELETE /v1/block/<path>", () => {
     const { admin, cache } = await envs();
     const app = fixturePath("feas-app");
     const log = `/log/${DRV}`;
-    const drvBlock = await callAdmin(admin, "POST", "/v1/block", { body: { paths: [`/nix/store/${DRV}`], reason: "drv: leaked token in env" } });
+    const drvBlock = await callAdmin(admin, "POST", "/v1/block", {
+      body: { paths: [`/nix/store/${DRV}`], reason: "drv: leaked token in env" },
+    });
     expect(drvBlock.status).toBe(200);
     expect((await callCache(cache, log)).status).toBe(410);
 
-    const outBlock = await callAdmin(admin, "POST", "/v1/block", { body: { paths: [app.storePath], reason: "output: broken" } });
+    const outBlock = await callAdmin(admin, "POST", "/v1/block", {
+      body: { paths: [app.storePath], reason: "output: broken" },
+    });
     expect(outBlock.status).toBe(200);
     // The .drv's explicit record keeps its own reason and author.
     const drvStatus = await callAdmin(admin, "GET", `/v1/paths/${DRV_HASH}`, { token: "read" });
@@ -112,12 +127,16 @@ describe("POST /v1/block and DELETE /v1/block/<path>", () => {
     fakeCloudflareApi();
     const { admin, cache } = await envs();
     const app = fixturePath("feas-app");
-    expect((await callAdmin(admin, "POST", "/v1/block", { body: { paths: [app.hashPart], reason: "output" } })).status).toBe(200);
+    expect(
+      (await callAdmin(admin, "POST", "/v1/block", { body: { paths: [app.hashPart], reason: "output" } })).status,
+    ).toBe(200);
     const before = await publishedKeys();
 
     const un = await callAdmin(admin, "DELETE", `/v1/block/${DRV_HASH}`);
     expect(un.status).toBe(404);
-    expect(un.json.error.message).toBe(`path:${DRV_HASH} is not blocked explicitly; it is hidden by the block of path:${app.hashPart}`);
+    expect(un.json.error.message).toBe(
+      `path:${DRV_HASH} is not blocked explicitly; it is hidden by the block of path:${app.hashPart}`,
+    );
     expect(await publishedKeys()).toEqual(before);
     expect((await callCache(cache, `/log/${DRV}`)).status).toBe(410);
     expect((await auditRows()).at(-1)).toMatchObject({ action: "unblock", result: "invalid", status: 404 });
@@ -130,24 +149,36 @@ describe("POST /v1/block and DELETE /v1/block/<path>", () => {
     fakeCloudflareApi([], (request) => {
       if (!upstreamUp) return new Response("unavailable", { status: 503 });
       const key = new URL(request.url).pathname.slice(1);
-      return key === `${app.hashPart}.narinfo` ? new Response(fixtureText(app.xz.narinfoPath)) : new Response("no", { status: 404 });
+      return key === `${app.hashPart}.narinfo`
+        ? new Response(fixtureText(app.xz.narinfoPath))
+        : new Response("no", { status: 404 });
     });
     // The admin looks narinfos up in an upstream that fails (a stub); the cache worker serves from R2.
-    const { admin, cache } = await envs({ ORIGINS: [{ type: "http", url: "https://upstream.stub", breakerFailures: 100 }] });
+    const { admin, cache } = await envs({
+      ORIGINS: [{ type: "http", url: "https://upstream.stub", breakerFailures: 100 }],
+    });
     const { cache: r2Cache } = await envs();
     r2Cache.PUBLIC_URL = cache.PUBLIC_URL;
     expect((await callCache(r2Cache, `/${app.xz.url}`)).status).toBe(200);
 
-    const res = await callAdmin(admin, "POST", "/v1/block", { body: { paths: [app.hashPart], reason: "during an outage" } });
+    const res = await callAdmin(admin, "POST", "/v1/block", {
+      body: { paths: [app.hashPart], reason: "during an outage" },
+    });
     expect(res.status).toBe(502);
     expect(res.json.result).toBe("partial");
-    expect(res.json.incomplete).toEqual([expect.stringMatching(new RegExp(`^${app.hashPart}: an origin failed .*NAR and log could not be named; they are still served$`))]);
+    expect(res.json.incomplete).toEqual([
+      expect.stringMatching(
+        new RegExp(`^${app.hashPart}: an origin failed .*NAR and log could not be named; they are still served$`),
+      ),
+    ]);
     expect((await callCache(r2Cache, `/${app.hashPart}.narinfo`)).status).toBe(410);
     expect((await callCache(r2Cache, `/${app.xz.url}`)).status).toBe(200);
     expect((await auditRows()).at(-1)).toMatchObject({ action: "block", result: "partial", status: 502 });
 
     upstreamUp = true;
-    const retry = await callAdmin(admin, "POST", "/v1/block", { body: { paths: [app.hashPart], reason: "during an outage" } });
+    const retry = await callAdmin(admin, "POST", "/v1/block", {
+      body: { paths: [app.hashPart], reason: "during an outage" },
+    });
     expect(retry.status).toBe(200);
     expect(retry.json.result).toBe("ok");
     expect((await callCache(r2Cache, `/${app.xz.url}`)).status).toBe(410);
@@ -163,9 +194,14 @@ describe("POST /v1/block and DELETE /v1/block/<path>", () => {
     await bindings().NAR_BUCKET.put(debuginfo, '{"archive":"../nar/x.nar.xz","member":"lib/debug/x"}');
     for (const key of [realisation, debuginfo]) expect((await callCache(cache, `/${key}`)).status, key).toBe(200);
 
-    const res = await callAdmin(admin, "POST", "/v1/block", { body: { paths: [`/${realisation}`, `${admin.PUBLIC_URL}/${debuginfo}`], reason: "bad realisation" } });
+    const res = await callAdmin(admin, "POST", "/v1/block", {
+      body: { paths: [`/${realisation}`, `${admin.PUBLIC_URL}/${debuginfo}`], reason: "bad realisation" },
+    });
     expect(res.status).toBe(200);
-    expect(res.json.paths.map((p: { subject: string }) => p.subject)).toEqual([`object:${realisation}`, `object:${debuginfo}`]);
+    expect(res.json.paths.map((p: { subject: string }) => p.subject)).toEqual([
+      `object:${realisation}`,
+      `object:${debuginfo}`,
+    ]);
     for (const key of [realisation, debuginfo]) expect((await callCache(cache, `/${key}`)).status, key).toBe(410);
 
     expect((await callAdmin(admin, "DELETE", `/v1/block/${encodeURIComponent(realisation)}`)).status).toBe(200);
@@ -274,7 +310,9 @@ describe("POST /v1/block and DELETE /v1/block/<path>", () => {
     const api = fakeCloudflareApi();
     const { admin, cache } = await envs();
     const dep = fixturePath("feas-dep");
-    const res = await callAdmin(admin, "POST", "/v1/block", { body: { paths: [dep.hashPart], reason: "test", dry_run: true } });
+    const res = await callAdmin(admin, "POST", "/v1/block", {
+      body: { paths: [dep.hashPart], reason: "test", dry_run: true },
+    });
     expect(res.status).toBe(200);
     expect(res.json.result).toBe("dry-run");
     expect(res.json.paths[0].denylistKeys).toContain(`path:${dep.hashPart}`);
@@ -286,7 +324,9 @@ describe("POST /v1/block and DELETE /v1/block/<path>", () => {
   it("needs a reason, and unblocking what is not blocked is 404", async () => {
     fakeCloudflareApi();
     const { admin } = await envs();
-    const noReason = await callAdmin(admin, "POST", "/v1/block", { body: { paths: ["0000000000000000000000000000000d"] } });
+    const noReason = await callAdmin(admin, "POST", "/v1/block", {
+      body: { paths: ["0000000000000000000000000000000d"] },
+    });
     expect(noReason.status).toBe(400);
     expect(noReason.json.error.message).toMatch(/reason/);
     const un = await callAdmin(admin, "DELETE", "/v1/block/0000000000000000000000000000000d");

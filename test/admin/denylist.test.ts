@@ -6,7 +6,17 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { denylistFallbackUrl } from "../../src/serve/denylist";
-import { bindings, callAdmin, callCache, clearBlocks, envs, fakeCloudflareApi, fixturePath, restoreFetch, seedR2 } from "./harness";
+import {
+  bindings,
+  callAdmin,
+  callCache,
+  clearBlocks,
+  envs,
+  fakeCloudflareApi,
+  fixturePath,
+  restoreFetch,
+  seedR2,
+} from "./harness";
 
 afterEach(async () => {
   restoreFetch();
@@ -48,7 +58,9 @@ describe("the denylist in the cache worker's isolate", () => {
 
     vi.restoreAllMocks();
     fakeCloudflareApi();
-    expect((await callAdmin(admin, "POST", "/v1/block", { body: { paths: [app.hashPart], reason: "timing" } })).status).toBe(200);
+    expect(
+      (await callAdmin(admin, "POST", "/v1/block", { body: { paths: [app.hashPart], reason: "timing" } })).status,
+    ).toBe(200);
 
     // Within the refresh interval the isolate answers from the copy it holds, and reads no KV. The block purged the
     // edge cache, so this isolate (not yet seeing the block) caches the narinfo again: the documented window.
@@ -69,7 +81,9 @@ describe("the denylist in the cache worker's isolate", () => {
     const { admin, cache } = await envs();
     const app = fixturePath("feas-app");
     const dep = fixturePath("feas-dep");
-    expect((await callAdmin(admin, "POST", "/v1/block", { body: { paths: [app.hashPart], reason: "outage" } })).status).toBe(200);
+    expect(
+      (await callAdmin(admin, "POST", "/v1/block", { body: { paths: [app.hashPart], reason: "outage" } })).status,
+    ).toBe(200);
     const kv = watchedKv(bindings().DENYLIST);
     const env = { ...cache, DENYLIST: kv.binding, DENYLIST_REFRESH_SECONDS: "30" };
     const t0 = Date.now();
@@ -95,7 +109,9 @@ describe("the denylist in the cache worker's isolate", () => {
     const { admin, cache } = await envs();
     const app = fixturePath("feas-app");
     const dep = fixturePath("feas-dep");
-    expect((await callAdmin(admin, "POST", "/v1/block", { body: { paths: [app.hashPart], reason: "outage" } })).status).toBe(200);
+    expect(
+      (await callAdmin(admin, "POST", "/v1/block", { body: { paths: [app.hashPart], reason: "outage" } })).status,
+    ).toBe(200);
     // One isolate reads the document and keeps a copy.
     expect((await callCache(cache, `/${app.hashPart}.narinfo`)).status).toBe(410);
     // A new one (a fresh env: a fresh parsed config) while KV is down.
@@ -125,6 +141,8 @@ describe("the denylist in the cache worker's isolate", () => {
     await seedR2(bindings().NAR_BUCKET);
     const { cache } = await envs();
     const empty = { get: async () => null } as unknown as KVNamespace;
-    expect((await callCache({ ...cache, DENYLIST: empty }, `/${fixturePath("feas-dep").hashPart}.narinfo`)).status).toBe(200);
+    expect(
+      (await callCache({ ...cache, DENYLIST: empty }, `/${fixturePath("feas-dep").hashPart}.narinfo`)).status,
+    ).toBe(200);
   });
 });

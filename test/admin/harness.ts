@@ -41,7 +41,11 @@ export async function sha256Hex(text: string): Promise<string> {
 
 export async function adminTokens(): Promise<string> {
   const entries = await Promise.all(
-    (Object.keys(TOKENS) as (keyof typeof TOKENS)[]).map(async (id) => ({ id: `${id}-admin`, sha256: await sha256Hex(TOKENS[id]), scopes: SCOPES_OF[id] })),
+    (Object.keys(TOKENS) as (keyof typeof TOKENS)[]).map(async (id) => ({
+      id: `${id}-admin`,
+      sha256: await sha256Hex(TOKENS[id]),
+      scopes: SCOPES_OF[id],
+    })),
   );
   return JSON.stringify(entries);
 }
@@ -102,10 +106,16 @@ export interface AdminAnswer {
   sleeps: number[];
 }
 
-export async function callAdmin(env: AdminEnv, method: string, path: string, init: AdminCall = {}): Promise<AdminAnswer> {
+export async function callAdmin(
+  env: AdminEnv,
+  method: string,
+  path: string,
+  init: AdminCall = {},
+): Promise<AdminAnswer> {
   const headers = new Headers(init.headers);
   const token = init.token === undefined ? "all" : init.token;
-  if (token !== null) headers.set("authorization", `Bearer ${token in TOKENS ? TOKENS[token as keyof typeof TOKENS] : token}`);
+  if (token !== null)
+    headers.set("authorization", `Bearer ${token in TOKENS ? TOKENS[token as keyof typeof TOKENS] : token}`);
   let body: string | ReadableStream<Uint8Array> | undefined = init.stream ?? init.rawBody;
   if (init.body !== undefined) {
     body = JSON.stringify(init.body);
@@ -113,9 +123,14 @@ export async function callAdmin(env: AdminEnv, method: string, path: string, ini
   }
   const ctx = createExecutionContext();
   const sleeps: number[] = [];
-  const response = await handleAdmin(new Request(`https://cache-admin.test${path}`, { method, headers, body }), env, ctx, async (ms) => {
-    sleeps.push(ms);
-  });
+  const response = await handleAdmin(
+    new Request(`https://cache-admin.test${path}`, { method, headers, body }),
+    env,
+    ctx,
+    async (ms) => {
+      sleeps.push(ms);
+    },
+  );
   const text = await response.text();
   await waitOnExecutionContext(ctx);
   let json: unknown = undefined;
@@ -148,7 +163,8 @@ export function fakeCloudflareApi(
   const answers: PurgeApiCall[] = [];
   stubOrigins(async (request) => {
     const url = new URL(request.url);
-    if (url.hostname !== "api.cloudflare.stub") return other ? other(request) : new Response("no such host", { status: 502 });
+    if (url.hostname !== "api.cloudflare.stub")
+      return other ? other(request) : new Response("no such host", { status: 502 });
     const m = /^\/client\/v4\/zones\/([^/]+)\/purge_cache$/.exec(url.pathname);
     if (request.method !== "POST" || !m) return new Response("not a purge call", { status: 404 });
     const body = (await request.json()) as { files: string[] };
@@ -161,10 +177,15 @@ export function fakeCloudflareApi(
     if (typeof next === "object" && next.retryAfter !== undefined) headers["retry-after"] = next.retryAfter;
     if (status === 200) {
       answers.push(call);
-      return new Response(JSON.stringify({ success: true, errors: [], messages: [], result: { id: "purge-id" } }), { headers });
+      return new Response(JSON.stringify({ success: true, errors: [], messages: [], result: { id: "purge-id" } }), {
+        headers,
+      });
     }
     const message = status === 429 ? "Rate limited. Please wait and try again." : "Purge refused";
-    return new Response(JSON.stringify({ success: false, errors: [{ code: status === 429 ? 971 : 1000, message }] }), { status, headers });
+    return new Response(JSON.stringify({ success: false, errors: [{ code: status === 429 ? 971 : 1000, message }] }), {
+      status,
+      headers,
+    });
   });
   /** URLs the API accepted (answered 200 for). */
   const purged = () => answers.flatMap((c) => c.files);
@@ -202,7 +223,10 @@ export async function publishedKeys(): Promise<string[]> {
 /** Removes every explicit block and publishes the empty denylist: D1 and KV outlive single tests within a file. */
 export async function clearBlocks(): Promise<void> {
   const db = bindings().AUDIT;
-  await db.batch([db.prepare("DELETE FROM blocks"), db.prepare("UPDATE denylist_state SET version = version + 1 WHERE id = 1")]);
+  await db.batch([
+    db.prepare("DELETE FROM blocks"),
+    db.prepare("UPDATE denylist_state SET version = version + 1 WHERE id = 1"),
+  ]);
   const { publishDenylist } = await import("../../src/admin/denylistStore");
   await publishDenylist(db, bindings().DENYLIST, async () => {});
 }

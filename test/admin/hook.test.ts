@@ -1,5 +1,16 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { auditRows, bindings, callAdmin, callCache, envs, fakeCloudflareApi, fixtureBytes, fixturePath, HOOK_SECRET, restoreFetch } from "./harness";
+import {
+  auditRows,
+  bindings,
+  callAdmin,
+  callCache,
+  envs,
+  fakeCloudflareApi,
+  fixtureBytes,
+  fixturePath,
+  HOOK_SECRET,
+  restoreFetch,
+} from "./harness";
 
 afterEach(restoreFetch);
 
@@ -56,10 +67,18 @@ describe("POST /v1/hooks/object-created", () => {
     fakeCloudflareApi();
     const { admin } = await envs();
     const headers = { "x-hook-secret": HOOK_SECRET };
-    const one = await callAdmin(admin, "POST", "/v1/hooks/object-created", { token: null, headers, body: objectCreated("0000000000000000000000000000000f.narinfo") });
+    const one = await callAdmin(admin, "POST", "/v1/hooks/object-created", {
+      token: null,
+      headers,
+      body: objectCreated("0000000000000000000000000000000f.narinfo"),
+    });
     expect(one.status).toBe(200);
     expect(one.json.purged).toHaveLength(1);
-    const bad = await callAdmin(admin, "POST", "/v1/hooks/object-created", { token: null, headers, body: { "detail-type": "Object Deleted", detail: {} } });
+    const bad = await callAdmin(admin, "POST", "/v1/hooks/object-created", {
+      token: null,
+      headers,
+      body: { "detail-type": "Object Deleted", detail: {} },
+    });
     expect(bad.status).toBe(400);
     expect(bad.json.error.message).toMatch(/Object Created/);
     const notJson = await callAdmin(admin, "POST", "/v1/hooks/object-created", { token: null, headers, rawBody: "{" });
@@ -75,7 +94,9 @@ describe("the upload hook's bucket, replay and size rules", () => {
   it("repro: a captured 100-event batch replayed three times purges once; later replays are duplicates", async () => {
     const api = fakeCloudflareApi();
     const { admin } = await envs();
-    const batch = Array.from({ length: 100 }, (_, i) => objectCreated(`${"0".repeat(29)}${(100 + i).toString().replace(/[eotu]/g, "1")}.narinfo`));
+    const batch = Array.from({ length: 100 }, (_, i) =>
+      objectCreated(`${"0".repeat(29)}${(100 + i).toString().replace(/[eotu]/g, "1")}.narinfo`),
+    );
     const first = await hook(admin, { body: batch });
     expect(first.status).toBe(200);
     expect(first.json.purged).toHaveLength(100);
@@ -87,24 +108,35 @@ describe("the upload hook's bucket, replay and size rules", () => {
       expect(again.json.duplicates).toHaveLength(100);
     }
     expect(api.purged()).toHaveLength(purgedOnce);
-    expect((await auditRows()).slice(-2).map((r) => [r.result, JSON.parse(r.detail!).duplicates.length])).toEqual([["ok", 100], ["ok", 100]]);
+    expect((await auditRows()).slice(-2).map((r) => [r.result, JSON.parse(r.detail!).duplicates.length])).toEqual([
+      ["ok", 100],
+      ["ok", 100],
+    ]);
   });
 
   it("an older sequencer for a key is a duplicate too; a newer one (a re-upload) purges", async () => {
     const api = fakeCloudflareApi();
     const { admin } = await envs();
     const key = "0000000000000000000000000000000g.narinfo";
-    expect((await hook(admin, { body: objectCreated(key, { sequencer: "0062E99A88DC407470" }) })).json.purged).toHaveLength(1);
+    expect(
+      (await hook(admin, { body: objectCreated(key, { sequencer: "0062E99A88DC407470" }) })).json.purged,
+    ).toHaveLength(1);
     // S3 compares sequencers after right-padding with zeros: "0062E99A88DC40746" is "0062E99A88DC407460", older.
-    expect((await hook(admin, { body: objectCreated(key, { sequencer: "0062E99A88DC40746" }) })).json.duplicates).toEqual([key]);
-    expect((await hook(admin, { body: objectCreated(key, { sequencer: "0062E99A88DC407480" }) })).json.purged).toHaveLength(1);
+    expect(
+      (await hook(admin, { body: objectCreated(key, { sequencer: "0062E99A88DC40746" }) })).json.duplicates,
+    ).toEqual([key]);
+    expect(
+      (await hook(admin, { body: objectCreated(key, { sequencer: "0062E99A88DC407480" }) })).json.purged,
+    ).toHaveLength(1);
     expect(api.purged()).toHaveLength(2);
   });
 
   it("repro: events of another bucket are refused, and audited", async () => {
     const api = fakeCloudflareApi();
     const { admin } = await envs();
-    const res = await hook(admin, { body: [objectCreated("0000000000000000000000000000000h.narinfo", { bucket: "someone-elses-bucket" })] });
+    const res = await hook(admin, {
+      body: [objectCreated("0000000000000000000000000000000h.narinfo", { bucket: "someone-elses-bucket" })],
+    });
     expect(res.status).toBe(400);
     expect(res.json.error.message).toBe("events of bucket(s) someone-elses-bucket, which HOOK_BUCKETS does not name");
     expect(api.calls).toHaveLength(0);
@@ -124,7 +156,10 @@ describe("the upload hook's bucket, replay and size rules", () => {
     fakeCloudflareApi();
     const { admin } = await envs();
     const before = (await auditRows()).length;
-    const declared = await hook(admin, { rawBody: "[]", headers: { ...headers, "content-length": String(10 * 1024 * 1024) } });
+    const declared = await hook(admin, {
+      rawBody: "[]",
+      headers: { ...headers, "content-length": String(10 * 1024 * 1024) },
+    });
     expect(declared.status).toBe(413);
     const big = "[" + " ".repeat(70 * 1024) + "]";
     const streamed = await callAdmin(admin, "POST", "/v1/hooks/object-created", {
@@ -140,7 +175,10 @@ describe("the upload hook's bucket, replay and size rules", () => {
     });
     expect(streamed.status).toBe(413);
     const rows = (await auditRows()).slice(before);
-    expect(rows.map((r) => [r.action, r.result, r.status])).toEqual([["hook", "refused", 413], ["hook", "refused", 413]]);
+    expect(rows.map((r) => [r.action, r.result, r.status])).toEqual([
+      ["hook", "refused", 413],
+      ["hook", "refused", 413],
+    ]);
   });
 
   it("a failed purge records no sequencer, so EventBridge's retry purges", async () => {

@@ -5,7 +5,18 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { COLUMNS } from "../../src/metrics/dataPoint";
-import { bindings, callAdmin, callCache, CF_API_TOKEN, envs, fakeCloudflareApi, HOOK_SECRET, restoreFetch, seedR2, TOKENS } from "./harness";
+import {
+  bindings,
+  callAdmin,
+  callCache,
+  CF_API_TOKEN,
+  envs,
+  fakeCloudflareApi,
+  HOOK_SECRET,
+  restoreFetch,
+  seedR2,
+  TOKENS,
+} from "./harness";
 import { stubOrigins, type StubHandler } from "../integration/harness";
 
 afterEach(restoreFetch);
@@ -24,7 +35,8 @@ function fakeSqlApi(answer: { rows?: unknown[]; status?: number }, other?: StubH
   const calls: SqlCall[] = [];
   stubOrigins(async (request) => {
     const url = new URL(request.url);
-    if (url.hostname !== "analytics.stub") return other ? other(request) : new Response("no such host", { status: 502 });
+    if (url.hostname !== "analytics.stub")
+      return other ? other(request) : new Response("no such host", { status: 502 });
     calls.push({ path: url.pathname, authorization: request.headers.get("authorization"), sql: await request.text() });
     if (answer.status) return new Response("upstream says no: secret-looking detail", { status: answer.status });
     return Response.json({ meta: [], data: answer.rows ?? [], rows: answer.rows?.length ?? 0 });
@@ -32,14 +44,28 @@ function fakeSqlApi(answer: { rows?: unknown[]; status?: number }, other?: StubH
   return calls;
 }
 
-const analyticsVars = { ANALYTICS_ACCOUNT_ID: ACCOUNT, ANALYTICS_API_TOKEN: SQL_TOKEN, ANALYTICS_SQL_API: "https://analytics.stub/client/v4", ANALYTICS_DATASET: "nix_cache_edge_test" };
+const analyticsVars = {
+  ANALYTICS_ACCOUNT_ID: ACCOUNT,
+  ANALYTICS_API_TOKEN: SQL_TOKEN,
+  ANALYTICS_SQL_API: "https://analytics.stub/client/v4",
+  ANALYTICS_DATASET: "nix_cache_edge_test",
+};
 
 describe("GET /v1/whoami", () => {
   it("names the token and its scopes, for any known token; 401 otherwise", async () => {
     const { admin } = await envs();
-    expect((await callAdmin(admin, "GET", "/v1/whoami", { token: "all" })).json).toEqual({ id: "all-admin", scopes: ["purge", "block", "delete", "read"] });
-    expect((await callAdmin(admin, "GET", "/v1/whoami", { token: "read" })).json).toEqual({ id: "read-admin", scopes: ["read"] });
-    expect((await callAdmin(admin, "GET", "/v1/whoami", { token: "block" })).json).toEqual({ id: "block-admin", scopes: ["block"] });
+    expect((await callAdmin(admin, "GET", "/v1/whoami", { token: "all" })).json).toEqual({
+      id: "all-admin",
+      scopes: ["purge", "block", "delete", "read"],
+    });
+    expect((await callAdmin(admin, "GET", "/v1/whoami", { token: "read" })).json).toEqual({
+      id: "read-admin",
+      scopes: ["read"],
+    });
+    expect((await callAdmin(admin, "GET", "/v1/whoami", { token: "block" })).json).toEqual({
+      id: "block-admin",
+      scopes: ["block"],
+    });
     expect((await callAdmin(admin, "GET", "/v1/whoami", { token: null })).status).toBe(401);
     expect((await callAdmin(admin, "GET", "/v1/whoami", { token: "not-a-token" })).status).toBe(401);
     expect((await callAdmin(admin, "POST", "/v1/whoami")).status).toBe(405);
@@ -62,7 +88,9 @@ describe("GET /v1/health", () => {
       const url = new URL(request.url);
       return url.origin === publicUrl ? callCache(cache, url.pathname) : new Response("no such host", { status: 502 });
     });
-    const block = await callAdmin(admin, "POST", "/v1/block", { body: { paths: ["0".repeat(31) + "f"], reason: "health test" } });
+    const block = await callAdmin(admin, "POST", "/v1/block", {
+      body: { paths: ["0".repeat(31) + "f"], reason: "health test" },
+    });
     expect(block.status).toBe(200);
 
     const res = await callAdmin(admin, "GET", "/v1/health", { token: "read" });
@@ -71,7 +99,12 @@ describe("GET /v1/health", () => {
     expect(res.json).toMatchObject({
       status: "ok",
       origins: [{ name: "r2:NAR_BUCKET", type: "r2", reachable: true, breaker: "closed" }],
-      cache: { url: `${publicUrl}/health`, ok: true, status: 200, body: { status: "ok", origins: [{ name: "r2:NAR_BUCKET", breaker: "closed" }] } },
+      cache: {
+        url: `${publicUrl}/health`,
+        ok: true,
+        status: 200,
+        body: { status: "ok", origins: [{ name: "r2:NAR_BUCKET", breaker: "closed" }] },
+      },
       denylist: { source: "kv-document", maxStalenessSeconds: 90, lastChange: { action: "block", by: "all-admin" } },
       config: {
         publicUrl,
@@ -87,7 +120,8 @@ describe("GET /v1/health", () => {
     expect(res.json.denylist.document).toEqual({ version: res.json.denylist.version, keys: expect.any(Number) });
     expect(res.json.denylist.document.keys).toBeGreaterThanOrEqual(1);
     expect(typeof res.json.origins[0].ms).toBe("number");
-    for (const secret of [CF_API_TOKEN, HOOK_SECRET, SQL_TOKEN, ...Object.values(TOKENS)]) expect(res.text).not.toContain(secret);
+    for (const secret of [CF_API_TOKEN, HOOK_SECRET, SQL_TOKEN, ...Object.values(TOKENS)])
+      expect(res.text).not.toContain(secret);
   });
 
   it("degraded when an origin is down (stub answers 503) and when the cache worker cannot be reached", async () => {
@@ -143,14 +177,23 @@ describe("GET /v1/metrics", () => {
             { origin: "s3-nix-cache", requests: 5, bytes: 500, share: 0.05 },
           ],
         },
-        { hour: "2026-11-30 11:00:00", requests: 10, hitRatio: 0, origins: [{ origin: "r2:NAR_BUCKET", requests: 10, bytes: 100, share: 1 }] },
+        {
+          hour: "2026-11-30 11:00:00",
+          requests: 10,
+          hitRatio: 0,
+          origins: [{ origin: "r2:NAR_BUCKET", requests: 10, bytes: 100, share: 1 }],
+        },
       ],
     });
   });
 
   it("not configured: says so; SQL API failing: 502 without its detail; bad hours: 400", async () => {
     const { admin: bare } = await envs();
-    expect((await callAdmin(bare, "GET", "/v1/metrics", { token: "read" })).json).toEqual({ configured: false, hours: 6, buckets: [] });
+    expect((await callAdmin(bare, "GET", "/v1/metrics", { token: "read" })).json).toEqual({
+      configured: false,
+      hours: 6,
+      buckets: [],
+    });
     const { admin } = await envs(analyticsVars);
     fakeSqlApi({ status: 500 });
     const failed = await callAdmin(admin, "GET", "/v1/metrics", { token: "read" });
@@ -172,10 +215,46 @@ describe("GET /v1/metrics", () => {
 
 describe("GET /v1/metrics/prometheus", () => {
   const recent = [
-    { route: "nar", cache_status: "HIT", origin: "edge", status_class: 2, verification: "ok", rejected_by: "", requests: 90, bytes: 9000 },
-    { route: "narinfo", cache_status: "MISS", origin: "none", status_class: 5, verification: "none", rejected_by: "", requests: 4, bytes: 40 },
-    { route: "narinfo", cache_status: "MISS", origin: "none", status_class: 4, verification: "forged", rejected_by: "s3-nix-cache", requests: 2, bytes: 20 },
-    { route: "nar", cache_status: "MISS", origin: "r2:NAR_BUCKET", status_class: 2, verification: "corrupt-nar", rejected_by: "r2:NAR_BUCKET", requests: 1, bytes: 10 },
+    {
+      route: "nar",
+      cache_status: "HIT",
+      origin: "edge",
+      status_class: 2,
+      verification: "ok",
+      rejected_by: "",
+      requests: 90,
+      bytes: 9000,
+    },
+    {
+      route: "narinfo",
+      cache_status: "MISS",
+      origin: "none",
+      status_class: 5,
+      verification: "none",
+      rejected_by: "",
+      requests: 4,
+      bytes: 40,
+    },
+    {
+      route: "narinfo",
+      cache_status: "MISS",
+      origin: "none",
+      status_class: 4,
+      verification: "forged",
+      rejected_by: "s3-nix-cache",
+      requests: 2,
+      bytes: 20,
+    },
+    {
+      route: "nar",
+      cache_status: "MISS",
+      origin: "r2:NAR_BUCKET",
+      status_class: 2,
+      verification: "corrupt-nar",
+      rejected_by: "r2:NAR_BUCKET",
+      requests: 1,
+      bytes: 10,
+    },
   ];
 
   it("gauges over the last five minutes, for the alert rules in infra/monitoring/", async () => {
@@ -188,11 +267,17 @@ describe("GET /v1/metrics/prometheus", () => {
     const lines = res.text.split("\n");
     expect(lines).toContain("nix_cache_edge_metrics_up 1");
     expect(lines).toContain("nix_cache_edge_window_seconds 300");
-    expect(lines).toContain('nix_cache_edge_requests{route="nar",cache_status="HIT",origin="edge",status_class="2xx"} 90');
-    expect(lines).toContain('nix_cache_edge_requests{route="narinfo",cache_status="MISS",origin="none",status_class="5xx"} 4');
+    expect(lines).toContain(
+      'nix_cache_edge_requests{route="nar",cache_status="HIT",origin="edge",status_class="2xx"} 90',
+    );
+    expect(lines).toContain(
+      'nix_cache_edge_requests{route="narinfo",cache_status="MISS",origin="none",status_class="5xx"} 4',
+    );
     expect(lines).toContain('nix_cache_edge_bytes{origin="edge"} 9000');
     expect(lines).toContain('nix_cache_edge_verification_failures{verification="forged",origin="s3-nix-cache"} 2');
-    expect(lines).toContain('nix_cache_edge_verification_failures{verification="corrupt-nar",origin="r2:NAR_BUCKET"} 1');
+    expect(lines).toContain(
+      'nix_cache_edge_verification_failures{verification="corrupt-nar",origin="r2:NAR_BUCKET"} 1',
+    );
     expect(lines.filter((l) => l.startsWith("nix_cache_edge_verification_failures{"))).toHaveLength(2);
   });
 

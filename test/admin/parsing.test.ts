@@ -23,7 +23,10 @@ describe("parseTargets", () => {
       const r = parseTargets([input], "/nix/store");
       expect(r, input).toEqual({ ok: true, targets: [expect.objectContaining({ input, hash: H })] });
     }
-    expect(parseTargets([`/nix/store/${H}-feas-c++-lib`], "/nix/store")).toMatchObject({ ok: true, targets: [{ name: "feas-c++-lib" }] });
+    expect(parseTargets([`/nix/store/${H}-feas-c++-lib`], "/nix/store")).toMatchObject({
+      ok: true,
+      targets: [{ name: "feas-c++-lib" }],
+    });
   });
 
   it("refuses what is not a path, with the reason", () => {
@@ -49,7 +52,9 @@ describe("parseTargets", () => {
 describe("parseAdminTokens", () => {
   const sha = "a".repeat(64);
   it("parses entries and refuses plaintext tokens, unknown scopes and duplicate ids", () => {
-    expect(parseAdminTokens(JSON.stringify([{ id: "alice", sha256: sha, scopes: ["purge", "read"] }]))[0]).toMatchObject({ id: "alice" });
+    expect(
+      parseAdminTokens(JSON.stringify([{ id: "alice", sha256: sha, scopes: ["purge", "read"] }]))[0],
+    ).toMatchObject({ id: "alice" });
     expect(parseAdminTokens(undefined)).toEqual([]);
     for (const bad of [
       "not json",
@@ -57,7 +62,10 @@ describe("parseAdminTokens", () => {
       JSON.stringify([{ id: "a", token: "secret", scopes: ["read"] }]),
       JSON.stringify([{ id: "a", sha256: sha, scopes: ["admin"] }]),
       JSON.stringify([{ id: "a b", sha256: sha, scopes: [] }]),
-      JSON.stringify([{ id: "a", sha256: sha, scopes: [] }, { id: "a", sha256: sha, scopes: [] }]),
+      JSON.stringify([
+        { id: "a", sha256: sha, scopes: [] },
+        { id: "a", sha256: sha, scopes: [] },
+      ]),
     ]) {
       expect(() => parseAdminTokens(bad), bad).toThrow(ConfigError);
       try {
@@ -87,7 +95,13 @@ describe("one parser for what both workers read", () => {
     const { adminConfigFor } = await import("../../src/admin/config");
     const { parseBool } = await import("../../src/config");
     const { envs } = await import("./harness");
-    for (const [value, expected] of [["1", true], ["true", true], ["0", false], ["false", false], ["", false]] as const) {
+    for (const [value, expected] of [
+      ["1", true],
+      ["true", true],
+      ["0", false],
+      ["false", false],
+      ["", false],
+    ] as const) {
       const { admin } = await envs({ ALLOW_S3_DELETE: value });
       expect(adminConfigFor(admin).allowS3Delete, value).toBe(expected);
       expect(parseBool(value, "X", false), value).toBe(expected);
@@ -99,20 +113,32 @@ describe("one parser for what both workers read", () => {
   it("HOOK_BUCKETS is a list of S3 bucket names", async () => {
     const { parseAdminConfig } = await import("../../src/admin/config");
     const { envs } = await import("./harness");
-    expect(parseAdminConfig((await envs({ HOOK_BUCKETS: "nix-cache, nix-cache-old" })).admin).hookBuckets).toEqual(["nix-cache", "nix-cache-old"]);
+    expect(parseAdminConfig((await envs({ HOOK_BUCKETS: "nix-cache, nix-cache-old" })).admin).hookBuckets).toEqual([
+      "nix-cache",
+      "nix-cache-old",
+    ]);
     const bad = (await envs({ HOOK_BUCKETS: "Bad_Bucket" })).admin;
     expect(() => parseAdminConfig(bad)).toThrow(/HOOK_BUCKETS/);
   });
 
   it("the denylist document round-trips through the shared formatter and parser, and refuses what it does not know", () => {
-    const keys = [`path:${H}`, `log:${H}`, "object:nar/abc.nar.xz", `object:realisations/sha256:${"ab".repeat(32)}!out.doi`];
+    const keys = [
+      `path:${H}`,
+      `log:${H}`,
+      "object:nar/abc.nar.xz",
+      `object:realisations/sha256:${"ab".repeat(32)}!out.doi`,
+    ];
     const doc = parseDenylist(formatDenylist(keys, 7, "2026-11-30T00:00:00.000Z"));
     expect(doc.version).toBe(7);
     expect(doc.size).toBe(4);
     for (const k of keys) expect(doc.has(k), k).toBe(true);
     expect(doc.has(`path:${"0".repeat(32)}`)).toBe(false);
     expect(() => formatDenylist(["nar/abc"], 1, "t")).toThrow(/not a denylist key/);
-    for (const bad of ["", "{}", '{"format":"nix-edge-cache-denylist/1","version":1,"path":[1],"log":[],"object":[]}']) {
+    for (const bad of [
+      "",
+      "{}",
+      '{"format":"nix-edge-cache-denylist/1","version":1,"path":[1],"log":[],"object":[]}',
+    ]) {
       expect(() => parseDenylist(bad), bad).toThrow(DenylistFormatError);
     }
   });
@@ -132,7 +158,10 @@ describe("one parser for what both workers read", () => {
 
   it("names realisations, build traces and debuginfo files as objects", () => {
     const realisation = `realisations/sha256:${"ab".repeat(32)}!out.doi`;
-    const r = parseTargets([realisation, `/debuginfo/${"cd".repeat(20)}`, `https://cache.example-nix.org/build-trace-v2/${H}-x.drv/out.doi`], "/nix/store");
+    const r = parseTargets(
+      [realisation, `/debuginfo/${"cd".repeat(20)}`, `https://cache.example-nix.org/build-trace-v2/${H}-x.drv/out.doi`],
+      "/nix/store",
+    );
     expect(r).toMatchObject({
       ok: true,
       targets: [
@@ -141,6 +170,9 @@ describe("one parser for what both workers read", () => {
         { kind: "object", route: { kind: "build-trace" } },
       ],
     });
-    expect(parseTargets(["realisations/nope.doi"], "/nix/store")).toMatchObject({ ok: false, detail: expect.stringMatching(/object: invalid realisation id/) });
+    expect(parseTargets(["realisations/nope.doi"], "/nix/store")).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/object: invalid realisation id/),
+    });
   });
 });

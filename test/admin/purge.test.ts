@@ -1,6 +1,18 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { cacheKeyUrl } from "../../src/routing/cacheKey";
-import { auditRows, bindings, callAdmin, callCache, CF_API_TOKEN, envs, fakeCloudflareApi, fixturePath, restoreFetch, seedR2, ZONE_ID } from "./harness";
+import {
+  auditRows,
+  bindings,
+  callAdmin,
+  callCache,
+  CF_API_TOKEN,
+  envs,
+  fakeCloudflareApi,
+  fixturePath,
+  restoreFetch,
+  seedR2,
+  ZONE_ID,
+} from "./harness";
 
 afterEach(restoreFetch);
 
@@ -25,7 +37,12 @@ describe("POST /v1/purge", () => {
       app.xz.url,
       `log/hbj478zkq31icislc2hh8prlf4dxx7x2-feas-app.drv`,
     ].map((k) => cacheKeyUrl(admin.PUBLIC_URL!, k));
-    expect(res.json.paths[0]).toMatchObject({ hash: app.hashPart, storePath: app.storePath, narinfo: "found", origin: "r2:NAR_BUCKET" });
+    expect(res.json.paths[0]).toMatchObject({
+      hash: app.hashPart,
+      storePath: app.storePath,
+      narinfo: "found",
+      origin: "r2:NAR_BUCKET",
+    });
     expect(res.json.paths[0].urls).toEqual(want);
     expect(res.json.purge.zone.status).toBe("purged");
     expect(res.json.purge.localDeleted.sort()).toEqual(want.slice(0, 3).sort());
@@ -45,7 +62,14 @@ describe("POST /v1/purge", () => {
     const { admin } = await envs();
     const [dep, app, lib] = ["feas-dep", "feas-app", "feas-c++-lib"].map(fixturePath) as [any, any, any];
     const res = await callAdmin(admin, "POST", "/v1/purge", {
-      body: { paths: [dep.hashPart, `${admin.PUBLIC_URL}/${app.hashPart}.narinfo`, lib.storePath.slice("/nix/store/".length), `/${dep.hashPart}.narinfo`] },
+      body: {
+        paths: [
+          dep.hashPart,
+          `${admin.PUBLIC_URL}/${app.hashPart}.narinfo`,
+          lib.storePath.slice("/nix/store/".length),
+          `/${dep.hashPart}.narinfo`,
+        ],
+      },
     });
     expect(res.status).toBe(200);
     expect(res.json.paths.map((p: any) => p.hash)).toEqual([dep.hashPart, app.hashPart, lib.hashPart]);
@@ -70,7 +94,9 @@ describe("POST /v1/purge", () => {
     await seedR2(bindings().NAR_BUCKET);
     const api = fakeCloudflareApi([{ status: 429, retryAfter: "2" }, 200, { status: 429, retryAfter: "1" }]);
     const { admin } = await envs({ PURGE_BATCH_SIZE: "3" });
-    const res = await callAdmin(admin, "POST", "/v1/purge", { body: { paths: [fixturePath("feas-app").hashPart, fixturePath("feas-dep").hashPart] } });
+    const res = await callAdmin(admin, "POST", "/v1/purge", {
+      body: { paths: [fixturePath("feas-app").hashPart, fixturePath("feas-dep").hashPart] },
+    });
     expect(res.status).toBe(200);
     expect(res.sleeps).toEqual([2000, 1000]);
     expect(api.calls.map((c) => c.files.length)).toEqual([3, 3, 3, 3, 2]);
@@ -160,7 +186,10 @@ describe("POST /v1/purge", () => {
     const api = fakeCloudflareApi();
     const { admin } = await envs();
     const cases: [unknown, RegExp][] = [
-      [{ paths: ["/nix/store/short-name", "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", 7] }, /paths\[0\].*paths\[1\].*paths\[2\]/],
+      [
+        { paths: ["/nix/store/short-name", "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", 7] },
+        /paths\[0\].*paths\[1\].*paths\[2\]/,
+      ],
       [{ paths: [] }, /non-empty array/],
       [{}, /non-empty array/],
       [{ paths: ["/etc/passwd"] }, /not a store path/],

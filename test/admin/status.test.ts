@@ -1,5 +1,15 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { bindings, callAdmin, callCache, envs, fakeCloudflareApi, fixturePath, fixtureText, restoreFetch, seedR2 } from "./harness";
+import {
+  bindings,
+  callAdmin,
+  callCache,
+  envs,
+  fakeCloudflareApi,
+  fixturePath,
+  fixtureText,
+  restoreFetch,
+  seedR2,
+} from "./harness";
 
 afterEach(restoreFetch);
 
@@ -27,12 +37,17 @@ describe("GET /v1/paths/<hash>", () => {
     await seedR2(bindings().NAR_BUCKET);
     const { admin } = await envs({ TRUSTED_PUBLIC_KEYS: "other-key-1:md02nb9cJ0f43Yapj5TiC/kdbfRi3wpZyyG3ptGfF3c=" });
     const dep = fixturePath("feas-dep");
-    const res = await callAdmin(admin, "GET", `/v1/paths/${dep.storePath.slice("/nix/store/".length)}`, { token: "read" });
+    const res = await callAdmin(admin, "GET", `/v1/paths/${dep.storePath.slice("/nix/store/".length)}`, {
+      token: "read",
+    });
     expect(res.json.signature).toEqual({ valid: false, reason: "no-trusted-key" });
     const tampered = fixtureText(dep.xz.narinfoPath).replace("NarSize: 176", "NarSize: 177");
     await bindings().NAR_BUCKET.put(`${dep.hashPart}.narinfo`, tampered);
     const trusted = await envs();
-    expect((await callAdmin(trusted.admin, "GET", `/v1/paths/${dep.hashPart}`)).json.signature).toEqual({ valid: false, reason: "bad-signature" });
+    expect((await callAdmin(trusted.admin, "GET", `/v1/paths/${dep.hashPart}`)).json.signature).toEqual({
+      valid: false,
+      reason: "bad-signature",
+    });
     const none = await callAdmin(admin, "GET", "/v1/paths/0000000000000000000000000000000f");
     expect(none.json).toMatchObject({ narinfo: "absent", signature: null, origins: [{ narinfo: "absent" }] });
     expect((await callAdmin(admin, "GET", "/v1/paths/xyz")).status).toBe(400);
@@ -41,7 +56,9 @@ describe("GET /v1/paths/<hash>", () => {
   it("finds a narinfo stored gzip-compressed in R2 (narinfo-compression), as the cache worker does", async () => {
     const dep = fixturePath("feas-dep");
     const text = fixtureText(dep.xz.narinfoPath);
-    const gzipped = new Uint8Array(await new Response(new Response(text).body!.pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+    const gzipped = new Uint8Array(
+      await new Response(new Response(text).body!.pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
+    );
     await bindings().NAR_BUCKET.put(`${dep.hashPart}.narinfo`, gzipped, { httpMetadata: { contentEncoding: "gzip" } });
     const { admin } = await envs();
     const res = await callAdmin(admin, "GET", `/v1/paths/${dep.hashPart}`, { token: "read" });

@@ -16,12 +16,27 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { check, freePort, makeTempDir, rawRequest, removeDir, REPO_ROOT, seedR2From, sleep, WRANGLER_ENV, writeWorkerConfigs } from "../e2e/harness";
+import {
+  check,
+  freePort,
+  makeTempDir,
+  rawRequest,
+  removeDir,
+  REPO_ROOT,
+  seedR2From,
+  sleep,
+  WRANGLER_ENV,
+  writeWorkerConfigs,
+} from "../e2e/harness";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = join(REPO_ROOT, ".tmp", "screenshots");
 const TOKENS = { admin: "browser-admin-token-7Qe2Lm9Xc4", reader: "browser-read-token-3Tn8Vb5Kw1" };
-const SQL = { account: "0123456789abcdef0123456789abcdef", token: "browser-sql-token-for-tests-only", dataset: "nix_cache_edge_browser" };
+const SQL = {
+  account: "0123456789abcdef0123456789abcdef",
+  token: "browser-sql-token-for-tests-only",
+  dataset: "nix_cache_edge_browser",
+};
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
 let work: string;
@@ -51,7 +66,13 @@ function sqlRows() {
     const hour = new Date(now - i * 3_600_000).toISOString().slice(0, 13).replace("T", " ") + ":00:00";
     const hits = 50 + (5 - i) * 10;
     rows.push({ hour, cache_status: "HIT", origin: "edge", requests: hits, bytes: hits * 1000 });
-    rows.push({ hour, cache_status: "MISS", origin: "r2:NAR_BUCKET", requests: 100 - hits - (i > 2 ? 10 : 0), bytes: 5000 });
+    rows.push({
+      hour,
+      cache_status: "MISS",
+      origin: "r2:NAR_BUCKET",
+      requests: 100 - hits - (i > 2 ? 10 : 0),
+      bytes: 5000,
+    });
     if (i > 2) rows.push({ hour, cache_status: "MISS", origin: "s3-nix-cache", requests: 10, bytes: 900 });
   }
   return rows;
@@ -71,7 +92,11 @@ async function startSqlApi(): Promise<number> {
   return (sqlServer.address() as AddressInfo).port;
 }
 
-async function writeConfigs(dir: string, port: number, sqlPort: number): Promise<{ gateway: string; cache: string; admin: string }> {
+async function writeConfigs(
+  dir: string,
+  port: number,
+  sqlPort: number,
+): Promise<{ gateway: string; cache: string; admin: string }> {
   const gateway = join(dir, "gateway.toml");
   await writeFile(join(dir, "gateway.mjs"), GATEWAY);
   await writeFile(
@@ -112,10 +137,18 @@ async function startDev(configs: string[], port: number): Promise<void> {
   dev = spawn(
     process.execPath,
     [
-      join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev",
+      join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"),
+      "dev",
       ...configs.flatMap((c) => ["-c", c]),
-      "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
-      "--persist-to", persistTo, "--show-interactive-dev-session=false",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspector),
+      "--persist-to",
+      persistTo,
+      "--show-interactive-dev-session=false",
     ],
     { cwd: REPO_ROOT, env: { ...process.env, ...WRANGLER_ENV }, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
@@ -136,7 +169,9 @@ async function startDev(configs: string[], port: number): Promise<void> {
 
 async function stopDev(): Promise<void> {
   if (!dev?.pid) return;
-  const exited = new Promise<void>((r) => (dev.exitCode !== null || dev.signalCode !== null ? r() : dev.once("exit", () => r())));
+  const exited = new Promise<void>((r) =>
+    dev.exitCode !== null || dev.signalCode !== null ? r() : dev.once("exit", () => r()),
+  );
   for (const signal of ["SIGTERM", "SIGKILL"] as const) {
     try {
       process.kill(-dev.pid, signal);
@@ -174,7 +209,8 @@ async function newPage(): Promise<Page> {
   page.on("pageerror", (e) => pageErrors.push(`pageerror: ${e.message}`));
   page.on("console", (m) => {
     // A 401 the page handles still logs "Failed to load resource"; CSP violations and script errors do not look so.
-    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) pageErrors.push(`console: ${m.text()}`);
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource"))
+      pageErrors.push(`console: ${m.text()}`);
   });
   return page;
 }
@@ -191,7 +227,18 @@ beforeAll(async () => {
   const { gateway, cache, admin } = await writeConfigs(work, port, sqlPort);
   await check(
     process.execPath,
-    [join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"), "d1", "migrations", "apply", "nix-cache-audit", "--local", "-c", admin, "--persist-to", persistTo],
+    [
+      join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"),
+      "d1",
+      "migrations",
+      "apply",
+      "nix-cache-audit",
+      "--local",
+      "-c",
+      admin,
+      "--persist-to",
+      persistTo,
+    ],
     { env: { ...WRANGLER_ENV }, timeoutMs: 60_000 },
   );
   await seedR2From(persistTo, join(REPO_ROOT, "demo/cache"));
@@ -199,7 +246,16 @@ beforeAll(async () => {
   context = await chromium.launchPersistentContext(join(work, "chromium-profile"), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
     viewport: { width: 1280, height: 900 },
   });
 }, 240_000);
@@ -258,7 +314,11 @@ describe("the admin page in headless Chromium", () => {
     await page.waitForSelector("#chart-hit-ratio rect.bar-hit");
     expect(await page.locator("#chart-hit-ratio rect.bar-hit").count()).toBe(6);
     expect(await page.locator("#chart-origin-share rect").count()).toBe(6 * 2 + 3);
-    expect(await page.$$eval(".legend li", (lis) => lis.map((li) => li.textContent))).toEqual(["edge", "r2:NAR_BUCKET", "s3-nix-cache"]);
+    expect(await page.$$eval(".legend li", (lis) => lis.map((li) => li.textContent))).toEqual([
+      "edge",
+      "r2:NAR_BUCKET",
+      "s3-nix-cache",
+    ]);
     expect(sqlCalls.length).toBeGreaterThan(0);
     expect(sqlCalls[0]!.path).toBe(`/client/v4/accounts/${SQL.account}/analytics_engine/sql`);
     expect(sqlCalls[0]!.authorization).toBe(`Bearer ${SQL.token}`);
@@ -271,7 +331,9 @@ describe("the admin page in headless Chromium", () => {
 
     await page.click("#unblock");
     await page.waitForSelector("#confirm:not([hidden]) #confirm-go");
-    expect(await page.$$eval("#confirm-list li", (lis) => lis.map((li) => li.textContent))).toEqual([`DELETE /v1/block/${hash}`]);
+    expect(await page.$$eval("#confirm-list li", (lis) => lis.map((li) => li.textContent))).toEqual([
+      `DELETE /v1/block/${hash}`,
+    ]);
     await page.click("#confirm-go");
     await page.waitForSelector("#block");
     expect(await page.textContent("#r-blocked")).toBe("no");
@@ -281,7 +343,11 @@ describe("the admin page in headless Chromium", () => {
     // The audit filter: only blocks.
     await page.selectOption("#audit-action", "block");
     await page.click("#audit-form button[type=submit]");
-    await expect.poll(() => page.$$eval("#audit-table tbody tr td:nth-child(4)", (tds) => [...new Set(tds.map((td) => td.textContent))])).toEqual(["block"]);
+    await expect
+      .poll(() =>
+        page.$$eval("#audit-table tbody tr td:nth-child(4)", (tds) => [...new Set(tds.map((td) => td.textContent))]),
+      )
+      .toEqual(["block"]);
     await shot(page, "admin-unblocked");
     await page.close();
   });

@@ -45,11 +45,11 @@ describe("cited repository paths", () => {
 describe("the scanner", () => {
   it("reads comments of code, not its strings", () => {
     const ts = [
-      '// see docs/a.md',
+      "// see docs/a.md",
       'const s = "docs/not-a-comment.md"; /* and src/b.ts */',
-      'const u = `https://x/docs/template.md`; // docs/c.md',
+      "const u = `https://x/docs/template.md`; // docs/c.md",
       "/**",
-      " * docs/d.md, \"quoted\" in a comment",
+      ' * docs/d.md, "quoted" in a comment',
       " */",
     ].join("\n");
     expect(citedPaths(commentsOf("x.ts", ts))).toEqual(["docs/a.md", "src/b.ts", "docs/c.md", "docs/d.md"]);

@@ -1,6 +1,9 @@
 /** The top-level directories of the repository that a citation can start with. */
 const ROOTS = ["src", "test", "scripts", "bench", "docs", "infra", "demo", "migrations", ".ci"];
-const CITATION = new RegExp(`(?<![\\w./:@-])((?:${ROOTS.map((r) => r.replace(".", "\\.")).join("|")})/[\\w.+/-]*)`, "g");
+const CITATION = new RegExp(
+  `(?<![\\w./:@-])((?:${ROOTS.map((r) => r.replace(".", "\\.")).join("|")})/[\\w.+/-]*)`,
+  "g",
+);
 // What follows a pattern or placeholder rather than a file name.
 const PATTERN_NEXT = /^[*<{…$[]/;
 

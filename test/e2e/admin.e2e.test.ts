@@ -14,8 +14,23 @@ import { createHash } from "node:crypto";
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { check, devRegistryEnv, freePort, makeTempDir, rawRequest, recordOutput, removeDir, REPO_ROOT, requireTool, run, seedR2From, sleep, WRANGLER_ENV, writeWorkerConfigs, type RunResult } from "./harness";
-
+import {
+  check,
+  devRegistryEnv,
+  freePort,
+  makeTempDir,
+  rawRequest,
+  recordOutput,
+  removeDir,
+  REPO_ROOT,
+  requireTool,
+  run,
+  seedR2From,
+  sleep,
+  WRANGLER_ENV,
+  writeWorkerConfigs,
+  type RunResult,
+} from "./harness";
 
 const TOKENS = { admin: "e2e-admin-token-4vK9pQ2sW7", reader: "e2e-read-token-8nM3xL6tR1" };
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -71,12 +86,25 @@ async function startDev(configs: string[], port: number): Promise<void> {
   dev = spawn(
     process.execPath,
     [
-      join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev",
+      join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"),
+      "dev",
       ...configs.flatMap((c) => ["-c", c]),
-      "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
-      "--persist-to", persistTo, "--show-interactive-dev-session=false",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspector),
+      "--persist-to",
+      persistTo,
+      "--show-interactive-dev-session=false",
     ],
-    { cwd: REPO_ROOT, env: { ...process.env, ...WRANGLER_ENV, ...devRegistryEnv(work) }, stdio: ["ignore", "pipe", "pipe"], detached: true },
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...WRANGLER_ENV, ...devRegistryEnv(work) },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
   );
   recordOutput(`wrangler dev (cache and admin) on port ${port}`, () => devOutput);
   dev.stdout!.on("data", (d: Buffer) => (devOutput += d.toString()));
@@ -96,7 +124,9 @@ async function startDev(configs: string[], port: number): Promise<void> {
 
 async function stopDev(): Promise<void> {
   if (!dev?.pid) return;
-  const exited = new Promise<void>((r) => (dev.exitCode !== null || dev.signalCode !== null ? r() : dev.once("exit", () => r())));
+  const exited = new Promise<void>((r) =>
+    dev.exitCode !== null || dev.signalCode !== null ? r() : dev.once("exit", () => r()),
+  );
   for (const signal of ["SIGTERM", "SIGKILL"] as const) {
     try {
       process.kill(-dev.pid, signal);
@@ -121,16 +151,29 @@ async function substitute(storePath: string): Promise<{ result: RunResult; valid
   storeCount += 1;
   const store = join(work, `store-${storeCount}`);
   const options = [
-    "--option", "store", store,
-    "--option", "substituters", url,
-    "--option", "trusted-public-keys", demo.publicKey,
-    "--option", "narinfo-cache-negative-ttl", "0",
-    "--option", "narinfo-cache-positive-ttl", "0",
-    "--option", "connect-timeout", "5",
+    "--option",
+    "store",
+    store,
+    "--option",
+    "substituters",
+    url,
+    "--option",
+    "trusted-public-keys",
+    demo.publicKey,
+    "--option",
+    "narinfo-cache-negative-ttl",
+    "0",
+    "--option",
+    "narinfo-cache-positive-ttl",
+    "0",
+    "--option",
+    "connect-timeout",
+    "5",
   ];
   const env = { XDG_CACHE_HOME: join(work, `xdg-${storeCount}`) };
   const result = await run("nix-store", ["-r", storePath, ...options], { env, timeoutMs: 120_000 });
-  const valid = (await run("nix-store", ["--check-validity", storePath, "--option", "store", store], { env })).code === 0;
+  const valid =
+    (await run("nix-store", ["--check-validity", storePath, "--option", "store", store], { env })).code === 0;
   return { result, valid };
 }
 
@@ -149,7 +192,18 @@ beforeAll(async () => {
   const { gateway, cache, admin } = await writeConfigs(work, port);
   await check(
     process.execPath,
-    [join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"), "d1", "migrations", "apply", "nix-cache-audit", "--local", "-c", admin, "--persist-to", persistTo],
+    [
+      join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"),
+      "d1",
+      "migrations",
+      "apply",
+      "nix-cache-audit",
+      "--local",
+      "-c",
+      admin,
+      "--persist-to",
+      persistTo,
+    ],
     { env: { ...WRANGLER_ENV }, timeoutMs: 60_000 },
   );
   // demo/cache plus a build log for the top path's derivation, so that blocks can be seen to hide logs.
@@ -213,11 +267,17 @@ describe("admin worker end to end (wrangler dev, Nix 2.8, admin CLI)", () => {
   it("status and audit through the CLI with a read-only token", async () => {
     const s = await cli(["status", demo.top], TOKENS.reader);
     expect(s.code, s.stderr).toBe(0);
-    expect(JSON.parse(s.stdout)).toMatchObject({ hash: hashOf(demo.top), blocked: null, signature: { valid: true, key: "nix-edge-cache-demo-1" } });
+    expect(JSON.parse(s.stdout)).toMatchObject({
+      hash: hashOf(demo.top),
+      blocked: null,
+      signature: { valid: true, key: "nix-edge-cache-demo-1" },
+    });
     const a = await cli(["audit", "--limit", "3"], TOKENS.reader);
     expect(a.code, a.stderr).toBe(0);
     const records = JSON.parse(a.stdout).records;
-    expect(records.map((r: { action: string; actor: string; result: string }) => [r.action, r.actor, r.result])).toEqual([
+    expect(
+      records.map((r: { action: string; actor: string; result: string }) => [r.action, r.actor, r.result]),
+    ).toEqual([
       ["unblock", "e2e-admin", "ok"],
       ["block", "e2e-admin", "ok"],
       ["purge", "e2e-admin", "ok"],
@@ -248,7 +308,9 @@ describe("admin worker end to end (wrangler dev, Nix 2.8, admin CLI)", () => {
     await ok(["block", "--reason", "e2e: drv", drv]);
     expect(await seen()).toEqual([410, 410, 410]);
     const keep = await ok(["unblock", demo.top]);
-    expect(keep.stdout).toContain(`still blocked: log:${TOP_DRV.slice(0, 32)} (by the block of path:${TOP_DRV.slice(0, 32)})`);
+    expect(keep.stdout).toContain(
+      `still blocked: log:${TOP_DRV.slice(0, 32)} (by the block of path:${TOP_DRV.slice(0, 32)})`,
+    );
     expect(await seen()).toEqual([200, 200, 410]);
     await ok(["unblock", drv]);
     expect(await seen()).toEqual([200, 200, 200]);
@@ -271,7 +333,10 @@ describe("admin worker end to end (wrangler dev, Nix 2.8, admin CLI)", () => {
 
   it("new-token refuses unknown scopes, and knows the worker's", async () => {
     const typo = await cli(["new-token", "--id", "alice", "--scopes", "purge,blok"], null);
-    expect([typo.code, typo.stderr.trim()]).toEqual([2, 'nix-cache-admin: --scopes: unknown scope(s) "blok"; known: purge, block, delete, read']);
+    expect([typo.code, typo.stderr.trim()]).toEqual([
+      2,
+      'nix-cache-admin: --scopes: unknown scope(s) "blok"; known: purge, block, delete, read',
+    ]);
     const good = await cli(["new-token", "--id", "alice", "--scopes", "purge,block"], null);
     expect(good.code, good.stderr).toBe(0);
     expect(good.stdout).toMatch(/"scopes":\["purge","block"\]/);
@@ -284,11 +349,17 @@ describe("admin worker end to end (wrangler dev, Nix 2.8, admin CLI)", () => {
 
   it("the CLI explains 401, 403 and network errors", async () => {
     const unknown = await cli(["purge", demo.top], "not-a-token");
-    expect([unknown.code, unknown.stderr.trim()]).toEqual([1, "nix-cache-admin: unauthorized (401): NIX_CACHE_ADMIN_TOKEN is missing or not a known token"]);
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([
+      1,
+      "nix-cache-admin: unauthorized (401): NIX_CACHE_ADMIN_TOKEN is missing or not a known token",
+    ]);
     const missing = await cli(["purge", demo.top], null);
     expect([missing.code, missing.stderr.trim()]).toEqual([2, "nix-cache-admin: NIX_CACHE_ADMIN_TOKEN is not set"]);
     const forbidden = await cli(["purge", demo.top], TOKENS.reader);
-    expect([forbidden.code, forbidden.stderr.trim()]).toEqual([1, 'nix-cache-admin: forbidden (403): token lacks the "purge" scope']);
+    expect([forbidden.code, forbidden.stderr.trim()]).toEqual([
+      1,
+      'nix-cache-admin: forbidden (403): token lacks the "purge" scope',
+    ]);
     const port = await freePort();
     const down = await cli(["purge", demo.top], TOKENS.admin, `http://127.0.0.1:${port}`);
     expect(down.code).toBe(3);

@@ -38,7 +38,8 @@ export async function requireTool(cmd: string, args: string[], install: string):
   } catch {
     throw new Error(`e2e: "${cmd}" is not installed. Install it with: ${install}`);
   }
-  if (r.code !== 0) throw new Error(`e2e: "${cmd} ${args.join(" ")}" failed (${r.code}): ${r.stderr}. Install: ${install}`);
+  if (r.code !== 0)
+    throw new Error(`e2e: "${cmd} ${args.join(" ")}" failed (${r.code}): ${r.stderr}. Install: ${install}`);
   return r.stdout.trim();
 }
 
@@ -116,13 +117,31 @@ export async function buildClosure(workDir: string): Promise<Closure> {
   await writeFile(nixFile, CLOSURE_NIX);
   const built = await check(
     "nix-build",
-    [nixFile, "--argstr", "salt", salt, ...ROLES.flatMap((r) => ["-A", r]), "--no-out-link",
+    [
+      nixFile,
+      "--argstr",
+      "salt",
+      salt,
+      ...ROLES.flatMap((r) => ["-A", r]),
+      "--no-out-link",
       // Built by root in-process, unsandboxed: no build users needed, so a machine without the `nixbld` group
       // (Nix's default build-users-group) still builds.
-      "--option", "substituters", "", "--option", "sandbox", "false", "--option", "build-users-group", ""],
+      "--option",
+      "substituters",
+      "",
+      "--option",
+      "sandbox",
+      "false",
+      "--option",
+      "build-users-group",
+      "",
+    ],
     { timeoutMs: 120_000 },
   );
-  const outPaths = built.stdout.trim().split("\n").map((l) => l.trim());
+  const outPaths = built.stdout
+    .trim()
+    .split("\n")
+    .map((l) => l.trim());
   if (outPaths.length !== ROLES.length || !outPaths.every((p) => p.startsWith("/nix/store/"))) {
     throw new Error(`unexpected nix-build output:\n${built.stdout}\n${built.stderr}`);
   }
@@ -131,7 +150,12 @@ export async function buildClosure(workDir: string): Promise<Closure> {
 
   const secretKeyFile = join(workDir, "e2e.sk");
   const publicKeyFile = join(workDir, "e2e.pk");
-  await check("nix-store", ["--generate-binary-cache-key", `nix-edge-e2e-${salt.slice(0, 8)}-1`, secretKeyFile, publicKeyFile]);
+  await check("nix-store", [
+    "--generate-binary-cache-key",
+    `nix-edge-e2e-${salt.slice(0, 8)}-1`,
+    secretKeyFile,
+    publicKeyFile,
+  ]);
   const publicKey = (await readFile(publicKeyFile, "utf8")).trim();
   await check("nix", [...NIX_FEATURES, "store", "sign", "--key-file", secretKeyFile, ...outPaths]);
 
@@ -139,8 +163,12 @@ export async function buildClosure(workDir: string): Promise<Closure> {
   // `nix copy` skips paths whose narinfo exists, so the second copy only adds the small paths.
   const cacheDir = join(workDir, "cache");
   const bigPath = outPaths[1]!;
-  await check("nix", [...NIX_FEATURES, "copy", "--to", `file://${cacheDir}?compression=zstd`, bigPath], { timeoutMs: 120_000 });
-  await check("nix", [...NIX_FEATURES, "copy", "--to", `file://${cacheDir}?compression=xz`, ...outPaths], { timeoutMs: 120_000 });
+  await check("nix", [...NIX_FEATURES, "copy", "--to", `file://${cacheDir}?compression=zstd`, bigPath], {
+    timeoutMs: 120_000,
+  });
+  await check("nix", [...NIX_FEATURES, "copy", "--to", `file://${cacheDir}?compression=xz`, ...outPaths], {
+    timeoutMs: 120_000,
+  });
   // Empty dirs a file:// store creates; they would only be noise in R2/S3 listings.
   for (const d of ["log", "realisations"]) await rm(join(cacheDir, d), { recursive: true, force: true });
 
@@ -201,11 +229,10 @@ export function nixClient(publicKey: string, homeDir: string): NixClient {
         "connect-timeout": "5",
         ...extraOptions,
       };
-      return run(
-        "nix-store",
-        ["-r", ...paths, ...Object.entries(options).flatMap(([k, v]) => ["--option", k, v])],
-        { env: { XDG_CACHE_HOME: cacheHome }, timeoutMs: 180_000 },
-      );
+      return run("nix-store", ["-r", ...paths, ...Object.entries(options).flatMap(([k, v]) => ["--option", k, v])], {
+        env: { XDG_CACHE_HOME: cacheHome },
+        timeoutMs: 180_000,
+      });
     },
     verify(paths) {
       return run("nix-store", ["--verify-path", ...paths], { timeoutMs: 120_000 });
@@ -268,7 +295,8 @@ function counting(server: http.Server, port: number, requests: RequestRecord[]):
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
-    countFor: (key, method) => requests.filter((r) => endsWithKey(r.path, key) && (!method || r.method === method)).length,
+    countFor: (key, method) =>
+      requests.filter((r) => endsWithKey(r.path, key) && (!method || r.method === method)).length,
     close: () => closeServer(server),
   };
 }
@@ -308,7 +336,12 @@ export async function startStaticServer(
   let root = initialRoot;
   const requests: RequestRecord[] = [];
   const server = http.createServer(async (req, res) => {
-    const record: RequestRecord = { method: req.method ?? "?", path: pathOf(req.url ?? "/"), status: 0, range: req.headers.range };
+    const record: RequestRecord = {
+      method: req.method ?? "?",
+      path: pathOf(req.url ?? "/"),
+      status: 0,
+      range: req.headers.range,
+    };
     requests.push(record);
     const reply = (status: number, headers: Record<string, string | number> = {}, body?: string) => {
       record.status = status;
@@ -351,7 +384,9 @@ export async function startStaticServer(
         .pipe(res, { end: false });
       return;
     }
-    createReadStream(file, { start, end }).on("error", () => res.destroy()).pipe(res);
+    createReadStream(file, { start, end })
+      .on("error", () => res.destroy())
+      .pipe(res);
   });
   const port = await listen(server);
   return { ...counting(server, port, requests), setRoot: (dir: string) => (root = dir) };
@@ -364,7 +399,12 @@ export async function startStaticServer(
 export async function startCountingProxy(targetPort: number): Promise<CountingServer> {
   const requests: RequestRecord[] = [];
   const server = http.createServer((req, res) => {
-    const record: RequestRecord = { method: req.method ?? "?", path: pathOf(req.url ?? "/"), status: 0, range: req.headers.range };
+    const record: RequestRecord = {
+      method: req.method ?? "?",
+      path: pathOf(req.url ?? "/"),
+      status: 0,
+      range: req.headers.range,
+    };
     requests.push(record);
     const upstream = http.request(
       { host: "127.0.0.1", port: targetPort, method: req.method, path: req.url, headers: req.headers },
@@ -403,18 +443,31 @@ export interface RawResponse {
 }
 
 /** A curl-like request: no Accept-Encoding, no decoding, and a body cut short is reported, not hidden. */
-export function rawRequest(url: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<RawResponse> {
+export function rawRequest(
+  url: string,
+  init: { method?: string; headers?: Record<string, string> } = {},
+): Promise<RawResponse> {
   return new Promise((resolvePromise, reject) => {
-    const req = http.request(url, { method: init.method ?? "GET", headers: { "user-agent": "nix-edge-e2e", ...init.headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      let error: string | undefined;
-      res.on("data", (d: Buffer) => chunks.push(d));
-      res.on("aborted", () => (error ??= "aborted"));
-      res.on("error", (e) => (error ??= String(e)));
-      res.on("close", () =>
-        resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), complete: res.complete && !error, error }),
-      );
-    });
+    const req = http.request(
+      url,
+      { method: init.method ?? "GET", headers: { "user-agent": "nix-edge-e2e", ...init.headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let error: string | undefined;
+        res.on("data", (d: Buffer) => chunks.push(d));
+        res.on("aborted", () => (error ??= "aborted"));
+        res.on("error", (e) => (error ??= String(e)));
+        res.on("close", () =>
+          resolvePromise({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+            complete: res.complete && !error,
+            error,
+          }),
+        );
+      },
+    );
     req.setTimeout(120_000, () => req.destroy(new Error("timeout")));
     req.on("error", reject);
     req.end();
@@ -479,7 +532,9 @@ function parseEvents(text: string): LogEvent[] {
 async function killGroup(child: ChildProcess): Promise<void> {
   const pid = child.pid;
   if (pid === undefined) return;
-  const exited = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r())));
+  const exited = new Promise<void>((r) =>
+    child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r()),
+  );
   const signal = (s: NodeJS.Signals) => {
     try {
       process.kill(-pid, s);
@@ -500,19 +555,28 @@ export async function stopAllWorkers(): Promise<void> {
   await Promise.all([...running].map(killGroup));
 }
 
-export async function startWorker(opts: { persistTo: string; vars: Record<string, string>; logFile?: string }): Promise<WorkerHandle> {
+export async function startWorker(opts: {
+  persistTo: string;
+  vars: Record<string, string>;
+  logFile?: string;
+}): Promise<WorkerHandle> {
   await mkdir(opts.persistTo, { recursive: true });
   const port = await freePort();
   const inspectorPort = await freePort();
   const args = [
     join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
     "dev",
-    "--ip", "127.0.0.1",
-    "--port", String(port),
-    "--inspector-port", String(inspectorPort),
-    "--persist-to", opts.persistTo,
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspectorPort),
+    "--persist-to",
+    opts.persistTo,
     "--show-interactive-dev-session=false",
-    "--log-level", "log",
+    "--log-level",
+    "log",
     ...Object.entries(opts.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
   const child = spawn(process.execPath, args, {
@@ -696,7 +760,12 @@ export async function startS3(stateDir: string): Promise<S3Server> {
 }
 
 export function s3For(endpoint: string, secretAccessKey = S3_CREDENTIALS.secretAccessKey) {
-  return s3Client({ endpoint, accessKeyId: S3_CREDENTIALS.accessKeyId, secretAccessKey, region: S3_CREDENTIALS.region });
+  return s3Client({
+    endpoint,
+    accessKeyId: S3_CREDENTIALS.accessKeyId,
+    secretAccessKey,
+    region: S3_CREDENTIALS.region,
+  });
 }
 
 /**
@@ -709,8 +778,12 @@ export async function writeWorkerConfigs(dir: string): Promise<{ cache: string; 
   const admin = join(dir, "wrangler.admin.toml");
   const adminText = (await readFile(join(REPO_ROOT, "wrangler.admin.toml"), "utf8"))
     .replace(/^main = "src\/admin\/index.ts"$/m, `main = ${JSON.stringify(join(REPO_ROOT, "src/admin/index.ts"))}`)
-    .replaceAll('migrations_dir = "migrations/admin"', `migrations_dir = ${JSON.stringify(join(REPO_ROOT, "migrations/admin"))}`);
-  if (!adminText.includes(join(REPO_ROOT, "src/admin/index.ts"))) throw new Error("wrangler.admin.toml: main not found");
+    .replaceAll(
+      'migrations_dir = "migrations/admin"',
+      `migrations_dir = ${JSON.stringify(join(REPO_ROOT, "migrations/admin"))}`,
+    );
+  if (!adminText.includes(join(REPO_ROOT, "src/admin/index.ts")))
+    throw new Error("wrangler.admin.toml: main not found");
   await writeFile(admin, adminText);
   await mkdir(join(dir, "cache"), { recursive: true });
   const cache = join(dir, "cache", "wrangler.toml");

@@ -51,7 +51,10 @@ beforeAll(async () => {
   worker = await startWorker({
     persistTo: join(work, "persist"),
     logFile: join(work, "worker.log"),
-    vars: { ORIGINS: JSON.stringify([{ type: "http", name: "upstream", url: upstream.url }]), TRUSTED_PUBLIC_KEYS: publicKey },
+    vars: {
+      ORIGINS: JSON.stringify([{ type: "http", name: "upstream", url: upstream.url }]),
+      TRUSTED_PUBLIC_KEYS: publicKey,
+    },
   });
 });
 
@@ -81,7 +84,9 @@ describe("issue 10 through wrangler dev", () => {
 
   it("Nix 2.8 substitutes unsigned content-addressed paths of every CA form through the worker", async () => {
     // Referrers last in the list: deletePaths removes from the end.
-    const paths = [...caPaths].sort((a, b) => Number(a.form.includes("reference")) - Number(b.form.includes("reference")));
+    const paths = [...caPaths].sort(
+      (a, b) => Number(a.form.includes("reference")) - Number(b.form.includes("reference")),
+    );
     const storePaths = paths.map((p) => p.storePath);
     await deletePaths(storePaths);
     for (const p of storePaths) expect(await isValidPath(p)).toBe(false);

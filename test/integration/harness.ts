@@ -85,7 +85,11 @@ export function testEnv(overrides: Partial<Env> = {}): Env {
 
 export async function call(env: Env, path: string, init: RequestInit = {}): Promise<Response> {
   const ctx = createExecutionContext();
-  const response = await worker.fetch(new Request(`https://cache.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>, env, ctx);
+  const response = await worker.fetch(
+    new Request(`https://cache.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>,
+    env,
+    ctx,
+  );
   const body = response.body ? new Uint8Array(await response.arrayBuffer()) : null;
   await waitOnExecutionContext(ctx);
   return new Response(body, { status: response.status, headers: response.headers });
@@ -98,7 +102,11 @@ export async function call(env: Env, path: string, init: RequestInit = {}): Prom
  */
 export async function callStreaming(env: Env, path: string, init: RequestInit = {}) {
   const ctx = createExecutionContext();
-  const response = await worker.fetch(new Request(`https://cache.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>, env, ctx);
+  const response = await worker.fetch(
+    new Request(`https://cache.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>,
+    env,
+    ctx,
+  );
   const body = response.arrayBuffer().then((b) => new Uint8Array(b));
   body.catch(() => undefined);
   return { response, body, settled: () => waitOnExecutionContext(ctx) };

@@ -5,7 +5,12 @@ import { call, stubOrigins, testEnv } from "./harness";
 describe("GET /health", () => {
   it("answers 200 without asking any origin, uncached, with each breaker's state", async () => {
     const upstream = stubOrigins(() => new Response("should not be asked", { status: 500 }));
-    const env = testEnv({ ORIGINS: [{ type: "r2", binding: "NAR_BUCKET" }, { type: "http", name: "upstream", url: "http://upstream.stub" }] });
+    const env = testEnv({
+      ORIGINS: [
+        { type: "r2", binding: "NAR_BUCKET" },
+        { type: "http", name: "upstream", url: "http://upstream.stub" },
+      ],
+    });
     const res = await call(env, "/health");
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -25,9 +30,14 @@ describe("GET /health", () => {
 
   it("shows an origin's breaker open after it failed (stub upstream answers 500)", async () => {
     stubOrigins(() => new Response("down", { status: 500 }));
-    const env = testEnv({ ORIGINS: [{ type: "http", name: "upstream", url: "http://upstream.stub", breakerFailures: 2 }] });
+    const env = testEnv({
+      ORIGINS: [{ type: "http", name: "upstream", url: "http://upstream.stub", breakerFailures: 2 }],
+    });
     for (let i = 0; i < 2; i++) expect((await call(env, `/${"1".repeat(32)}.narinfo`)).status).toBe(502);
-    expect(await (await call(env, "/health")).json()).toEqual({ status: "ok", origins: [{ name: "upstream", breaker: "open" }] });
+    expect(await (await call(env, "/health")).json()).toEqual({
+      status: "ok",
+      origins: [{ name: "upstream", breaker: "open" }],
+    });
   });
 
   it("a broken configuration makes it fail (500), which is what a probe must see", async () => {

@@ -61,7 +61,12 @@ describe("narinfo signatures (fail closed)", () => {
     await bucket().put(`${app.hashPart}.narinfo`, fixtureText(app.xz.narinfoPath).replace("feas-dep", "feas-evil"));
     const { stubOrigins, fixtureUpstream } = await import("./harness");
     stubOrigins(fixtureUpstream("xz"));
-    const env = testEnv({ ORIGINS: [{ type: "r2", binding: "NAR_BUCKET" }, { type: "http", url: "http://upstream.stub" }] });
+    const env = testEnv({
+      ORIGINS: [
+        { type: "r2", binding: "NAR_BUCKET" },
+        { type: "http", url: "http://upstream.stub" },
+      ],
+    });
     const res = await call(env, `/${app.hashPart}.narinfo`);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe(fixtureText(app.xz.narinfoPath));
@@ -87,7 +92,10 @@ describe("narinfo signatures (fail closed)", () => {
     // The added signature verifies with the new key alone: clients can move to it (key rotation).
     const { verifyNarinfo } = await import("../../src/narinfo/signature");
     const { parsePublicKey } = await import("../../src/narinfo/keys");
-    expect(await verifyNarinfo(served, [parsePublicKey(ours.public)])).toMatchObject({ valid: true, keyName: "edge-1" });
+    expect(await verifyNarinfo(served, [parsePublicKey(ours.public)])).toMatchObject({
+      valid: true,
+      keyName: "edge-1",
+    });
   });
 
   it("a narinfo re-signed with the fixtures' key after a change is served (the check is the signature, not the bytes)", async () => {
@@ -139,7 +147,10 @@ describe("NAR integrity (hash checked as it streams)", () => {
       });
       return new Response(stream, { headers: { "content-length": String(good.byteLength) } });
     });
-    const env = testEnv({ ORIGINS: [{ type: "http", url: "http://truncating.stub" }], VERIFY_BEFORE_SEND_MAX_BYTES: "0" });
+    const env = testEnv({
+      ORIGINS: [{ type: "http", url: "http://truncating.stub" }],
+      VERIFY_BEFORE_SEND_MAX_BYTES: "0",
+    });
     const { body, settled } = await callStreaming(env, `/${app.xz.url}`);
     await expect(body).rejects.toThrow();
     await settled();
@@ -171,4 +182,3 @@ describe("NAR integrity (hash checked as it streams)", () => {
     expect(await bytesOf(second)).toEqual(fixtureBytes(app.xz.narPath));
   });
 });
-

@@ -6,7 +6,19 @@ import { env as baseEnv } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { COLUMNS, type RequestDataPoint } from "../../src/metrics/dataPoint";
 import type { Env } from "../../src/env";
-import { bytesOf, call, callStreaming, emptyBucket, fixtureBytes, fixturePath, fixtureText, fixtureUpstream, seedR2, stubOrigins, testEnv } from "./harness";
+import {
+  bytesOf,
+  call,
+  callStreaming,
+  emptyBucket,
+  fixtureBytes,
+  fixturePath,
+  fixtureText,
+  fixtureUpstream,
+  seedR2,
+  stubOrigins,
+  testEnv,
+} from "./harness";
 
 const bucket = () => (baseEnv as unknown as Env).NAR_BUCKET!;
 beforeEach(() => emptyBucket(bucket()));
@@ -75,8 +87,24 @@ describe("one data point per request", () => {
     expect(hit.headers.get("x-cache-status")).toBe("HIT");
     expect(await bytesOf(hit)).toEqual(nar);
     expect(points()).toEqual([
-      expect.objectContaining({ route: "nar", cacheStatus: "MISS", origin: "r2:NAR_BUCKET", originIndex: 0, verification: "ok", transfer: "complete", bytes: nar.byteLength }),
-      expect.objectContaining({ route: "nar", cacheStatus: "HIT", origin: "edge", originIndex: -1, verification: "ok", transfer: "complete", bytes: nar.byteLength }),
+      expect.objectContaining({
+        route: "nar",
+        cacheStatus: "MISS",
+        origin: "r2:NAR_BUCKET",
+        originIndex: 0,
+        verification: "ok",
+        transfer: "complete",
+        bytes: nar.byteLength,
+      }),
+      expect.objectContaining({
+        route: "nar",
+        cacheStatus: "HIT",
+        origin: "edge",
+        originIndex: -1,
+        verification: "ok",
+        transfer: "complete",
+        bytes: nar.byteLength,
+      }),
     ]);
   });
 
@@ -89,18 +117,36 @@ describe("one data point per request", () => {
     const hit = await call(env, `/${app.hashPart}.narinfo`);
     expect(hit.headers.get("x-cache-status")).toBe("HIT");
     expect(points()[1]).toEqual(
-      expect.objectContaining({ route: "narinfo", cacheStatus: "HIT", origin: "edge", verification: "none", status: 200, bytes: fixtureText(app.xz.narinfoPath).length }),
+      expect.objectContaining({
+        route: "narinfo",
+        cacheStatus: "HIT",
+        origin: "edge",
+        verification: "none",
+        status: 200,
+        bytes: fixtureText(app.xz.narinfoPath).length,
+      }),
     );
   });
 
   it("a forged narinfo: 404, verification forged, the origin that held it named", async () => {
     const app = fixturePath("feas-app");
-    await bucket().put(`${app.hashPart}.narinfo`, fixtureText(app.xz.narinfoPath).replace(/NarSize: \d+/, "NarSize: 4242"));
+    await bucket().put(
+      `${app.hashPart}.narinfo`,
+      fixtureText(app.xz.narinfoPath).replace(/NarSize: \d+/, "NarSize: 4242"),
+    );
     const { dataset, points } = recordingDataset();
     const res = await call(envWith(dataset), `/${app.hashPart}.narinfo`);
     expect(res.status).toBe(404);
     expect(points()).toEqual([
-      expect.objectContaining({ route: "narinfo", cacheStatus: "MISS", status: 404, origin: "none", originIndex: -1, verification: "forged", rejectedBy: "r2:NAR_BUCKET" }),
+      expect.objectContaining({
+        route: "narinfo",
+        cacheStatus: "MISS",
+        status: 404,
+        origin: "none",
+        originIndex: -1,
+        verification: "forged",
+        rejectedBy: "r2:NAR_BUCKET",
+      }),
     ]);
   });
 
@@ -124,10 +170,21 @@ describe("one data point per request", () => {
     await bucket().put(`${app.hashPart}.narinfo`, fixtureText(app.xz.narinfoPath).replace("feas-dep", "feas-evil"));
     stubOrigins(fixtureUpstream("xz"));
     const { dataset, points } = recordingDataset();
-    const env = envWith(dataset, { ORIGINS: [{ type: "r2", binding: "NAR_BUCKET" }, { type: "http", name: "upstream", url: "http://upstream.stub" }] });
+    const env = envWith(dataset, {
+      ORIGINS: [
+        { type: "r2", binding: "NAR_BUCKET" },
+        { type: "http", name: "upstream", url: "http://upstream.stub" },
+      ],
+    });
     expect((await call(env, `/${app.hashPart}.narinfo`)).status).toBe(200);
     expect(points()).toEqual([
-      expect.objectContaining({ status: 200, origin: "upstream", originIndex: 1, verification: "forged", rejectedBy: "r2:NAR_BUCKET" }),
+      expect.objectContaining({
+        status: 200,
+        origin: "upstream",
+        originIndex: 1,
+        verification: "forged",
+        rejectedBy: "r2:NAR_BUCKET",
+      }),
     ]);
   });
 
@@ -155,7 +212,14 @@ describe("one data point per request", () => {
     await expect(body).rejects.toThrow();
     await settled();
     expect(points()).toEqual([
-      expect.objectContaining({ route: "nar", status: 200, origin: "r2:NAR_BUCKET", verification: "corrupt-nar", rejectedBy: "r2:NAR_BUCKET", transfer: "cut" }),
+      expect.objectContaining({
+        route: "nar",
+        status: 200,
+        origin: "r2:NAR_BUCKET",
+        verification: "corrupt-nar",
+        rejectedBy: "r2:NAR_BUCKET",
+        transfer: "cut",
+      }),
     ]);
     expect(points()[0]!.bytes).toBeLessThan(bad.byteLength);
   });
@@ -189,7 +253,14 @@ describe("metrics never change the answer", () => {
   it("a binding whose writes throw: same status, headers and bytes as without metrics", async () => {
     await seedR2(bucket());
     const app = fixturePath("feas-app");
-    const paths = [`/${app.hashPart}.narinfo`, `/${app.xz.url}`, `/${app.hashPart}.ls`, "/nix-cache-info", "/health", `/${"0".repeat(32)}.narinfo`];
+    const paths = [
+      `/${app.hashPart}.narinfo`,
+      `/${app.xz.url}`,
+      `/${app.hashPart}.ls`,
+      "/nix-cache-info",
+      "/health",
+      `/${"0".repeat(32)}.narinfo`,
+    ];
     const throwing: AnalyticsEngineDataset = {
       writeDataPoint: () => {
         throw new Error("Analytics Engine unavailable");
@@ -198,9 +269,14 @@ describe("metrics never change the answer", () => {
     const publicUrl = "https://cache-metrics-compare.test";
     // One edge cache per run (PUBLIC_URL): both runs go miss, then hits, in the same order.
     const without = await answers(testEnv({ PUBLIC_URL: `${publicUrl}-a` }), paths);
-    const withThrowing = await answers(testEnv({ PUBLIC_URL: `${publicUrl}-b`, METRICS: throwing, METRICS_SAMPLE_RATE: "1" }), paths);
+    const withThrowing = await answers(
+      testEnv({ PUBLIC_URL: `${publicUrl}-b`, METRICS: throwing, METRICS_SAMPLE_RATE: "1" }),
+      paths,
+    );
     expect(withThrowing).toEqual(without);
-    expect(withThrowing.find((a) => a.path === `/${app.xz.url}` && a.method === "GET")!.body.length).toBe(fixtureBytes(app.xz.narPath).byteLength);
+    expect(withThrowing.find((a) => a.path === `/${app.xz.url}` && a.method === "GET")!.body.length).toBe(
+      fixtureBytes(app.xz.narPath).byteLength,
+    );
   });
 
   it("METRICS_SAMPLE_RATE=0 writes nothing; a bad rate is treated as 1", async () => {

@@ -24,7 +24,10 @@ describe("unsigned content-addressed narinfos", () => {
 
   it("refused (404) when the CA names other content", async () => {
     const [file, v] = Object.entries(NIX_CONTENT_ADDRESSED).find(([, x]) => x.form === "fixed:sha256")!;
-    const forged = v.text.replace(/^CA: fixed:sha256:(.)/m, (_, c: string) => `CA: fixed:sha256:${c === "0" ? "1" : "0"}`);
+    const forged = v.text.replace(
+      /^CA: fixed:sha256:(.)/m,
+      (_, c: string) => `CA: fixed:sha256:${c === "0" ? "1" : "0"}`,
+    );
     expect(forged).not.toBe(v.text);
     await bucket().put(file, forged);
     expect((await call(testEnv(), `/${file}`)).status).toBe(404);
@@ -38,7 +41,7 @@ describe("unsigned content-addressed narinfos", () => {
   });
 });
 
-describe("parse rules (docs/protocol.md, \"Parse rules\")", () => {
+describe('parse rules (docs/protocol.md, "Parse rules")', () => {
   const app = () => fixturePath("feas-app");
 
   it("serves what every Nix reads, written the way Nix writes it", async () => {

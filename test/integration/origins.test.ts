@@ -1,9 +1,23 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { bytesOf, call, fixtureBytes, fixturePath, fixtureText, fixtureUpstream, seedR2, stubOrigins, testEnv } from "./harness";
+import {
+  bytesOf,
+  call,
+  fixtureBytes,
+  fixturePath,
+  fixtureText,
+  fixtureUpstream,
+  seedR2,
+  stubOrigins,
+  testEnv,
+} from "./harness";
 import { bucket, emptyBucket } from "./harness";
 
 beforeEach(() => emptyBucket(bucket()));
-const upstream = (name: string, extra: Record<string, unknown> = {}) => ({ type: "http", url: `http://${name}.stub`, ...extra });
+const upstream = (name: string, extra: Record<string, unknown> = {}) => ({
+  type: "http",
+  url: `http://${name}.stub`,
+  ...extra,
+});
 const s3 = (extra: Record<string, unknown> = {}) => ({
   type: "s3",
   name: "s3-test",
@@ -63,7 +77,9 @@ describe("origin chain", () => {
   });
 
   it("an origin answering 500 (stub) moves on to the next origin", async () => {
-    stubOrigins((req) => (new URL(req.url).host === "broken.stub" ? new Response("boom", { status: 500 }) : fixtureUpstream()(req)));
+    stubOrigins((req) =>
+      new URL(req.url).host === "broken.stub" ? new Response("boom", { status: 500 }) : fixtureUpstream()(req),
+    );
     const dep = fixturePath("feas-dep");
     const res = await call(testEnv({ ORIGINS: [upstream("broken"), upstream("good")] }), `/${dep.hashPart}.narinfo`);
     expect(res.status).toBe(200);
@@ -88,10 +104,15 @@ describe("origin chain", () => {
   });
 
   it("an origin that never answers (stub) times out after firstByteTimeout and the next origin serves", async () => {
-    stubOrigins((req) => (new URL(req.url).host === "hang.stub" ? new Promise<Response>(() => {}) : fixtureUpstream()(req)));
+    stubOrigins((req) =>
+      new URL(req.url).host === "hang.stub" ? new Promise<Response>(() => {}) : fixtureUpstream()(req),
+    );
     const dep = fixturePath("feas-dep");
     const started = Date.now();
-    const res = await call(testEnv({ ORIGINS: [upstream("hang", { firstByteTimeout: 1 }), upstream("good")] }), `/${dep.hashPart}.narinfo`);
+    const res = await call(
+      testEnv({ ORIGINS: [upstream("hang", { firstByteTimeout: 1 }), upstream("good")] }),
+      `/${dep.hashPart}.narinfo`,
+    );
     expect(res.status).toBe(200);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(res.headers.get("server-timing")).toContain("hang.stub failed");
@@ -99,7 +120,10 @@ describe("origin chain", () => {
 
   it("when the only origin times out (stub), the answer is 504", async () => {
     stubOrigins(() => new Promise<Response>(() => {}));
-    const res = await call(testEnv({ ORIGINS: [upstream("hang", { firstByteTimeout: 1 })] }), `/${"4".repeat(32)}.narinfo`);
+    const res = await call(
+      testEnv({ ORIGINS: [upstream("hang", { firstByteTimeout: 1 })] }),
+      `/${"4".repeat(32)}.narinfo`,
+    );
     expect(res.status).toBe(504);
   });
 
@@ -117,7 +141,10 @@ describe("origin chain", () => {
           { headers: { "content-length": String(good.byteLength) } },
         ),
     );
-    const env = testEnv({ ORIGINS: [upstream("stall", { betweenBytesTimeout: 1 })], VERIFY_BEFORE_SEND_MAX_BYTES: "0" });
+    const env = testEnv({
+      ORIGINS: [upstream("stall", { betweenBytesTimeout: 1 })],
+      VERIFY_BEFORE_SEND_MAX_BYTES: "0",
+    });
     const { callStreaming } = await import("./harness");
     const { body, settled } = await callStreaming(env, `/${app.xz.url}`);
     await expect(body).rejects.toThrow();
@@ -133,9 +160,14 @@ describe("origin chain", () => {
     try {
       let downStatus = 500;
       const stub = stubOrigins((req) =>
-        new URL(req.url).host === "down.stub" ? new Response("", { status: downStatus }) : new Response("", { status: 404 }),
+        new URL(req.url).host === "down.stub"
+          ? new Response("", { status: downStatus })
+          : new Response("", { status: 404 }),
       );
-      const env = testEnv({ ORIGINS: [upstream("down", { breakerFailures: 3, breakerCooldown: 30 }), upstream("good")], NEGATIVE_TTL: "0" });
+      const env = testEnv({
+        ORIGINS: [upstream("down", { breakerFailures: 3, breakerCooldown: 30 }), upstream("good")],
+        NEGATIVE_TTL: "0",
+      });
       const downCalls = () => stub.requests.filter((r) => new URL(r.url).host === "down.stub").length;
       const miss = (n: number) => call(env, `/${String(n).padStart(32, "0")}.narinfo`);
       for (let i = 0; i < 3; i++) expect((await miss(i)).status).toBe(502);
@@ -208,7 +240,9 @@ describe("Range and HEAD", () => {
       });
     });
     const app = fixturePath("feas-app");
-    const res = await call(testEnv({ ORIGINS: [upstream("ranged")] }), `/${app.xz.url}`, { headers: { range: "bytes=10-19" } });
+    const res = await call(testEnv({ ORIGINS: [upstream("ranged")] }), `/${app.xz.url}`, {
+      headers: { range: "bytes=10-19" },
+    });
     expect(res.status).toBe(206);
     expect(await bytesOf(res)).toEqual(fixtureBytes(app.xz.narPath).slice(10, 20));
     expect(stub.requests).toHaveLength(1);
@@ -266,7 +300,10 @@ describe("S3 origin (request shape checked on a stub; the real server is in the 
   });
 
   it("x-amz-* response headers are not passed to clients", async () => {
-    stubOrigins(() => new Response("{}", { headers: { "x-amz-request-id": "abc", "x-amz-id-2": "def", "x-amz-meta-owner": "x" } }));
+    stubOrigins(
+      () =>
+        new Response("{}", { headers: { "x-amz-request-id": "abc", "x-amz-id-2": "def", "x-amz-meta-owner": "x" } }),
+    );
     const res = await call(testEnv({ ORIGINS: [s3()], ...s3Secrets }), `/${"6".repeat(32)}.ls`);
     expect(res.status).toBe(200);
     expect([...res.headers.keys()].filter((k) => k.startsWith("x-amz"))).toEqual([]);
@@ -287,11 +324,15 @@ describe("backfill to R2", () => {
     expect((await call(env, `/${app.hashPart}.narinfo`)).status).toBe(200);
     expect((await call(env, `/${app.zstd.url}`)).status).toBe(200);
     expect(await (await bucket().get(`${app.hashPart}.narinfo`))?.text()).toBe(fixtureText(app.zstd.narinfoPath));
-    expect(new Uint8Array(await (await bucket().get(app.zstd.url))!.arrayBuffer())).toEqual(fixtureBytes(app.zstd.narPath));
+    expect(new Uint8Array(await (await bucket().get(app.zstd.url))!.arrayBuffer())).toEqual(
+      fixtureBytes(app.zstd.narPath),
+    );
     // A fresh edge (new PUBLIC_URL → empty cache) now finds both in R2 without asking the upstream.
     const before = stub.requests.length;
     const fresh = testEnv({ ORIGINS: origins });
-    expect((await call(fresh, `/${app.hashPart}.narinfo`)).headers.get("server-timing")).toContain("r2:NAR_BUCKET found");
+    expect((await call(fresh, `/${app.hashPart}.narinfo`)).headers.get("server-timing")).toContain(
+      "r2:NAR_BUCKET found",
+    );
     expect(await bytesOf(await call(fresh, `/${app.zstd.url}`))).toEqual(fixtureBytes(app.zstd.narPath));
     expect(stub.requests.length).toBe(before);
   });
@@ -303,7 +344,10 @@ describe("backfill to R2", () => {
       bad[0] = bad[0]! ^ 1;
       return new Response(bad, { headers: { "content-length": String(bad.byteLength) } });
     });
-    const env = testEnv({ ORIGINS: [{ type: "r2", binding: "NAR_BUCKET", backfill: true }, upstream("up")], VERIFY_BEFORE_SEND_MAX_BYTES: "0" });
+    const env = testEnv({
+      ORIGINS: [{ type: "r2", binding: "NAR_BUCKET", backfill: true }, upstream("up")],
+      VERIFY_BEFORE_SEND_MAX_BYTES: "0",
+    });
     const { callStreaming } = await import("./harness");
     const { body, settled } = await callStreaming(env, `/${app.zstd.url}`);
     await expect(body).rejects.toThrow();
@@ -314,7 +358,10 @@ describe("backfill to R2", () => {
   it("without backfill nothing is written", async () => {
     stubOrigins(fixtureUpstream());
     const app = fixturePath("feas-app");
-    await call(testEnv({ ORIGINS: [{ type: "r2", binding: "NAR_BUCKET" }, upstream("up")] }), `/${app.hashPart}.narinfo`);
+    await call(
+      testEnv({ ORIGINS: [{ type: "r2", binding: "NAR_BUCKET" }, upstream("up")] }),
+      `/${app.hashPart}.narinfo`,
+    );
     expect(await bucket().head(`${app.hashPart}.narinfo`)).toBeNull();
   });
 
@@ -323,7 +370,8 @@ describe("backfill to R2", () => {
     const size = 16 * 1024 * 1024 * 2 + 12345;
     const body = new ReadableStream<Uint8Array>({
       start(c) {
-        for (let sent = 0; sent < size; sent += 1024 * 1024) c.enqueue(new Uint8Array(Math.min(1024 * 1024, size - sent)).fill(sent % 251));
+        for (let sent = 0; sent < size; sent += 1024 * 1024)
+          c.enqueue(new Uint8Array(Math.min(1024 * 1024, size - sent)).fill(sent % 251));
         c.close();
       },
     });

@@ -25,7 +25,11 @@ import {
 } from "./harness";
 
 const bucket = () => (baseEnv as unknown as Env).NAR_BUCKET!;
-const upstream = (name: string, extra: Record<string, unknown> = {}) => ({ type: "http", url: `http://${name}.stub`, ...extra });
+const upstream = (name: string, extra: Record<string, unknown> = {}) => ({
+  type: "http",
+  url: `http://${name}.stub`,
+  ...extra,
+});
 const r2 = (extra: Record<string, unknown> = {}) => ({ type: "r2", binding: "NAR_BUCKET", ...extra });
 const hostOf = (request: Request) => new URL(request.url).host;
 
@@ -87,7 +91,11 @@ describe("§1 memory does not follow the slowest reader", { timeout: 30_000 }, (
       const { createExecutionContext } = await import("cloudflare:test");
       const worker = (await import("../../src/index")).default;
       const ctx = createExecutionContext();
-      const response = await worker.fetch(new Request(`https://cache.test/${LOG}`) as never, testEnv({ ORIGINS: origins }), ctx);
+      const response = await worker.fetch(
+        new Request(`https://cache.test/${LOG}`) as never,
+        testEnv({ ORIGINS: origins }),
+        ctx,
+      );
       expect(response.status).toBe(200);
       const reader = response.body!.getReader();
       let got = 0;
@@ -228,7 +236,10 @@ describe("§2 a corrupt NAR is invisible when another origin has a good one", { 
     let calls = 0;
     stubOrigins((request) => {
       // First GET: the body breaks half-way (a cut connection); afterwards a plain server ignoring Range.
-      if (calls++ === 0) return new Response(brokenBody(whole.slice(0, 50)), { headers: { "content-length": String(whole.byteLength) } });
+      if (calls++ === 0)
+        return new Response(brokenBody(whole.slice(0, 50)), {
+          headers: { "content-length": String(whole.byteLength) },
+        });
       return fixtureUpstream("xz")(request);
     });
     const env = testEnv({ ORIGINS: [upstream("plain")], VERIFY_BEFORE_SEND_MAX_BYTES: "0" });
@@ -238,7 +249,8 @@ describe("§2 a corrupt NAR is invisible when another origin has a good one", { 
     const realPut = cache.put.bind(cache);
     let lateCopy: Headers | undefined;
     vi.spyOn(cache, "put").mockImplementation(async (request, response) => {
-      if (new URL(request instanceof Request ? request.url : String(request)).search !== "") return realPut(request, response);
+      if (new URL(request instanceof Request ? request.url : String(request)).search !== "")
+        return realPut(request, response);
       lateCopy = new Headers(response.headers);
       await response.body?.pipeTo(new WritableStream()).catch(() => undefined);
       return new Promise<void>(() => undefined);
@@ -248,7 +260,10 @@ describe("§2 a corrupt NAR is invisible when another origin has a good one", { 
     vi.mocked(cache.put).mockRestore();
     expect(lateCopy).toBeDefined();
     // The copy the Cache API kept: the right length, the wrong bytes (what a cut write leaves is not the file).
-    await realPut(cacheKeyUrl(env.PUBLIC_URL!, app.xz.url), new Response(new Uint8Array(whole.byteLength), { headers: lateCopy }));
+    await realPut(
+      cacheKeyUrl(env.PUBLIC_URL!, app.xz.url),
+      new Response(new Uint8Array(whole.byteLength), { headers: lateCopy }),
+    );
     const from = whole.byteLength - 100;
     const tail = await call(env, `/${app.xz.url}`, { headers: { range: `bytes=${from}-` } });
     expect(tail.status).toBe(206);
@@ -276,9 +291,13 @@ describe("§3 Range on a miss is answered exactly", { timeout: 30_000 }, () => {
     const whole = fixtureBytes(app.xz.narPath);
     for (const threshold of ["0", "8388608"]) {
       const stub = stubOrigins(fixtureUpstream("xz"));
-      const res = await call(testEnv({ ORIGINS: [upstream("plain")], VERIFY_BEFORE_SEND_MAX_BYTES: threshold }), `/${app.xz.url}`, {
-        headers: { range: "bytes=100-" },
-      });
+      const res = await call(
+        testEnv({ ORIGINS: [upstream("plain")], VERIFY_BEFORE_SEND_MAX_BYTES: threshold }),
+        `/${app.xz.url}`,
+        {
+          headers: { range: "bytes=100-" },
+        },
+      );
       expect(stub.requests[0]!.headers.get("range"), threshold).toBe("bytes=100-");
       expect(res.status, threshold).toBe(206);
       expect(res.headers.get("content-range")).toBe(`bytes 100-${whole.byteLength - 1}/${whole.byteLength}`);
@@ -304,7 +323,9 @@ describe("§3 Range on a miss is answered exactly", { timeout: 30_000 }, () => {
     stubOrigins(fixtureUpstream("xz"));
     const app = fixturePath("feas-app");
     const size = fixtureBytes(app.xz.narPath).byteLength;
-    const res = await call(testEnv({ ORIGINS: [upstream("plain")] }), `/${app.xz.url}`, { headers: { range: `bytes=${size}-` } });
+    const res = await call(testEnv({ ORIGINS: [upstream("plain")] }), `/${app.xz.url}`, {
+      headers: { range: `bytes=${size}-` },
+    });
     expect(res.status).toBe(416);
     expect(res.headers.get("content-range")).toBe(`bytes */${size}`);
   });
@@ -314,7 +335,9 @@ describe("§3 Range on a miss is answered exactly", { timeout: 30_000 }, () => {
     const good = fixtureBytes(app.xz.narPath);
     await bucket().put(app.xz.url, corrupted(good));
     stubOrigins(fixtureUpstream("xz"));
-    const res = await call(testEnv({ ORIGINS: [r2(), upstream("good")] }), `/${app.xz.url}`, { headers: { range: "bytes=0-" } });
+    const res = await call(testEnv({ ORIGINS: [r2(), upstream("good")] }), `/${app.xz.url}`, {
+      headers: { range: "bytes=0-" },
+    });
     expect(res.status).toBe(206);
     expect(res.headers.get("content-range")).toBe(`bytes 0-${good.byteLength - 1}/${good.byteLength}`);
     expect(await bytesOf(res)).toEqual(good);
@@ -323,7 +346,9 @@ describe("§3 Range on a miss is answered exactly", { timeout: 30_000 }, () => {
   it("bytes=0- of a corrupt NAR above the threshold is cut, not served whole", async () => {
     const app = fixturePath("feas-app");
     await bucket().put(app.xz.url, corrupted(fixtureBytes(app.xz.narPath)));
-    const { body } = await callStreaming(testEnv({ VERIFY_BEFORE_SEND_MAX_BYTES: "0" }), `/${app.xz.url}`, { headers: { range: "bytes=0-" } });
+    const { body } = await callStreaming(testEnv({ VERIFY_BEFORE_SEND_MAX_BYTES: "0" }), `/${app.xz.url}`, {
+      headers: { range: "bytes=0-" },
+    });
     await expect(body).rejects.toThrow();
   });
 
@@ -332,7 +357,10 @@ describe("§3 Range on a miss is answered exactly", { timeout: 30_000 }, () => {
     const whole = fixtureBytes(app.xz.narPath);
     stubOrigins((req) =>
       hostOf(req) === "liar.stub"
-        ? new Response(whole.slice(0, 10), { status: 206, headers: { "content-range": `bytes 0-9/${whole.byteLength}` } })
+        ? new Response(whole.slice(0, 10), {
+            status: 206,
+            headers: { "content-range": `bytes 0-9/${whole.byteLength}` },
+          })
         : fixtureUpstream("xz")(req),
     );
     const res = await call(testEnv({ ORIGINS: [upstream("liar"), upstream("good")] }), `/${app.xz.url}`);
@@ -344,8 +372,16 @@ describe("§3 Range on a miss is answered exactly", { timeout: 30_000 }, () => {
   it("an origin answering 206 with another range than asked (stub) is a failed origin", async () => {
     const app = fixturePath("feas-app");
     const whole = fixtureBytes(app.xz.narPath);
-    stubOrigins(() => new Response(whole.slice(0, 10), { status: 206, headers: { "content-range": `bytes 0-9/${whole.byteLength}` } }));
-    const res = await call(testEnv({ ORIGINS: [upstream("liar")] }), `/${app.xz.url}`, { headers: { range: "bytes=50-59" } });
+    stubOrigins(
+      () =>
+        new Response(whole.slice(0, 10), {
+          status: 206,
+          headers: { "content-range": `bytes 0-9/${whole.byteLength}` },
+        }),
+    );
+    const res = await call(testEnv({ ORIGINS: [upstream("liar")] }), `/${app.xz.url}`, {
+      headers: { range: "bytes=50-59" },
+    });
     expect(res.status).toBe(502);
   });
 });
@@ -354,7 +390,9 @@ describe("§4 stalls and broken bodies", { timeout: 30_000 }, () => {
   it("a narinfo body that breaks after the headers (stub): next origin asked, the broken one counted failed", async () => {
     const dep = fixturePath("feas-dep");
     const text = new TextEncoder().encode(fixtureText(dep.xz.narinfoPath));
-    stubOrigins((req) => (hostOf(req) === "broken.stub" ? new Response(brokenBody(text.slice(0, 20))) : fixtureUpstream("xz")(req)));
+    stubOrigins((req) =>
+      hostOf(req) === "broken.stub" ? new Response(brokenBody(text.slice(0, 20))) : fixtureUpstream("xz")(req),
+    );
     const env = testEnv({ ORIGINS: [upstream("broken", { breakerFailures: 1 }), upstream("good")] });
     const res = await call(env, `/${dep.hashPart}.narinfo`);
     expect(res.status).toBe(200);
@@ -367,24 +405,41 @@ describe("§4 stalls and broken bodies", { timeout: 30_000 }, () => {
 
   it("a narinfo body that stalls (stub) is bounded by betweenBytesTimeout, and the next origin answers", async () => {
     const dep = fixturePath("feas-dep");
-    stubOrigins((req) => (hostOf(req) === "stall.stub" ? new Response(stallingBody(new Uint8Array([83]))) : fixtureUpstream("xz")(req)));
-    const res = await call(testEnv({ ORIGINS: [upstream("stall", { betweenBytesTimeout: 1 }), upstream("good")] }), `/${dep.hashPart}.narinfo`);
+    stubOrigins((req) =>
+      hostOf(req) === "stall.stub" ? new Response(stallingBody(new Uint8Array([83]))) : fixtureUpstream("xz")(req),
+    );
+    const res = await call(
+      testEnv({ ORIGINS: [upstream("stall", { betweenBytesTimeout: 1 }), upstream("good")] }),
+      `/${dep.hashPart}.narinfo`,
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get("server-timing")).toContain("stall.stub failed");
   });
 
   it("504 only when every origin timed out; a stall and a 404 make a 502 (stubs)", async () => {
     const hash = "7".repeat(32);
-    stubOrigins((req) => (hostOf(req) === "empty.stub" ? new Response("", { status: 404 }) : new Response(stallingBody(new Uint8Array([83])))));
-    const stalls = await call(testEnv({ ORIGINS: [upstream("s1", { betweenBytesTimeout: 1 }), upstream("s2", { betweenBytesTimeout: 1 })] }), `/${hash}.narinfo`);
+    stubOrigins((req) =>
+      hostOf(req) === "empty.stub"
+        ? new Response("", { status: 404 })
+        : new Response(stallingBody(new Uint8Array([83]))),
+    );
+    const stalls = await call(
+      testEnv({ ORIGINS: [upstream("s1", { betweenBytesTimeout: 1 }), upstream("s2", { betweenBytesTimeout: 1 })] }),
+      `/${hash}.narinfo`,
+    );
     expect(stalls.status).toBe(504);
-    const mixed = await call(testEnv({ ORIGINS: [upstream("s1", { betweenBytesTimeout: 1 }), upstream("empty")] }), `/${hash}.narinfo`);
+    const mixed = await call(
+      testEnv({ ORIGINS: [upstream("s1", { betweenBytesTimeout: 1 }), upstream("empty")] }),
+      `/${hash}.narinfo`,
+    );
     expect(mixed.status).toBe(502);
   });
 
   it("the admin worker's narinfo lookup falls through a stalled body the same way (stub)", async () => {
     const dep = fixturePath("feas-dep");
-    stubOrigins((req) => (hostOf(req) === "stall.stub" ? new Response(stallingBody(new Uint8Array([83]))) : fixtureUpstream("xz")(req)));
+    stubOrigins((req) =>
+      hostOf(req) === "stall.stub" ? new Response(stallingBody(new Uint8Array([83]))) : fixtureUpstream("xz")(req),
+    );
     const config = configFor(testEnv({ ORIGINS: [upstream("stall", { betweenBytesTimeout: 1 }), upstream("good")] }));
     const lookup = await lookupNarinfo(config.chain, dep.hashPart, "/nix/store");
     expect(lookup).toMatchObject({ kind: "found", origin: "http://good.stub" });
@@ -392,17 +447,35 @@ describe("§4 stalls and broken bodies", { timeout: 30_000 }, () => {
 
   it("the trickled error body of a 500 (stub) is not waited for: the next origin answers within the timeouts", async () => {
     const dep = fixturePath("feas-dep");
-    stubOrigins((req) => (hostOf(req) === "trickle.stub" ? new Response(stallingBody(new Uint8Array([60])), { status: 500 }) : fixtureUpstream("xz")(req)));
-    const res = await call(testEnv({ ORIGINS: [upstream("trickle", { betweenBytesTimeout: 1, firstByteTimeout: 1 }), upstream("good")] }), `/${dep.hashPart}.narinfo`);
+    stubOrigins((req) =>
+      hostOf(req) === "trickle.stub"
+        ? new Response(stallingBody(new Uint8Array([60])), { status: 500 })
+        : fixtureUpstream("xz")(req),
+    );
+    const res = await call(
+      testEnv({ ORIGINS: [upstream("trickle", { betweenBytesTimeout: 1, firstByteTimeout: 1 }), upstream("good")] }),
+      `/${dep.hashPart}.narinfo`,
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get("server-timing")).toContain("trickle.stub failed");
   });
 
   it("an S3 error body that trickles (stub) is read for at most one idle timeout, then the origin counts as failed", async () => {
     const dep = fixturePath("feas-dep");
-    stubOrigins((req) => (hostOf(req) === "s3.stub" ? new Response(stallingBody(new TextEncoder().encode("<Error><Co")), { status: 403 }) : fixtureUpstream("xz")(req)));
+    stubOrigins((req) =>
+      hostOf(req) === "s3.stub"
+        ? new Response(stallingBody(new TextEncoder().encode("<Error><Co")), { status: 403 })
+        : fixtureUpstream("xz")(req),
+    );
     const s3 = { type: "s3", endpoint: "http://s3.stub", bucket: "b", credentials: "S3", betweenBytesTimeout: 1 };
-    const res = await call(testEnv({ ORIGINS: [s3, upstream("good")], S3_ACCESS_KEY_ID: "AKIDTEST", S3_SECRET_ACCESS_KEY: "test-secret-not-real" }), `/${dep.hashPart}.narinfo`);
+    const res = await call(
+      testEnv({
+        ORIGINS: [s3, upstream("good")],
+        S3_ACCESS_KEY_ID: "AKIDTEST",
+        S3_SECRET_ACCESS_KEY: "test-secret-not-real",
+      }),
+      `/${dep.hashPart}.narinfo`,
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get("server-timing")).toContain("s3:b failed");
   });
@@ -410,7 +483,9 @@ describe("§4 stalls and broken bodies", { timeout: 30_000 }, () => {
   it("a NAR body that breaks half-way above the threshold (stub) is cut and counted against the breaker", async () => {
     const app = fixturePath("feas-app");
     const whole = fixtureBytes(app.xz.narPath);
-    stubOrigins(() => new Response(brokenBody(whole.slice(0, 50)), { headers: { "content-length": String(whole.byteLength) } }));
+    stubOrigins(
+      () => new Response(brokenBody(whole.slice(0, 50)), { headers: { "content-length": String(whole.byteLength) } }),
+    );
     const env = testEnv({ ORIGINS: [upstream("broken", { breakerFailures: 1 })], VERIFY_BEFORE_SEND_MAX_BYTES: "0" });
     const { body, settled } = await callStreaming(env, `/${app.xz.url}`);
     await expect(body).rejects.toThrow();

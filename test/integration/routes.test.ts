@@ -78,7 +78,9 @@ describe("endpoints served from R2", () => {
   it("passes a stored Content-Encoding through untouched (brotli listing)", async () => {
     const app = fixturePath("feas-app");
     const raw = new Uint8Array([0x0b, 0x02, 0x80, 0x7b, 0x7d, 0x03]); // brotli-compressed "{}"
-    await bucket().put(`${app.hashPart}.ls`, raw, { httpMetadata: { contentEncoding: "br", contentType: "application/json" } });
+    await bucket().put(`${app.hashPart}.ls`, raw, {
+      httpMetadata: { contentEncoding: "br", contentType: "application/json" },
+    });
     const res = await call(testEnv(), `/${app.hashPart}.ls`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-encoding")).toBe("br");
@@ -86,12 +88,18 @@ describe("endpoints served from R2", () => {
   });
 
   it("serves logs, realisations, build traces and debuginfo with their content types", async () => {
-    const drv = fixturePath("feas-app").storePath.replace("/nix/store/", "").replace(/-feas-app$/, "-feas-app.drv");
+    const drv = fixturePath("feas-app")
+      .storePath.replace("/nix/store/", "")
+      .replace(/-feas-app$/, "-feas-app.drv");
     const objects: [string, string, string][] = [
       [`log/${drv}`, "building\n", "text/plain; charset=utf-8"],
       [`realisations/sha256:${"a".repeat(64)}!out.doi`, "{}", "application/json"],
       [`build-trace-v2/${drv}/out.doi`, "{}", "application/json"],
-      [`debuginfo/${"0123456789abcdef0123".repeat(2)}`, '{"archive":"../nar/x.nar.xz","member":"x"}', "application/json"],
+      [
+        `debuginfo/${"0123456789abcdef0123".repeat(2)}`,
+        '{"archive":"../nar/x.nar.xz","member":"x"}',
+        "application/json",
+      ],
     ];
     for (const [key, body, type] of objects) {
       await bucket().put(key, body);
@@ -106,7 +114,10 @@ describe("endpoints served from R2", () => {
     const id = "0123456789abcdef0123".repeat(2);
     await bucket().put(`debuginfo/${id}`, '{"archive":"../nar/bare.nar.xz","member":"a"}');
     await bucket().put(`debuginfo/${id}.debug`, '{"archive":"../nar/dot.nar.xz","member":"b"}');
-    for (const [path, archive] of [[`debuginfo/${id}`, "bare"], [`debuginfo/${id}.debug`, "dot"]] as const) {
+    for (const [path, archive] of [
+      [`debuginfo/${id}`, "bare"],
+      [`debuginfo/${id}.debug`, "dot"],
+    ] as const) {
       const res = await call(testEnv(), `/${path}`);
       expect(res.status, path).toBe(200);
       expect(res.headers.get("content-type"), path).toBe("application/json");

@@ -6,10 +6,24 @@
 import { env as baseEnv } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
-import { bytesOf, call, emptyBucket, fixtureBytes, fixturePath, fixtureText, fixtureUpstream, stubOrigins, testEnv } from "./harness";
+import {
+  bytesOf,
+  call,
+  emptyBucket,
+  fixtureBytes,
+  fixturePath,
+  fixtureText,
+  fixtureUpstream,
+  stubOrigins,
+  testEnv,
+} from "./harness";
 
 const bucket = () => (baseEnv as unknown as Env).NAR_BUCKET!;
-const upstream = (name: string, extra: Record<string, unknown> = {}) => ({ type: "http", url: `http://${name}.stub`, ...extra });
+const upstream = (name: string, extra: Record<string, unknown> = {}) => ({
+  type: "http",
+  url: `http://${name}.stub`,
+  ...extra,
+});
 const r2 = (extra: Record<string, unknown> = {}) => ({ type: "r2", binding: "NAR_BUCKET", ...extra });
 
 beforeEach(() => emptyBucket(bucket()));
@@ -20,7 +34,8 @@ const OPAQUE_NAR = `nar/${"0".repeat(52)}.nar.zst`;
 const LOG = `log/${"b".repeat(32)}-tool.drv`;
 
 /** A plain answer with its Content-Length, as a static server sends it. */
-const file = (text: string) => new Response(text, { headers: { "content-length": String(new TextEncoder().encode(text).byteLength) } });
+const file = (text: string) =>
+  new Response(text, { headers: { "content-length": String(new TextEncoder().encode(text).byteLength) } });
 
 describe("§1 NAR names are opaque for origins that say so", () => {
   it("by default (a bucket Nix writes) a NAR whose bytes differ from its name is refused: 502, not kept", async () => {
@@ -60,7 +75,9 @@ describe("§2 the query of a file request goes to upstream HTTP caches", () => {
     const app = fixturePath("feas-app");
     const good = fixtureBytes(app.xz.narPath);
     const stub = stubOrigins((req) =>
-      new URL(req.url).searchParams.get("hash") === app.hashPart ? fixtureUpstream("xz")(new Request(req.url.split("?")[0]!)) : new Response("", { status: 404 }),
+      new URL(req.url).searchParams.get("hash") === app.hashPart
+        ? fixtureUpstream("xz")(new Request(req.url.split("?")[0]!))
+        : new Response("", { status: 404 }),
     );
     const env = testEnv({ ORIGINS: [upstream("harmonia")] });
     const res = await call(env, `/${app.xz.url}?hash=${app.hashPart}`);
@@ -83,7 +100,10 @@ describe("§2 the query of a file request goes to upstream HTTP caches", () => {
   it("S3 and R2 origins never see the query", async () => {
     const stub = stubOrigins(() => new Response("log\n"));
     const s3 = { type: "s3", endpoint: "http://s3.stub", bucket: "b", credentials: "S3" };
-    await call(testEnv({ ORIGINS: [s3], S3_ACCESS_KEY_ID: "AKIDTEST", S3_SECRET_ACCESS_KEY: "test-secret-not-real" }), `/${LOG}?x=1`);
+    await call(
+      testEnv({ ORIGINS: [s3], S3_ACCESS_KEY_ID: "AKIDTEST", S3_SECRET_ACCESS_KEY: "test-secret-not-real" }),
+      `/${LOG}?x=1`,
+    );
     expect(new URL(stub.requests[0]!.url).search).toBe("");
   });
 });
@@ -105,7 +125,10 @@ describe("§7 nothing unverified kept for long", () => {
 
   it("an opaque-named NAR from an untrusted upstream is not copied into R2; a checked NAR from it is", async () => {
     stubOrigins((req) => (new URL(req.url).host === "ncps.stub" ? file("opaque") : fixtureUpstream("xz")(req)));
-    await call(testEnv({ ORIGINS: [r2({ backfill: true }), upstream("ncps", { narNames: "opaque" })] }), `/${OPAQUE_NAR}`);
+    await call(
+      testEnv({ ORIGINS: [r2({ backfill: true }), upstream("ncps", { narNames: "opaque" })] }),
+      `/${OPAQUE_NAR}`,
+    );
     expect(await bucket().head(OPAQUE_NAR)).toBeNull();
     const app = fixturePath("feas-app");
     await call(testEnv({ ORIGINS: [r2({ backfill: true }), upstream("cache")] }), `/${app.xz.url}`);
@@ -115,7 +138,10 @@ describe("§7 nothing unverified kept for long", () => {
   it("Server-Timing shows no origin names or outcomes unless SERVER_TIMING_ORIGINS is set", async () => {
     stubOrigins(fixtureUpstream("xz"));
     const dep = fixturePath("feas-dep");
-    const res = await call(testEnv({ ORIGINS: [upstream("secret-upstream")], SERVER_TIMING_ORIGINS: undefined }), `/${dep.hashPart}.narinfo`);
+    const res = await call(
+      testEnv({ ORIGINS: [upstream("secret-upstream")], SERVER_TIMING_ORIGINS: undefined }),
+      `/${dep.hashPart}.narinfo`,
+    );
     const timing = res.headers.get("server-timing") ?? "";
     expect(timing).toMatch(/^origin-0;dur=\d+, total;dur=\d+$/);
     expect(timing).not.toContain("secret-upstream");
@@ -138,7 +164,9 @@ describe("§3 Content-Encoding", () => {
   it("a narinfo stored in R2 with Content-Encoding gzip (narinfo-compression) is decoded and served", async () => {
     const dep = fixturePath("feas-dep");
     const text = fixtureText(dep.xz.narinfoPath);
-    await bucket().put(`${dep.hashPart}.narinfo`, await gzip(new TextEncoder().encode(text)), { httpMetadata: { contentEncoding: "gzip" } });
+    await bucket().put(`${dep.hashPart}.narinfo`, await gzip(new TextEncoder().encode(text)), {
+      httpMetadata: { contentEncoding: "gzip" },
+    });
     const res = await call(testEnv(), `/${dep.hashPart}.narinfo`);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe(text);
@@ -155,7 +183,9 @@ describe("§3 Content-Encoding", () => {
 
   it("a narinfo in an encoding the runtime cannot decode (xz) is a failed origin: 502, no 404 cached", async () => {
     const dep = fixturePath("feas-dep");
-    await bucket().put(`${dep.hashPart}.narinfo`, new Uint8Array([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0]), { httpMetadata: { contentEncoding: "xz" } });
+    await bucket().put(`${dep.hashPart}.narinfo`, new Uint8Array([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0]), {
+      httpMetadata: { contentEncoding: "xz" },
+    });
     const env = testEnv();
     const res = await call(env, `/${dep.hashPart}.narinfo`);
     expect(res.status).toBe(502);
@@ -166,7 +196,9 @@ describe("§3 Content-Encoding", () => {
     const app = fixturePath("feas-app");
     const good = fixtureBytes(app.xz.narPath);
     const body = await gzip(good);
-    const stub = stubOrigins(() => new Response(body, { headers: { "content-encoding": "gzip", "content-length": String(body.byteLength) } }));
+    const stub = stubOrigins(
+      () => new Response(body, { headers: { "content-encoding": "gzip", "content-length": String(body.byteLength) } }),
+    );
     const res = await call(testEnv({ ORIGINS: [upstream("compressing")] }), `/${app.xz.url}`);
     expect(stub.requests[0]!.headers.get("accept-encoding")).toBe("identity");
     expect(res.status).toBe(200);

@@ -21,7 +21,16 @@ const KEYS = [
 describe("one content-type table for the worker and the upload scripts", () => {
   it("covers every route kind but the landing page", () => {
     const kinds = new Set(KEYS.map((key) => parseRoute(`/${key}`)?.kind));
-    expect([...kinds].sort()).toEqual(["build-trace", "cache-info", "debuginfo", "listing", "log", "nar", "narinfo", "realisation"]);
+    expect([...kinds].sort()).toEqual([
+      "build-trace",
+      "cache-info",
+      "debuginfo",
+      "listing",
+      "log",
+      "nar",
+      "narinfo",
+      "realisation",
+    ]);
   });
 
   it.each(KEYS)("%s is uploaded with the type the worker serves it with", (key) => {
@@ -32,7 +41,10 @@ describe("one content-type table for the worker and the upload scripts", () => {
     expect(s3ClientContentType(key)).toBe(contentTypeOf(route));
   });
 
-  it.each(["README", "nar", "realisations", "some/other/file.txt"])("%s, not a cache object, is application/octet-stream", (key) => {
-    expect(contentTypeFor(key)).toBe("application/octet-stream");
-  });
+  it.each(["README", "nar", "realisations", "some/other/file.txt"])(
+    "%s, not a cache object, is application/octet-stream",
+    (key) => {
+      expect(contentTypeFor(key)).toBe("application/octet-stream");
+    },
+  );
 });

@@ -19,7 +19,15 @@ async function wranglerTypes(config: string): Promise<string[]> {
   const out = join(work, `${config}.d.ts`);
   await check(
     process.execPath,
-    [join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"), "types", "--include-runtime=false", "--strict-vars=false", "-c", config, out],
+    [
+      join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"),
+      "types",
+      "--include-runtime=false",
+      "--strict-vars=false",
+      "-c",
+      config,
+      out,
+    ],
     { env: WRANGLER_ENV, timeoutMs: 60_000 },
   );
   const names = [...(await readFile(out, "utf8")).matchAll(/^\s+([A-Z][A-Z0-9_]*)\??: /gm)].map((m) => m[1]!);
@@ -34,10 +42,13 @@ async function exampleSecrets(file: string): Promise<string[]> {
 /** Member names of the interface `name` in a TypeScript file. */
 async function interfaceMembers(file: string, name: string): Promise<string[]> {
   const source = ts.createSourceFile(file, await readFile(join(REPO_ROOT, file), "utf8"), ts.ScriptTarget.ES2022);
-  const declaration = source.statements.find((s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === name);
+  const declaration = source.statements.find(
+    (s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === name,
+  );
   if (!declaration) throw new Error(`no interface ${name} in ${file}`);
   return declaration.members.map((m) => {
-    if (!m.name || !ts.isIdentifier(m.name)) throw new Error(`${file}: ${name} has a member that is not a plain name (an index signature?)`);
+    if (!m.name || !ts.isIdentifier(m.name))
+      throw new Error(`${file}: ${name} has a member that is not a plain name (an index signature?)`);
     return m.name.text;
   });
 }
@@ -46,10 +57,14 @@ describe("the workers' Env types are exactly their wrangler configs and secrets"
   it.each([
     ["wrangler.toml", ".dev.vars.example", "src/env.ts", "Env"],
     ["wrangler.admin.toml", ".dev.vars.admin.example", "src/admin/env.ts", "AdminEnv"],
-  ])("%s and %s ↔ %s's %s", async (config, secrets, file, name) => {
-    const expected = new Set([...(await wranglerTypes(config)), ...(await exampleSecrets(secrets))]);
-    expect(expected.size).toBeGreaterThan(5);
-    expect((await interfaceMembers(file, name)).sort()).toEqual([...expected].sort());
-    // wrangler starts in a few seconds, more on a loaded machine: a hang guard, not a speed target.
-  }, 60_000);
+  ])(
+    "%s and %s ↔ %s's %s",
+    async (config, secrets, file, name) => {
+      const expected = new Set([...(await wranglerTypes(config)), ...(await exampleSecrets(secrets))]);
+      expect(expected.size).toBeGreaterThan(5);
+      expect((await interfaceMembers(file, name)).sort()).toEqual([...expected].sort());
+      // wrangler starts in a few seconds, more on a loaded machine: a hang guard, not a speed target.
+    },
+    60_000,
+  );
 });

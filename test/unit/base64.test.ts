@@ -6,7 +6,15 @@ const enc = (s: string) => new TextEncoder().encode(s);
 
 describe("base64", () => {
   // RFC 4648 §10 test vectors.
-  const RFC = [["", ""], ["f", "Zg=="], ["fo", "Zm8="], ["foo", "Zm9v"], ["foob", "Zm9vYg=="], ["fooba", "Zm9vYmE="], ["foobar", "Zm9vYmFy"]] as const;
+  const RFC = [
+    ["", ""],
+    ["f", "Zg=="],
+    ["fo", "Zm8="],
+    ["foo", "Zm9v"],
+    ["foob", "Zm9vYg=="],
+    ["fooba", "Zm9vYmE="],
+    ["foobar", "Zm9vYmFy"],
+  ] as const;
   for (const [plain, b64] of RFC) {
     it(`"${plain}" <-> "${b64}"`, () => {
       expect(base64Encode(enc(plain))).toBe(b64);
@@ -22,7 +30,20 @@ describe("base64", () => {
   });
 
   it("rejects anything but canonical padded base64", () => {
-    for (const s of ["Zg", "Zg=", "Zg===", "Zh==", "Zm9=", "Z===", "=Zm9", "Zm=v", "Zm9v\n", " Zm9v", "Zm-_", "Zm9v Zm9v"]) {
+    for (const s of [
+      "Zg",
+      "Zg=",
+      "Zg===",
+      "Zh==",
+      "Zm9=",
+      "Z===",
+      "=Zm9",
+      "Zm=v",
+      "Zm9v\n",
+      " Zm9v",
+      "Zm-_",
+      "Zm9v Zm9v",
+    ]) {
       expect(() => base64Decode(s), s).toThrow(FormatError);
     }
   });

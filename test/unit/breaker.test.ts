@@ -3,9 +3,7 @@ import { CircuitBreaker, type BreakerState } from "../../src/origins/breaker";
 
 // A breaker that opens after 2 consecutive failures and stays open 1000 ms. Steps run in order on one breaker;
 // `at` is the clock each step passes in.
-type Step =
-  | { do: "failure" | "success"; at: number }
-  | { allow: boolean; at: number; state: BreakerState };
+type Step = { do: "failure" | "success"; at: number } | { allow: boolean; at: number; state: BreakerState };
 
 const SETTINGS = { failures: 2, cooldownMs: 1000 };
 

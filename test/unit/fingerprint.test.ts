@@ -23,9 +23,11 @@ describe("narinfoFingerprint", () => {
   it("sorts references as full paths and drops duplicates, whatever the file order", () => {
     const n = parseNarinfo(CACHE_NIXOS_ORG_NARINFOS["n5glp21rsz314qssw9fbvfswgy3kc68f"]!);
     const expected = narinfoFingerprint(n);
-    expect(expected.endsWith(
-      ";/nix/store/n5glp21rsz314qssw9fbvfswgy3kc68f-hello-2.12.1,/nix/store/qdcbgcj27x2kpxj2sf9yfvva7qsgg64g-glibc-2.38-77",
-    )).toBe(true);
+    expect(
+      expected.endsWith(
+        ";/nix/store/n5glp21rsz314qssw9fbvfswgy3kc68f-hello-2.12.1,/nix/store/qdcbgcj27x2kpxj2sf9yfvva7qsgg64g-glibc-2.38-77",
+      ),
+    ).toBe(true);
     const shuffled = { ...n, references: [...n.references].reverse() };
     expect(narinfoFingerprint(shuffled)).toBe(expected);
     expect(narinfoFingerprint({ ...n, references: [...n.references, ...n.references] })).toBe(expected);
@@ -33,7 +35,9 @@ describe("narinfoFingerprint", () => {
 
   it("sorts by full path, not by name", () => {
     const n = parseNarinfo(PROTOCOL_NARINFO);
-    const refs = ["zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz-a", "00000000000000000000000000000000-z"].map(parseStorePathBaseName);
+    const refs = ["zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz-a", "00000000000000000000000000000000-z"].map(
+      parseStorePathBaseName,
+    );
     expect(narinfoFingerprint({ ...n, references: refs })).toMatch(
       /;552;\/nix\/store\/00000000000000000000000000000000-z,\/nix\/store\/zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz-a$/,
     );
@@ -47,11 +51,15 @@ describe("narinfoFingerprint", () => {
 
   it("uses the store directory", () => {
     const text = PROTOCOL_NARINFO.replaceAll("/nix/store/", "/opt/store/");
-    expect(narinfoFingerprint(parseNarinfo(text, "/opt/store"), "/opt/store")).toBe(FP.replaceAll("/nix/store/", "/opt/store/"));
+    expect(narinfoFingerprint(parseNarinfo(text, "/opt/store"), "/opt/store")).toBe(
+      FP.replaceAll("/nix/store/", "/opt/store/"),
+    );
   });
 
   it("refuses a NarHash that is not sha256", () => {
     const n = parseNarinfo(PROTOCOL_NARINFO);
-    expect(() => narinfoFingerprint({ ...n, narHash: { algo: "sha512", bytes: new Uint8Array(64) } })).toThrow(FormatError);
+    expect(() => narinfoFingerprint({ ...n, narHash: { algo: "sha512", bytes: new Uint8Array(64) } })).toThrow(
+      FormatError,
+    );
   });
 });

@@ -12,7 +12,13 @@ describe("parseNixHash", () => {
   const expected = { algo: "sha256", bytes: base16Decode(HEX) };
 
   it("accepts every form Nix accepts, choosing the encoding by length", () => {
-    for (const s of [`sha256:${NIX32}`, `sha256:${HEX}`, `sha256:${HEX.toUpperCase()}`, `sha256:${B64}`, `sha256-${B64}`]) {
+    for (const s of [
+      `sha256:${NIX32}`,
+      `sha256:${HEX}`,
+      `sha256:${HEX.toUpperCase()}`,
+      `sha256:${B64}`,
+      `sha256-${B64}`,
+    ]) {
       expect(parseNixHash(s), s).toEqual(expected);
     }
   });
@@ -70,6 +76,8 @@ describe("hashesEqual", () => {
     const a = parseNixHash(`sha256:${NIX32}`);
     expect(hashesEqual(a, parseNixHash(`sha256:${HEX}`))).toBe(true);
     expect(hashesEqual(a, { algo: "sha256", bytes: new Uint8Array(32) })).toBe(false);
-    expect(hashesEqual({ algo: "sha1", bytes: new Uint8Array(20) }, { algo: "md5", bytes: new Uint8Array(20) })).toBe(false);
+    expect(hashesEqual({ algo: "sha1", bytes: new Uint8Array(20) }, { algo: "md5", bytes: new Uint8Array(20) })).toBe(
+      false,
+    );
   });
 });

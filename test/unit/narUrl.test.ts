@@ -15,9 +15,12 @@ describe("parseNarUrl", () => {
     expect(formatNixHash(u.fileHash!)).toBe(n.fileHashText);
   });
 
-  it.each(["", ".xz", ".bz2", ".zst", ".lzip", ".lz", ".lz4", ".br", ".gz"])("reads the file hash of a .nar%s name", (ext) => {
-    expect(parseNarUrl(`nar/${H}.nar${ext}`).fileHash?.algo).toBe("sha256");
-  });
+  it.each(["", ".xz", ".bz2", ".zst", ".lzip", ".lz", ".lz4", ".br", ".gz"])(
+    "reads the file hash of a .nar%s name",
+    (ext) => {
+      expect(parseNarUrl(`nar/${H}.nar${ext}`).fileHash?.algo).toBe("sha256");
+    },
+  );
 
   it("an unknown extension is just a name, not a hash", () => {
     expect(parseNarUrl(`nar/${H}.nar.foo`)).toEqual({ key: `nar/${H}.nar.foo` });
@@ -51,7 +54,13 @@ describe("parseNarUrl", () => {
   });
 
   it("rejects absolute URLs", () => {
-    for (const u of [`https://cache.example/nar/${H}.nar.xz`, "http://x/y", "file:///nix/x", "s3://bucket/nar/x", `//cdn.example/nar/${H}.nar`]) {
+    for (const u of [
+      `https://cache.example/nar/${H}.nar.xz`,
+      "http://x/y",
+      "file:///nix/x",
+      "s3://bucket/nar/x",
+      `//cdn.example/nar/${H}.nar`,
+    ]) {
       expect(() => parseNarUrl(u), u).toThrow(FormatError);
     }
   });

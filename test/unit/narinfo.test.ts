@@ -150,7 +150,7 @@ describe("parseNarinfo leniency that matches Nix", () => {
   });
 
   it("keeps unknown keys in order, after CA", () => {
-    const text = NIX_SIGNED_CONTENT_ADDRESSED + "Provenance: {\"type\":\"x\"}\nX-Custom: a: b\n";
+    const text = NIX_SIGNED_CONTENT_ADDRESSED + 'Provenance: {"type":"x"}\nX-Custom: a: b\n';
     const n = parseNarinfo(text);
     expect(n.extra).toEqual([
       ["Provenance", '{"type":"x"}'],
@@ -194,7 +194,10 @@ describe("parseNarinfo rejects", () => {
   });
 
   it("a second non-empty References or CA (Nix: 'extra References', 'extra CA')", () => {
-    expectFormatError(PROTOCOL_NARINFO + "References: d5yyw2049mh4jpnzspqdl8qmw8lb9vi5-feas-dep\n", /duplicate References/);
+    expectFormatError(
+      PROTOCOL_NARINFO + "References: d5yyw2049mh4jpnzspqdl8qmw8lb9vi5-feas-dep\n",
+      /duplicate References/,
+    );
     const ca = "CA: fixed:r:sha256:0y080qp2yp3rhlndfjp9ywsbmq94dbci0iayilyrf841m2cg0khs\n";
     expectFormatError(PROTOCOL_NARINFO + ca + ca, /duplicate CA/);
   });
@@ -202,9 +205,15 @@ describe("parseNarinfo rejects", () => {
   it("bad store paths, references, derivers, hashes and CA", () => {
     expectFormatError(edit(PROTOCOL_NARINFO, "StorePath", "/nix/store/8bxrx1z5h8ahx4wg51pp3gkni4q6xcai"), /StorePath/);
     expectFormatError(edit(PROTOCOL_NARINFO, "StorePath", "/tmp/8bxrx1z5h8ahx4wg51pp3gkni4q6xcai-x"), /StorePath/);
-    expectFormatError(edit(PROTOCOL_NARINFO, "References", "/nix/store/d5yyw2049mh4jpnzspqdl8qmw8lb9vi5-feas-dep"), /References/);
+    expectFormatError(
+      edit(PROTOCOL_NARINFO, "References", "/nix/store/d5yyw2049mh4jpnzspqdl8qmw8lb9vi5-feas-dep"),
+      /References/,
+    );
     expectFormatError(edit(PROTOCOL_NARINFO, "Deriver", "feas-app.drv"), /Deriver/);
-    expectFormatError(edit(PROTOCOL_NARINFO, "NarHash", "0y080qp2yp3rhlndfjp9ywsbmq94dbci0iayilyrf841m2cg0khs"), /NarHash/);
+    expectFormatError(
+      edit(PROTOCOL_NARINFO, "NarHash", "0y080qp2yp3rhlndfjp9ywsbmq94dbci0iayilyrf841m2cg0khs"),
+      /NarHash/,
+    );
     expectFormatError(edit(PROTOCOL_NARINFO, "FileHash", "sha256:xyz"), /FileHash/);
     expectFormatError(PROTOCOL_NARINFO + "CA: sha256:0y080qp2yp3rhlndfjp9ywsbmq94dbci0iayilyrf841m2cg0khs\n", /CA/);
   });

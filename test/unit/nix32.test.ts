@@ -7,8 +7,18 @@ import { isNix32, nix32Decode, nix32EncodedLength, nix32Encode } from "../../src
 const VECTORS: { algo: string; input: string; nix32: string; hex: string }[] = [
   { algo: "MD5", input: "", nix32: "3y8bwfr609h3lh9ch0izcqq7fl", hex: "d41d8cd98f00b204e9800998ecf8427e" },
   { algo: "MD5", input: "abc", nix32: "3jgzhjhz9zjvbb0kyj7jc500ch", hex: "900150983cd24fb0d6963f7d28e17f72" },
-  { algo: "SHA-1", input: "", nix32: "143xibwh31h9bvxzalr0sjvbbvpa6ffs", hex: "da39a3ee5e6b4b0d3255bfef95601890afd80709" },
-  { algo: "SHA-1", input: "abc", nix32: "kpcd173cq987hw957sx6m0868wv3x6d9", hex: "a9993e364706816aba3e25717850c26c9cd0d89d" },
+  {
+    algo: "SHA-1",
+    input: "",
+    nix32: "143xibwh31h9bvxzalr0sjvbbvpa6ffs",
+    hex: "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+  },
+  {
+    algo: "SHA-1",
+    input: "abc",
+    nix32: "kpcd173cq987hw957sx6m0868wv3x6d9",
+    hex: "a9993e364706816aba3e25717850c26c9cd0d89d",
+  },
   {
     algo: "SHA-256",
     input: "",
@@ -24,10 +34,8 @@ const VECTORS: { algo: string; input: string; nix32: string; hex: string }[] = [
   {
     algo: "SHA-512",
     input: "abc",
-    nix32:
-      "2gs8k559z4rlahfx0y688s49m2vvszylcikrfinm30ly9rak69236nkam5ydvly1ai7xac99vxfc4ii84hawjbk876blyk1jfhkbbyx",
-    hex:
-      "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+    nix32: "2gs8k559z4rlahfx0y688s49m2vvszylcikrfinm30ly9rak69236nkam5ydvly1ai7xac99vxfc4ii84hawjbk876blyk1jfhkbbyx",
+    hex: "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
   },
 ];
 

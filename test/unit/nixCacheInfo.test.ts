@@ -12,7 +12,11 @@ describe("nix-cache-info", () => {
   });
 
   it("reads what Nix writes for a new file:// cache, with Nix's defaults for the rest", () => {
-    expect(parseNixCacheInfo("StoreDir: /nix/store\n")).toEqual({ storeDir: "/nix/store", wantMassQuery: false, priority: 50 });
+    expect(parseNixCacheInfo("StoreDir: /nix/store\n")).toEqual({
+      storeDir: "/nix/store",
+      wantMassQuery: false,
+      priority: 50,
+    });
   });
 
   it("is as lenient as the client about spacing and unknown lines", () => {

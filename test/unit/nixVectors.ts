@@ -74,11 +74,12 @@ CA: fixed:r:sha256:00kjynz8n03652qccs76ivsvark3pr3dfr6w1ba3x7bx83kcknvv
  * Unsigned content-addressed narinfos written by Nix 2.8.0 (`nix copy --to file://…`), one per CA form, made by
  * test/fixtures/make-ca-fixtures.sh; Nix 2.8 itself accepts each with no trusted key. By narinfo file name.
  */
-export const NIX_CONTENT_ADDRESSED: Readonly<Record<string, { form: string; how: string; storePath: string; text: string }>> =
-  Object.fromEntries(
-    caExpected.paths.map((p) => {
-      const text = caNarinfos[`../fixtures/nix-2.8-ca/${p.narinfoFile}`];
-      if (text === undefined) throw new Error(`missing fixture ${p.narinfoFile}`);
-      return [p.narinfoFile, { form: p.form, how: p.how, storePath: p.storePath, text }];
-    }),
-  );
+export const NIX_CONTENT_ADDRESSED: Readonly<
+  Record<string, { form: string; how: string; storePath: string; text: string }>
+> = Object.fromEntries(
+  caExpected.paths.map((p) => {
+    const text = caNarinfos[`../fixtures/nix-2.8-ca/${p.narinfoFile}`];
+    if (text === undefined) throw new Error(`missing fixture ${p.narinfoFile}`);
+    return [p.narinfoFile, { form: p.form, how: p.how, storePath: p.storePath, text }];
+  }),
+);

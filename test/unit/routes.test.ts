@@ -16,13 +16,22 @@ describe("parseRoute", () => {
     [`/nar/${NAR}.nar.xz`, { kind: "nar", key: `nar/${NAR}.nar.xz` }],
     [`/nar/${NAR}.nar`, { kind: "nar", key: `nar/${NAR}.nar` }],
     // NAR names are opaque: UUIDs and other caches' schemes are keys as they are.
-    ["/nar/5f0c7c9e-0e51-4b4e-9d0c-2f4c6a1b3e7d.nar.zst", { kind: "nar", key: "nar/5f0c7c9e-0e51-4b4e-9d0c-2f4c6a1b3e7d.nar.zst" }],
+    [
+      "/nar/5f0c7c9e-0e51-4b4e-9d0c-2f4c6a1b3e7d.nar.zst",
+      { kind: "nar", key: "nar/5f0c7c9e-0e51-4b4e-9d0c-2f4c6a1b3e7d.nar.zst" },
+    ],
     [`/log/${HASH}-hello-2.12.drv`, { kind: "log", hash: HASH, key: `log/${HASH}-hello-2.12.drv` }],
     // `+` and `%2B` name one object (docs/protocol.md): the key is the decoded name.
     [`/log/${HASH}-c%2B%2B-tool.drv`, { kind: "log", hash: HASH, key: `log/${HASH}-c++-tool.drv` }],
     [`/log/${HASH}-c++-tool.drv`, { kind: "log", hash: HASH, key: `log/${HASH}-c++-tool.drv` }],
-    [`/realisations/sha256:${DRV_HASH}!out.doi`, { kind: "realisation", key: `realisations/sha256:${DRV_HASH}!out.doi` }],
-    [`/realisations/sha256:${DRV_HASH}%21dev.doi`, { kind: "realisation", key: `realisations/sha256:${DRV_HASH}!dev.doi` }],
+    [
+      `/realisations/sha256:${DRV_HASH}!out.doi`,
+      { kind: "realisation", key: `realisations/sha256:${DRV_HASH}!out.doi` },
+    ],
+    [
+      `/realisations/sha256:${DRV_HASH}%21dev.doi`,
+      { kind: "realisation", key: `realisations/sha256:${DRV_HASH}!dev.doi` },
+    ],
     [
       `/build-trace-v2/${HASH}-hello-2.12.drv/out.doi`,
       { kind: "build-trace", hash: HASH, key: `build-trace-v2/${HASH}-hello-2.12.drv/out.doi` },

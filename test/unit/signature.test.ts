@@ -17,7 +17,9 @@ import {
 } from "./nixVectors";
 
 /** A fresh Ed25519 key pair from WebCrypto, in Nix's `name:base64` formats. */
-async function generateNixKeyPair(name: string): Promise<{ sk: SecretKey; pk: PublicKey; skText: string; pkText: string }> {
+async function generateNixKeyPair(
+  name: string,
+): Promise<{ sk: SecretKey; pk: PublicKey; skText: string; pkText: string }> {
   const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
   const pub = new Uint8Array((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer);
   const pkcs8 = new Uint8Array((await crypto.subtle.exportKey("pkcs8", pair.privateKey)) as ArrayBuffer);
@@ -37,7 +39,10 @@ describe("signatures made by cache.nixos.org", () => {
 
   it("fail once a signed field changes", async () => {
     const n = parseNarinfo(CACHE_NIXOS_ORG_NARINFOS["n5glp21rsz314qssw9fbvfswgy3kc68f"]!);
-    expect(await verifyNarinfo({ ...n, narSize: n.narSize + 1 }, [key])).toEqual({ valid: false, reason: "bad-signature" });
+    expect(await verifyNarinfo({ ...n, narSize: n.narSize + 1 }, [key])).toEqual({
+      valid: false,
+      reason: "bad-signature",
+    });
   });
 });
 
@@ -45,7 +50,10 @@ describe("signatures made by Nix 2.8", () => {
   const pk = parsePublicKey(NIX_TEST_PUBLIC_KEY);
   const sk = parseSecretKey(NIX_TEST_SECRET_KEY);
 
-  for (const [name, text] of [["with a reference", NIX_SIGNED_WITH_REFERENCE], ["content-addressed", NIX_SIGNED_CONTENT_ADDRESSED]]) {
+  for (const [name, text] of [
+    ["with a reference", NIX_SIGNED_WITH_REFERENCE],
+    ["content-addressed", NIX_SIGNED_CONTENT_ADDRESSED],
+  ]) {
     it(`verify, and signNarinfo reproduces Nix's Sig exactly (Ed25519 is deterministic): ${name}`, async () => {
       const n = parseNarinfo(text!);
       expect(await verifyNarinfo(n, [pk])).toEqual({ valid: true, keyName: "edge-test-1" });
@@ -85,7 +93,10 @@ describe("signNarinfo and verifyNarinfo with a generated key", () => {
     ["NarSize", (n) => ({ ...n, narSize: n.narSize + 1 })],
     ["References: removed", (n) => ({ ...n, references: [] })],
     ["References: added", (n) => ({ ...n, references: [...n.references, n.storePath] })],
-    ["References: changed", (n) => ({ ...n, references: [parseStorePathBaseName("d5yyw2049mh4jpnzspqdl8qmw8lb9vi5-feas-deq")] })],
+    [
+      "References: changed",
+      (n) => ({ ...n, references: [parseStorePathBaseName("d5yyw2049mh4jpnzspqdl8qmw8lb9vi5-feas-deq")] }),
+    ],
   ];
   for (const [field, change] of tampered) {
     it(`fails when ${field} changes`, async () => {
@@ -100,7 +111,10 @@ describe("signNarinfo and verifyNarinfo with a generated key", () => {
     ["FileHash and FileSize", (n) => ({ ...n, fileHash: otherHash, fileHashText: undefined, fileSize: 1 })],
     ["Deriver", (n) => ({ ...n, deriver: "unknown-deriver" })],
     ["CA", (n) => ({ ...n, ca: "fixed:r:sha256:" + "0".repeat(52) })],
-    ["NarHash spelling", (n) => parseNarinfo(formatNarinfo(n).replace(/NarHash: .*/, `NarHash: sha256-${base64Encode(n.narHash.bytes)}`))],
+    [
+      "NarHash spelling",
+      (n) => parseNarinfo(formatNarinfo(n).replace(/NarHash: .*/, `NarHash: sha256-${base64Encode(n.narHash.bytes)}`)),
+    ],
   ];
   for (const [field, change] of unsigned) {
     it(`still verifies when ${field} changes (not in the fingerprint)`, async () => {
@@ -128,9 +142,15 @@ describe("signNarinfo and verifyNarinfo with a generated key", () => {
 
   it("reports no-trusted-key when no Sig names a trusted key", async () => {
     const { n } = await signed();
-    expect(await verifyNarinfo(n, [parsePublicKey(CACHE_NIXOS_ORG_KEY)])).toEqual({ valid: false, reason: "no-trusted-key" });
+    expect(await verifyNarinfo(n, [parsePublicKey(CACHE_NIXOS_ORG_KEY)])).toEqual({
+      valid: false,
+      reason: "no-trusted-key",
+    });
     expect(await verifyNarinfo(n, [])).toEqual({ valid: false, reason: "no-trusted-key" });
-    expect(await verifyNarinfo(base, [parsePublicKey(CACHE_NIXOS_ORG_KEY)])).toEqual({ valid: false, reason: "no-trusted-key" });
+    expect(await verifyNarinfo(base, [parsePublicKey(CACHE_NIXOS_ORG_KEY)])).toEqual({
+      valid: false,
+      reason: "no-trusted-key",
+    });
   });
 
   it("rejects a signature by another key that has the trusted key's name", async () => {
@@ -145,7 +165,10 @@ describe("signNarinfo and verifyNarinfo with a generated key", () => {
     const otherSig = await signNarinfo(n, other.sk);
     const bogus = `edge-gen-1:${base64Encode(new Uint8Array(64))}`;
     const m = withSignatures(n, [bogus, otherSig, ...n.sigs]);
-    expect(await verifyNarinfo(m, [parsePublicKey(CACHE_NIXOS_ORG_KEY), pk])).toEqual({ valid: true, keyName: "edge-gen-1" });
+    expect(await verifyNarinfo(m, [parsePublicKey(CACHE_NIXOS_ORG_KEY), pk])).toEqual({
+      valid: true,
+      keyName: "edge-gen-1",
+    });
     expect(await verifyNarinfo(m, [other.pk])).toEqual({ valid: true, keyName: "other-1" });
   });
 

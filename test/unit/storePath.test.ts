@@ -19,7 +19,15 @@ describe("store path hash", () => {
   });
 
   it("rejects other lengths and characters", () => {
-    for (const s of ["", HASH.slice(1), HASH + "0", "e" + HASH.slice(1), HASH.toUpperCase(), "t" + HASH.slice(1), "/" + HASH.slice(1)]) {
+    for (const s of [
+      "",
+      HASH.slice(1),
+      HASH + "0",
+      "e" + HASH.slice(1),
+      HASH.toUpperCase(),
+      "t" + HASH.slice(1),
+      "/" + HASH.slice(1),
+    ]) {
       expect(() => parseStorePathHash(s), s).toThrow(FormatError);
     }
   });
@@ -27,7 +35,18 @@ describe("store path hash", () => {
 
 describe("store path name", () => {
   it("accepts Nix's character set up to 211 characters", () => {
-    for (const s of ["hello-2.12.1", "a", "x".repeat(211), "gcc-13+git_x?y=z", ".x", "..x", "-x", "...", "a..", "glibc-2.38-77.drv"]) {
+    for (const s of [
+      "hello-2.12.1",
+      "a",
+      "x".repeat(211),
+      "gcc-13+git_x?y=z",
+      ".x",
+      "..x",
+      "-x",
+      "...",
+      "a..",
+      "glibc-2.38-77.drv",
+    ]) {
       expect(parseStorePathName(s)).toBe(s);
     }
   });

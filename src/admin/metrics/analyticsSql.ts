@@ -22,10 +22,12 @@ export function parseAnalyticsConfig(env: AdminEnv): AnalyticsConfig | undefined
   const accountId = env.ANALYTICS_ACCOUNT_ID;
   if (!accountId) return undefined;
   if (!/^[0-9a-f]{32}$/.test(accountId)) throw new ConfigError("ANALYTICS_ACCOUNT_ID is not an account id");
-  if (!env.ANALYTICS_API_TOKEN) throw new ConfigError("ANALYTICS_ACCOUNT_ID is set but the ANALYTICS_API_TOKEN secret is not");
+  if (!env.ANALYTICS_API_TOKEN)
+    throw new ConfigError("ANALYTICS_ACCOUNT_ID is set but the ANALYTICS_API_TOKEN secret is not");
   const dataset = env.ANALYTICS_DATASET || DEFAULT_DATASET;
   // The dataset name goes into SQL text: only a plain identifier is accepted.
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(dataset)) throw new ConfigError("ANALYTICS_DATASET must be a plain identifier");
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(dataset))
+    throw new ConfigError("ANALYTICS_DATASET must be a plain identifier");
   const apiBase = (env.ANALYTICS_SQL_API || DEFAULT_SQL_API_BASE).replace(/\/+$/, "");
   if (!/^https?:\/\//.test(apiBase)) throw new ConfigError("ANALYTICS_SQL_API must be http(s)");
   return { accountId, dataset, apiBase, apiToken: env.ANALYTICS_API_TOKEN };

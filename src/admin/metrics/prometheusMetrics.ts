@@ -31,7 +31,13 @@ function labels(values: Record<string, string>): string {
 }
 
 /** Sums rows into one gauge per distinct label set. */
-function gauge(name: string, help: string, rows: readonly Row[], labelsOf: (r: Row) => Record<string, string> | undefined, value: (r: Row) => number): string[] {
+function gauge(
+  name: string,
+  help: string,
+  rows: readonly Row[],
+  labelsOf: (r: Row) => Record<string, string> | undefined,
+  value: (r: Row) => number,
+): string[] {
   const sums = new Map<string, number>();
   for (const r of rows) {
     const l = labelsOf(r);
@@ -57,7 +63,12 @@ function exposition(rows: readonly Row[] | undefined): string {
         "nix_cache_edge_requests",
         "Requests answered by the cache worker in the window, by route, cache status, answering origin and status class.",
         rows,
-        (r) => ({ route: r.route, cache_status: r.cache_status, origin: r.origin, status_class: `${Number(r.status_class)}xx` }),
+        (r) => ({
+          route: r.route,
+          cache_status: r.cache_status,
+          origin: r.origin,
+          status_class: `${Number(r.status_class)}xx`,
+        }),
         (r) => Number(r.requests),
       ),
       ...gauge(
@@ -71,7 +82,8 @@ function exposition(rows: readonly Row[] | undefined): string {
         "nix_cache_edge_verification_failures",
         "Requests in the window where an object failed a check, by outcome and by the origin that held it.",
         rows,
-        (r) => (FAILED_CHECKS.has(r.verification) ? { verification: r.verification, origin: r.rejected_by } : undefined),
+        (r) =>
+          FAILED_CHECKS.has(r.verification) ? { verification: r.verification, origin: r.rejected_by } : undefined,
         (r) => Number(r.requests),
       ),
     );

@@ -14,7 +14,11 @@ let scopes = new Set<Scope>();
 
 type Child = Node | string | null | undefined | false;
 
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
   for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c);
@@ -112,31 +116,66 @@ function renderPath(status: any): void {
   const dl = h(
     "dl",
     {},
-    h("dt", {}, "Store path"), h("dd", { class: "mono", id: "r-store-path" }, status.storePath ?? `${status.hash} (no narinfo found)`),
+    h("dt", {}, "Store path"),
+    h("dd", { class: "mono", id: "r-store-path" }, status.storePath ?? `${status.hash} (no narinfo found)`),
     h("dt", {}, "Blocked"),
-    h("dd", { id: "r-blocked" }, blocked ? yesNo(false, "", `blocked: ${blocked.reason} (by ${blocked.by}, ${blocked.at})`) : "no"),
+    h(
+      "dd",
+      { id: "r-blocked" },
+      blocked ? yesNo(false, "", `blocked: ${blocked.reason} (by ${blocked.by}, ${blocked.at})`) : "no",
+    ),
     h("dt", {}, "Narinfo"),
-    h("dd", { id: "r-narinfo" }, typeof narinfo === "string" ? narinfo : `in ${narinfo.origin}: ${narinfo.url} (${narinfo.compression}, NAR ${narinfo.narSize} bytes)`),
+    h(
+      "dd",
+      { id: "r-narinfo" },
+      typeof narinfo === "string"
+        ? narinfo
+        : `in ${narinfo.origin}: ${narinfo.url} (${narinfo.compression}, NAR ${narinfo.narSize} bytes)`,
+    ),
     h("dt", {}, "Signature"),
-    h("dd", { id: "r-signature" }, sig === null ? "—" : sig.valid ? yesNo(true, `valid (${sig.key})`, "") : yesNo(false, "", `refused: ${sig.reason}`)),
+    h(
+      "dd",
+      { id: "r-signature" },
+      sig === null
+        ? "—"
+        : sig.valid
+          ? yesNo(true, `valid (${sig.key})`, "")
+          : yesNo(false, "", `refused: ${sig.reason}`),
+    ),
   );
   const origins = h(
     "table",
     { id: "r-origins" },
     h("thead", {}, h("tr", {}, h("th", {}, "origin"), h("th", {}, "type"), h("th", {}, "narinfo"), h("th", {}, "NAR"))),
-    h("tbody", {}, ...status.origins.map((o: any) => h("tr", {}, h("td", {}, o.name), h("td", {}, o.type), h("td", {}, o.narinfo ?? "—"), h("td", {}, o.nar ?? "—")))),
+    h(
+      "tbody",
+      {},
+      ...status.origins.map((o: any) =>
+        h("tr", {}, h("td", {}, o.name), h("td", {}, o.type), h("td", {}, o.narinfo ?? "—"), h("td", {}, o.nar ?? "—")),
+      ),
+    ),
   );
   const edge = h(
     "table",
     { id: "r-edge" },
     h("thead", {}, h("tr", {}, h("th", {}, `edge cache (${status.edge.scope})`), h("th", {}, ""))),
-    h("tbody", {}, ...Object.entries(status.edge.objects as Record<string, string>).map(([k, v]) => h("tr", {}, h("td", { class: "mono" }, k), h("td", {}, v)))),
+    h(
+      "tbody",
+      {},
+      ...Object.entries(status.edge.objects as Record<string, string>).map(([k, v]) =>
+        h("tr", {}, h("td", { class: "mono" }, k), h("td", {}, v)),
+      ),
+    ),
   );
   const actions = h("div", { class: "actions" });
   if (scopes.has("purge")) actions.append(h("button", { type: "button", id: "purge" }, "Purge…"));
   if (scopes.has("block")) {
     if (blocked) actions.append(h("button", { type: "button", id: "unblock", class: "secondary" }, "Unblock…"));
-    else actions.append(h("input", { id: "block-reason", placeholder: "reason for the block (required)" }), h("button", { type: "button", id: "block", class: "danger" }, "Block…"));
+    else
+      actions.append(
+        h("input", { id: "block-reason", placeholder: "reason for the block (required)" }),
+        h("button", { type: "button", id: "block", class: "danger" }, "Block…"),
+      );
   }
   byId("path-result").replaceChildren(dl, origins, edge, actions);
   document.getElementById("purge")?.addEventListener("click", () => void preparePurge());
@@ -161,7 +200,12 @@ function confirmPanel(title: string, lines: Child[], list: string[], go: string,
   const panel = byId("confirm");
   const goButton = h("button", { type: "button", id: "confirm-go", class: "danger" }, go);
   const cancel = h("button", { type: "button", id: "confirm-cancel", class: "secondary" }, "Cancel");
-  panel.replaceChildren(h("h3", {}, title), ...lines.map((l) => h("p", {}, l)), h("ul", { id: "confirm-list" }, ...list.map((x) => h("li", {}, x))), h("div", { class: "actions" }, goButton, cancel));
+  panel.replaceChildren(
+    h("h3", {}, title),
+    ...lines.map((l) => h("p", {}, l)),
+    h("ul", { id: "confirm-list" }, ...list.map((x) => h("li", {}, x))),
+    h("div", { class: "actions" }, goButton, cancel),
+  );
   panel.hidden = false;
   cancel.addEventListener("click", () => (panel.hidden = true));
   goButton.addEventListener("click", async () => {
@@ -186,7 +230,8 @@ async function preparePurge(): Promise<void> {
     "Purge now",
     async () => {
       const done = await api("POST", "/v1/purge", { paths: [hash] });
-      if (done.status === 200) notice(`Purged ${done.json.purge.urls.length} URLs (zone: ${done.json.purge.zone.status}).`);
+      if (done.status === 200)
+        notice(`Purged ${done.json.purge.urls.length} URLs (zone: ${done.json.purge.zone.status}).`);
       else notice(`Purge failed: ${errorText(done)}`, true);
     },
   );
@@ -210,7 +255,10 @@ async function prepareBlock(): Promise<void> {
     "Block now",
     async () => {
       const done = await api("POST", "/v1/block", { paths: [hash], reason });
-      if (done.status === 200) notice(`Blocked ${hash} (${done.json.paths[0].denylistKeys.length} denylist keys, zone: ${done.json.purge.zone.status}).`);
+      if (done.status === 200)
+        notice(
+          `Blocked ${hash} (${done.json.paths[0].denylistKeys.length} denylist keys, zone: ${done.json.purge.zone.status}).`,
+        );
       else notice(`Block failed: ${errorText(done)}`, true);
     },
   );
@@ -222,7 +270,10 @@ function prepareUnblock(): void {
   const b = current.status.blocked;
   confirmPanel(
     `Unblock ${hash}?`,
-    [`Blocked by ${b.by} at ${b.at}: ${b.reason}.`, "This denylist entry is deleted, with the related keys no other block needs; the path is served again within a minute everywhere."],
+    [
+      `Blocked by ${b.by} at ${b.at}: ${b.reason}.`,
+      "This denylist entry is deleted, with the related keys no other block needs; the path is served again within a minute everywhere.",
+    ],
     [`DELETE /v1/block/${hash}`],
     "Unblock now",
     async () => {
@@ -261,8 +312,13 @@ async function loadAudit(fresh: boolean): Promise<void> {
     return h(
       "tr",
       { "data-id": String(r.id) },
-      h("td", {}, String(r.id)), h("td", {}, r.at), h("td", {}, r.actor), h("td", {}, r.action),
-      h("td", {}, r.result), h("td", {}, String(r.status)), h("td", { class: "mono" }, paths),
+      h("td", {}, String(r.id)),
+      h("td", {}, r.at),
+      h("td", {}, r.actor),
+      h("td", {}, r.action),
+      h("td", {}, r.result),
+      h("td", {}, String(r.status)),
+      h("td", { class: "mono" }, paths),
     );
   });
   if (fresh) tbody.replaceChildren(...rows);
@@ -284,13 +340,50 @@ async function checkHealth(): Promise<void> {
     h(
       "table",
       {},
-      h("thead", {}, h("tr", {}, h("th", {}, "origin"), h("th", {}, "reachable"), h("th", {}, "latency"), h("th", {}, "breaker (this admin isolate)"))),
-      h("tbody", {}, ...j.origins.map((o: any) => h("tr", {}, h("td", {}, o.name), h("td", {}, yesNo(o.reachable, "yes", `no: ${o.detail ?? o.answer}`)), h("td", {}, `${o.ms} ms`), h("td", {}, o.breaker)))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", {}, "origin"),
+          h("th", {}, "reachable"),
+          h("th", {}, "latency"),
+          h("th", {}, "breaker (this admin isolate)"),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        ...j.origins.map((o: any) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, o.name),
+            h("td", {}, yesNo(o.reachable, "yes", `no: ${o.detail ?? o.answer}`)),
+            h("td", {}, `${o.ms} ms`),
+            h("td", {}, o.breaker),
+          ),
+        ),
+      ),
     ),
-    h("p", {}, "Cache worker /health: ", yesNo(j.cache.ok, `ok in ${j.cache.ms} ms`, `failed (${j.cache.status ?? j.cache.error})`),
-      j.cache.body?.origins ? ` — breakers there: ${j.cache.body.origins.map((o: any) => `${o.name} ${o.breaker}`).join(", ")}` : ""),
-    h("p", {}, `Denylist: version ${j.denylist.version}, published ${j.denylist.publishedVersion}${j.denylist.publishedVersion < j.denylist.version ? " (behind: the cron trigger republishes)" : ""}; KV serves ${"error" in j.denylist.document ? `no usable document (${j.denylist.document.error})` : `version ${j.denylist.document.version} with ${j.denylist.document.keys} keys`}; changes reach every cache worker within ${j.denylist.maxStalenessSeconds} s; last change: `,
-      j.denylist.lastChange ? `${j.denylist.lastChange.action} by ${j.denylist.lastChange.by} at ${j.denylist.lastChange.at}` : "none"),
+    h(
+      "p",
+      {},
+      "Cache worker /health: ",
+      yesNo(j.cache.ok, `ok in ${j.cache.ms} ms`, `failed (${j.cache.status ?? j.cache.error})`),
+      j.cache.body?.origins
+        ? ` — breakers there: ${j.cache.body.origins.map((o: any) => `${o.name} ${o.breaker}`).join(", ")}`
+        : "",
+    ),
+    h(
+      "p",
+      {},
+      `Denylist: version ${j.denylist.version}, published ${j.denylist.publishedVersion}${j.denylist.publishedVersion < j.denylist.version ? " (behind: the cron trigger republishes)" : ""}; KV serves ${"error" in j.denylist.document ? `no usable document (${j.denylist.document.error})` : `version ${j.denylist.document.version} with ${j.denylist.document.keys} keys`}; changes reach every cache worker within ${j.denylist.maxStalenessSeconds} s; last change: `,
+      j.denylist.lastChange
+        ? `${j.denylist.lastChange.action} by ${j.denylist.lastChange.by} at ${j.denylist.lastChange.at}`
+        : "none",
+    ),
   );
 }
 
@@ -305,14 +398,22 @@ function hourLabel(hour: string): string {
   return hour.slice(11, 16) || hour;
 }
 
-function barChart(id: string, title: string, buckets: any[], bars: (b: any, x: number, w: number) => SVGElement[]): HTMLElement {
+function barChart(
+  id: string,
+  title: string,
+  buckets: any[],
+  bars: (b: any, x: number, w: number) => SVGElement[],
+): HTMLElement {
   const n = Math.max(buckets.length, 1);
   const slot = (W - 2 * PAD) / n;
   const w = Math.max(slot * 0.7, 2);
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title, id });
   chart.append(svg("line", { class: "axis", x1: PAD, y1: H - PAD, x2: W - PAD, y2: H - PAD }));
   chart.append(svg("line", { class: "axis", x1: PAD, y1: PAD, x2: PAD, y2: H - PAD }));
-  for (const [y, text] of [[PAD, "100%"], [H - PAD, "0"]] as const) {
+  for (const [y, text] of [
+    [PAD, "100%"],
+    [H - PAD, "0"],
+  ] as const) {
     const label = svg("text", { x: PAD - 3, y: y + 3, "text-anchor": "end", "font-size": 9 });
     label.textContent = text;
     chart.append(label);
@@ -341,7 +442,10 @@ async function loadMetrics(): Promise<void> {
   const out = byId("charts");
   const a = await api("GET", `/v1/metrics?hours=${hours}`);
   if (a.status !== 200) return void out.replaceChildren(h("p", { class: "error" }, errorText(a)));
-  if (!a.json.configured) return void out.replaceChildren(h("p", { class: "hint" }, "Metrics are not configured (ANALYTICS_ACCOUNT_ID; docs/observability.md)."));
+  if (!a.json.configured)
+    return void out.replaceChildren(
+      h("p", { class: "hint" }, "Metrics are not configured (ANALYTICS_ACCOUNT_ID; docs/observability.md)."),
+    );
   const buckets: any[] = a.json.buckets;
   if (buckets.length === 0) return void out.replaceChildren(h("p", { class: "hint" }, "No requests in this period."));
   const originNames = [...new Set(buckets.flatMap((b) => b.origins.map((o: any) => o.origin as string)))];
@@ -349,17 +453,29 @@ async function loadMetrics(): Promise<void> {
   const plot = H - 2 * PAD;
   const hit = barChart("chart-hit-ratio", "Edge hit ratio (narinfos and NARs)", buckets, (b, x, w) => {
     const ratio = b.hitRatio ?? 0;
-    return [titled(svg("rect", { class: "bar-hit", x, width: w, y: PAD + plot * (1 - ratio), height: plot * ratio }), `${b.hour}: ${(ratio * 100).toFixed(1)} % of ${Math.round(b.requests)} requests`)];
+    return [
+      titled(
+        svg("rect", { class: "bar-hit", x, width: w, y: PAD + plot * (1 - ratio), height: plot * ratio }),
+        `${b.hour}: ${(ratio * 100).toFixed(1)} % of ${Math.round(b.requests)} requests`,
+      ),
+    ];
   });
   const share = barChart("chart-origin-share", "Share of answers by origin", buckets, (b, x, w) => {
     let y = PAD + plot;
     return b.origins.map((o: any) => {
       const height = plot * o.share;
       y -= height;
-      return titled(svg("rect", { class: cls(o.origin), x, width: w, y, height }), `${b.hour}: ${o.origin} ${(o.share * 100).toFixed(1)} %, ${o.bytes} bytes`);
+      return titled(
+        svg("rect", { class: cls(o.origin), x, width: w, y, height }),
+        `${b.hour}: ${o.origin} ${(o.share * 100).toFixed(1)} %, ${o.bytes} bytes`,
+      );
     });
   });
-  const legend = h("ul", { class: "legend" }, ...originNames.map((o) => h("li", {}, h("span", { class: `swatch ${cls(o)}` }), o)));
+  const legend = h(
+    "ul",
+    { class: "legend" },
+    ...originNames.map((o) => h("li", {}, h("span", { class: `swatch ${cls(o)}` }), o)),
+  );
   out.replaceChildren(h("div", { class: "charts" }, hit, share), legend);
 }
 
