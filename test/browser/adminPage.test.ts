@@ -26,6 +26,7 @@ import {
   seedR2From,
   sleep,
   WRANGLER_ENV,
+  writeGateway,
   writeWorkerConfigs,
 } from "../e2e/harness";
 
@@ -50,13 +51,6 @@ let sqlServer: http.Server;
 const sqlCalls: { path: string; authorization?: string; sql: string }[] = [];
 let demo: { paths: string[]; top: string };
 const hashOf = (storePath: string) => storePath.slice("/nix/store/".length, "/nix/store/".length + 32);
-
-const GATEWAY = `export default {
-  fetch(request, env) {
-    return (new URL(request.url).hostname === "localhost" ? env.ADMIN : env.CACHE).fetch(request);
-  },
-};
-`;
 
 /** Six hours of traffic: hits rising from 50 % to 100 %, the rest from R2 and, early on, S3. */
 function sqlRows() {
@@ -97,21 +91,7 @@ async function writeConfigs(
   port: number,
   sqlPort: number,
 ): Promise<{ gateway: string; cache: string; admin: string }> {
-  const gateway = join(dir, "gateway.toml");
-  await writeFile(join(dir, "gateway.mjs"), GATEWAY);
-  await writeFile(
-    gateway,
-    [
-      'name = "nix-cache-browser-gateway"',
-      'main = "gateway.mjs"',
-      'compatibility_date = "2026-04-20"',
-      "services = [",
-      '  { binding = "CACHE", service = "nix-cache-edge" },',
-      '  { binding = "ADMIN", service = "nix-cache-admin" },',
-      "]",
-      "",
-    ].join("\n"),
-  );
+  const gateway = await writeGateway(dir, "nix-cache-browser-gateway", 'url.hostname === "localhost"');
   const { cache, admin } = await writeWorkerConfigs(dir);
   const tokens = [
     { id: "browser-admin", sha256: sha256(TOKENS.admin), scopes: ["purge", "block", "delete", "read"] },

@@ -28,6 +28,7 @@ import {
   seedR2From,
   sleep,
   WRANGLER_ENV,
+  writeGateway,
   writeWorkerConfigs,
   type RunResult,
 } from "./harness";
@@ -45,29 +46,8 @@ const hashOf = (storePath: string) => storePath.slice("/nix/store/".length, "/ni
 /** The top path's deriver, as its narinfo in demo/cache names it. */
 const TOP_DRV = "b5k5mx3zfw80ybbvpgygccs8a8cssk0h-nix-edge-cache-demo-hello.drv";
 
-const GATEWAY = `export default {
-  fetch(request, env) {
-    return (new URL(request.url).pathname.startsWith("/v1/") ? env.ADMIN : env.CACHE).fetch(request);
-  },
-};
-`;
-
 async function writeConfigs(dir: string, port: number): Promise<{ gateway: string; cache: string; admin: string }> {
-  const gateway = join(dir, "gateway.toml");
-  await writeFile(join(dir, "gateway.mjs"), GATEWAY);
-  await writeFile(
-    gateway,
-    [
-      'name = "nix-cache-e2e-gateway"',
-      'main = "gateway.mjs"',
-      'compatibility_date = "2026-04-20"',
-      "services = [",
-      '  { binding = "CACHE", service = "nix-cache-edge" },',
-      '  { binding = "ADMIN", service = "nix-cache-admin" },',
-      "]",
-      "",
-    ].join("\n"),
-  );
+  const gateway = await writeGateway(dir, "nix-cache-e2e-gateway", 'url.pathname.startsWith("/v1/")');
   const { cache, admin } = await writeWorkerConfigs(dir);
   const tokens = [
     { id: "e2e-admin", sha256: sha256(TOKENS.admin), scopes: ["purge", "block", "delete", "read"] },

@@ -796,3 +796,38 @@ export async function writeWorkerConfigs(dir: string): Promise<{ cache: string; 
   await writeFile(cache, cacheText);
   return { cache, admin };
 }
+
+/**
+ * A gateway worker for one `wrangler dev` serving both workers on one port, as one zone does in production: a
+ * request goes to the admin worker when `adminWhen` (a JavaScript expression over `url`, the request's URL) holds,
+ * to the cache worker otherwise. Returns the path of its config.
+ */
+export async function writeGateway(dir: string, name: string, adminWhen: string): Promise<string> {
+  await writeFile(
+    join(dir, "gateway.mjs"),
+    [
+      "export default {",
+      "  fetch(request, env) {",
+      "    const url = new URL(request.url);",
+      `    return (${adminWhen} ? env.ADMIN : env.CACHE).fetch(request);`,
+      "  },",
+      "};",
+      "",
+    ].join("\n"),
+  );
+  const gateway = join(dir, "gateway.toml");
+  await writeFile(
+    gateway,
+    [
+      `name = ${JSON.stringify(name)}`,
+      'main = "gateway.mjs"',
+      'compatibility_date = "2026-04-20"',
+      "services = [",
+      '  { binding = "CACHE", service = "nix-cache-edge" },',
+      '  { binding = "ADMIN", service = "nix-cache-admin" },',
+      "]",
+      "",
+    ].join("\n"),
+  );
+  return gateway;
+}

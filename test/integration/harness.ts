@@ -46,6 +46,14 @@ export const TEST_KEY = (): string => expected().publicKey;
 /** The R2 bucket of the test project's wrangler config (NAR_BUCKET), shared by the tests of one file. */
 export const bucket = (): R2Bucket => baseEnv.NAR_BUCKET;
 
+/** ORIGINS entries for tests: an upstream stubbed by `stubOrigins` (host `<name>.stub`) and the R2 bucket. */
+export const upstream = (name: string, extra: Record<string, unknown> = {}) => ({
+  type: "http",
+  url: `http://${name}.stub`,
+  ...extra,
+});
+export const r2 = (extra: Record<string, unknown> = {}) => ({ type: "r2", binding: "NAR_BUCKET", ...extra });
+
 /** Empties a bucket: storage outlives single tests within a file. */
 export async function emptyBucket(bucket: R2Bucket): Promise<void> {
   for (;;) {

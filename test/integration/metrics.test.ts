@@ -2,11 +2,11 @@
  * The data point each request writes to Analytics Engine (src/metrics/, docs/observability.md). The dataset is a
  * recording stand-in for the METRICS binding; everything else (R2, Cache API, WebCrypto) is workerd's.
  */
-import { env as baseEnv } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { COLUMNS, type RequestDataPoint } from "../../src/metrics/dataPoint";
 import type { Env } from "../../src/env";
 import {
+  bucket,
   bytesOf,
   call,
   callStreaming,
@@ -20,7 +20,6 @@ import {
   testEnv,
 } from "./harness";
 
-const bucket = () => (baseEnv as unknown as Env).NAR_BUCKET!;
 beforeEach(() => emptyBucket(bucket()));
 
 type Field = keyof RequestDataPoint;

@@ -2,13 +2,9 @@
  * Which narinfos the worker serves, beyond signed ones: unsigned content-addressed paths (made by Nix 2.8,
  * test/fixtures/make-ca-fixtures.sh) and the parse rules of docs/protocol.md, through the worker with R2 as origin.
  */
-import { env as baseEnv } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Env } from "../../src/env";
 import { NIX_CONTENT_ADDRESSED } from "../unit/nixVectors";
-import { call, emptyBucket, fixturePath, fixtureText, testEnv } from "./harness";
-
-const bucket = () => (baseEnv as unknown as Env).NAR_BUCKET!;
+import { bucket, call, emptyBucket, fixturePath, fixtureText, testEnv } from "./harness";
 
 beforeEach(() => emptyBucket(bucket()));
 

@@ -9,15 +9,11 @@ import {
   seedR2,
   stubOrigins,
   testEnv,
+  upstream,
 } from "./harness";
 import { bucket, emptyBucket } from "./harness";
 
 beforeEach(() => emptyBucket(bucket()));
-const upstream = (name: string, extra: Record<string, unknown> = {}) => ({
-  type: "http",
-  url: `http://${name}.stub`,
-  ...extra,
-});
 const s3 = (extra: Record<string, unknown> = {}) => ({
   type: "s3",
   name: "s3-test",

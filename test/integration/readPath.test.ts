@@ -3,7 +3,6 @@
  * corrupt bytes never reach a client when another origin has good ones, Range answered exactly, every origin read
  * under a timeout. Upstreams that stall, truncate, lie or ignore Range are stubs, and each test says so.
  */
-import { env as baseEnv } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
 import { CircuitBreaker } from "../../src/origins/breaker";
@@ -12,6 +11,7 @@ import { cacheKeyUrl } from "../../src/routing/cacheKey";
 import { lookupNarinfo } from "../../src/admin/servedObjects";
 import { configFor } from "../../src/config";
 import {
+  bucket,
   bytesOf,
   call,
   callStreaming,
@@ -20,17 +20,12 @@ import {
   fixturePath,
   fixtureText,
   fixtureUpstream,
+  r2,
   stubOrigins,
   testEnv,
+  upstream,
 } from "./harness";
 
-const bucket = () => (baseEnv as unknown as Env).NAR_BUCKET!;
-const upstream = (name: string, extra: Record<string, unknown> = {}) => ({
-  type: "http",
-  url: `http://${name}.stub`,
-  ...extra,
-});
-const r2 = (extra: Record<string, unknown> = {}) => ({ type: "r2", binding: "NAR_BUCKET", ...extra });
 const hostOf = (request: Request) => new URL(request.url).host;
 
 beforeEach(() => emptyBucket(bucket()));

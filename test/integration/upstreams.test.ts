@@ -3,10 +3,9 @@
  * query strings that pick the file, what is kept from an origin the worker cannot verify, and what clients learn
  * about origins. The upstreams are stubs shaped after ncps and harmonia, and each test says so.
  */
-import { env as baseEnv } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Env } from "../../src/env";
 import {
+  bucket,
   bytesOf,
   call,
   emptyBucket,
@@ -14,17 +13,11 @@ import {
   fixturePath,
   fixtureText,
   fixtureUpstream,
+  r2,
   stubOrigins,
   testEnv,
+  upstream,
 } from "./harness";
-
-const bucket = () => (baseEnv as unknown as Env).NAR_BUCKET!;
-const upstream = (name: string, extra: Record<string, unknown> = {}) => ({
-  type: "http",
-  url: `http://${name}.stub`,
-  ...extra,
-});
-const r2 = (extra: Record<string, unknown> = {}) => ({ type: "r2", binding: "NAR_BUCKET", ...extra });
 
 beforeEach(() => emptyBucket(bucket()));
 afterEach(() => vi.restoreAllMocks());
