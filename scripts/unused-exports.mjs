@@ -27,7 +27,9 @@ function program(configFile) {
     },
   );
   if (!parsed) throw new Error(`cannot read ${configFile}`);
-  return ts.createProgram(parsed.fileNames, parsed.options);
+  // infra/'s tests are not type-checked (they mostly drive nix-instantiate) but some import from src/: read them too.
+  const extra = configFile === "tsconfig.node.json" ? ts.sys.readDirectory(`${REPO_ROOT}/infra/test`, [".ts"]) : [];
+  return ts.createProgram([...parsed.fileNames, ...extra], parsed.options);
 }
 
 /** `file:name` of each src/ export → the files that import it. */

@@ -48,7 +48,7 @@ function gauge(
   return [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...[...sums.entries()].map(([l, v]) => `${name}${l} ${v}`)];
 }
 
-function exposition(rows: readonly Row[] | undefined): string {
+export function exposition(rows: readonly Row[] | undefined): string {
   const lines = [
     "# HELP nix_cache_edge_metrics_up Whether the Analytics Engine query of this scrape succeeded.",
     "# TYPE nix_cache_edge_metrics_up gauge",
