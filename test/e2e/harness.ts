@@ -737,26 +737,38 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts the Swift S3 server on five consecutive free ports. Ports are found free, then taken by other processes
+ * (memcached, Swift's servers): another test starting a server in between can take one first. That race, and only
+ * it ("Address already in use"), is retried on fresh ports with a fresh state dir.
+ */
 export async function startS3(stateDir: string): Promise<S3Server> {
-  const port = await freePortRange(5);
-  const env = { S3_ORIGIN_DIR: stateDir, S3_ORIGIN_PORT: String(port) };
   const script = join(REPO_ROOT, "scripts", "s3-origin.sh");
-  const started = await run("bash", [script, "start"], { env, timeoutMs: 90_000 });
-  if (started.code !== 0) {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePortRange(5);
+    const env = {
+      S3_ORIGIN_DIR: attempt === 1 ? stateDir : `${stateDir}-retry${attempt}`,
+      S3_ORIGIN_PORT: String(port),
+    };
+    const started = await run("bash", [script, "start"], { env, timeoutMs: 90_000 });
+    if (started.code === 0) {
+      return {
+        endpoint: `http://127.0.0.1:${port}`,
+        port,
+        async stop() {
+          await run("bash", [script, "stop"], { env, timeoutMs: 60_000 });
+        },
+      };
+    }
     await run("bash", [script, "stop"], { env, timeoutMs: 30_000 }).catch(() => undefined);
+    const raced = /Address already in use/.test(started.stdout + started.stderr);
+    if (raced && attempt < 3) continue;
     throw new Error(
       `e2e: the S3 server did not start (scripts/s3-origin.sh start exited ${started.code}). CI installs it with ` +
         `"apt-get install -y --no-install-recommends swift swift-proxy swift-account swift-container swift-object memcached".\n` +
         `${started.stdout}\n${started.stderr}`,
     );
   }
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    port,
-    async stop() {
-      await run("bash", [script, "stop"], { env, timeoutMs: 60_000 });
-    },
-  };
 }
 
 export function s3For(endpoint: string, secretAccessKey = S3_CREDENTIALS.secretAccessKey) {
