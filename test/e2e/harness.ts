@@ -680,7 +680,11 @@ export async function seedR2From(persistTo: string, cacheDir: string): Promise<s
   return seedR2({ persistTo, bucket: R2_BUCKET, cacheDir });
 }
 
-export async function listR2(persistTo: string): Promise<string[]> {
+/** Opens wrangler dev's local R2 bucket under `persistTo` (the worker need not be running) for `use`. */
+async function withR2<T>(
+  persistTo: string,
+  use: (r2: Awaited<ReturnType<Miniflare["getR2Bucket"]>>) => Promise<T>,
+): Promise<T> {
   const mf = new Miniflare({
     modules: true,
     script: "export default { fetch() { return new Response(null, { status: 404 }); } }",
@@ -688,7 +692,14 @@ export async function listR2(persistTo: string): Promise<string[]> {
     r2Buckets: { BUCKET: R2_BUCKET },
   });
   try {
-    const r2 = await mf.getR2Bucket("BUCKET");
+    return await use(await mf.getR2Bucket("BUCKET"));
+  } finally {
+    await mf.dispose();
+  }
+}
+
+export async function listR2(persistTo: string): Promise<string[]> {
+  return withR2(persistTo, async (r2) => {
     const keys: string[] = [];
     let cursor: string | undefined;
     do {
@@ -697,9 +708,20 @@ export async function listR2(persistTo: string): Promise<string[]> {
       cursor = page.truncated ? page.cursor : undefined;
     } while (cursor);
     return keys;
-  } finally {
-    await mf.dispose();
-  }
+  });
+}
+
+/** Stores one object with the given HTTP metadata (e.g. `contentEncoding`), as `wrangler r2 object put` would. */
+export async function putR2(
+  persistTo: string,
+  key: string,
+  body: Uint8Array,
+  httpMetadata: { contentType?: string; contentEncoding?: string },
+): Promise<void> {
+  await withR2(persistTo, async (r2) => {
+    // A copy: Miniflare wants a plain Uint8Array, not a Buffer over a shared pool.
+    await r2.put(key, new Uint8Array(body), { httpMetadata });
+  });
 }
 
 /** Drops wrangler dev's local Cache API state (the "edge cache"), keeping R2. */
