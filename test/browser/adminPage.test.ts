@@ -8,7 +8,6 @@
  * a fake on loopback (ANALYTICS_SQL_API) that records each query and answers fixed rows. Screenshots go to
  * .tmp/screenshots/ (git-ignored; CI keeps .tmp/ as artifacts).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import http from "node:http";
@@ -24,7 +23,7 @@ import {
   removeDir,
   REPO_ROOT,
   seedR2From,
-  sleep,
+  startDevWorkers,
   WRANGLER_ENV,
   writeGateway,
   writeWorkerConfigs,
@@ -44,8 +43,7 @@ let work: string;
 let persistTo: string;
 let cacheUrl: string;
 let adminUrl: string;
-let dev: ChildProcess;
-let devOutput = "";
+let dev: { stop(): Promise<void> } | undefined;
 let context: BrowserContext;
 let sqlServer: http.Server;
 const sqlCalls: { path: string; authorization?: string; sql: string }[] = [];
@@ -112,56 +110,6 @@ async function writeConfigs(
   return { gateway, cache, admin };
 }
 
-async function startDev(configs: string[], port: number): Promise<void> {
-  const inspector = await freePort();
-  dev = spawn(
-    process.execPath,
-    [
-      join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"),
-      "dev",
-      ...configs.flatMap((c) => ["-c", c]),
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspector),
-      "--persist-to",
-      persistTo,
-      "--show-interactive-dev-session=false",
-    ],
-    { cwd: REPO_ROOT, env: { ...process.env, ...WRANGLER_ENV }, stdio: ["ignore", "pipe", "pipe"], detached: true },
-  );
-  dev.stdout!.on("data", (d: Buffer) => (devOutput += d.toString()));
-  dev.stderr!.on("data", (d: Buffer) => (devOutput += d.toString()));
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (dev.exitCode !== null) throw new Error(`wrangler dev exited ${dev.exitCode}:\n${devOutput}`);
-    if (Date.now() > deadline) throw new Error(`wrangler dev not ready after 90 s:\n${devOutput}`);
-    try {
-      if ((await rawRequest(`${cacheUrl}/health`)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(200);
-  }
-}
-
-async function stopDev(): Promise<void> {
-  if (!dev?.pid) return;
-  const exited = new Promise<void>((r) =>
-    dev.exitCode !== null || dev.signalCode !== null ? r() : dev.once("exit", () => r()),
-  );
-  for (const signal of ["SIGTERM", "SIGKILL"] as const) {
-    try {
-      process.kill(-dev.pid, signal);
-    } catch {
-      // already gone
-    }
-    await Promise.race([exited, sleep(5_000)]);
-  }
-}
-
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
@@ -222,7 +170,13 @@ beforeAll(async () => {
     { env: { ...WRANGLER_ENV }, timeoutMs: 60_000 },
   );
   await seedR2From(persistTo, join(REPO_ROOT, "demo/cache"));
-  await startDev([gateway, cache, admin], port);
+  dev = await startDevWorkers({
+    configs: [gateway, cache, admin],
+    port,
+    persistTo,
+    registryDir: work,
+    readyUrl: `${cacheUrl}/health`,
+  });
   context = await chromium.launchPersistentContext(join(work, "chromium-profile"), {
     executablePath: CHROMIUM,
     headless: true,
@@ -242,7 +196,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await context?.close();
-  await stopDev();
+  await dev?.stop();
   await new Promise<void>((r) => (sqlServer ? sqlServer.close(() => r()) : r()));
   if (work) await removeDir(work);
 });

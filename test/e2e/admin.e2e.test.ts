@@ -9,28 +9,26 @@
  * written to a temp dir. The cache is demo/ (signed by the demo key both configs trust); Nix substitutes into a
  * chroot store under the temp dir, so the machine's /nix/store is never touched.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   check,
-  devRegistryEnv,
   freePort,
   makeTempDir,
   rawRequest,
-  recordOutput,
   removeDir,
   REPO_ROOT,
   requireTool,
   run,
+  type RunResult,
   seedR2From,
   sleep,
+  startDevWorkers,
   WRANGLER_ENV,
   writeGateway,
   writeWorkerConfigs,
-  type RunResult,
 } from "./harness";
 
 const TOKENS = { admin: "e2e-admin-token-4vK9pQ2sW7", reader: "e2e-read-token-8nM3xL6tR1" };
@@ -39,8 +37,7 @@ const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 let work: string;
 let persistTo: string;
 let url: string;
-let dev: ChildProcess;
-let devOutput = "";
+let dev: { stop(): Promise<void> } | undefined;
 let demo: { publicKey: string; paths: string[]; top: string };
 const hashOf = (storePath: string) => storePath.slice("/nix/store/".length, "/nix/store/".length + 32);
 /** The top path's deriver, as its narinfo in demo/cache names it. */
@@ -59,62 +56,6 @@ async function writeConfigs(dir: string, port: number): Promise<{ gateway: strin
     `ADMIN_TOKENS='${JSON.stringify(tokens)}'\nPUBLIC_URL=http://127.0.0.1:${port}\nHOOK_SECRET=e2e-hook-secret\n`,
   );
   return { gateway, cache, admin };
-}
-
-async function startDev(configs: string[], port: number): Promise<void> {
-  const inspector = await freePort();
-  dev = spawn(
-    process.execPath,
-    [
-      join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"),
-      "dev",
-      ...configs.flatMap((c) => ["-c", c]),
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspector),
-      "--persist-to",
-      persistTo,
-      "--show-interactive-dev-session=false",
-    ],
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...WRANGLER_ENV, ...devRegistryEnv(work) },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    },
-  );
-  recordOutput(`wrangler dev (cache and admin) on port ${port}`, () => devOutput);
-  dev.stdout!.on("data", (d: Buffer) => (devOutput += d.toString()));
-  dev.stderr!.on("data", (d: Buffer) => (devOutput += d.toString()));
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (dev.exitCode !== null) throw new Error(`wrangler dev exited ${dev.exitCode}:\n${devOutput}`);
-    if (Date.now() > deadline) throw new Error(`wrangler dev not ready after 90 s:\n${devOutput}`);
-    try {
-      if ((await rawRequest(`${url}/nix-cache-info`)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(200);
-  }
-}
-
-async function stopDev(): Promise<void> {
-  if (!dev?.pid) return;
-  const exited = new Promise<void>((r) =>
-    dev.exitCode !== null || dev.signalCode !== null ? r() : dev.once("exit", () => r()),
-  );
-  for (const signal of ["SIGTERM", "SIGKILL"] as const) {
-    try {
-      process.kill(-dev.pid, signal);
-    } catch {
-      // already gone
-    }
-    await Promise.race([exited, sleep(5_000)]);
-  }
 }
 
 function cli(args: string[], token: string | null = TOKENS.admin, base = url): Promise<RunResult> {
@@ -192,11 +133,17 @@ beforeAll(async () => {
   await mkdir(join(cacheDir, "log"));
   await writeFile(join(cacheDir, "log", TOP_DRV), "building nix-edge-cache-demo-hello\n");
   await seedR2From(persistTo, cacheDir);
-  await startDev([gateway, cache, admin], port);
+  dev = await startDevWorkers({
+    configs: [gateway, cache, admin],
+    port,
+    persistTo,
+    registryDir: work,
+    readyUrl: `${url}/nix-cache-info`,
+  });
 }, 180_000);
 
 afterAll(async () => {
-  await stopDev();
+  await dev?.stop();
   if (work) await removeDir(work);
 });
 

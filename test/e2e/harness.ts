@@ -865,3 +865,73 @@ export async function writeGateway(dir: string, name: string, adminWhen: string)
   );
   return gateway;
 }
+
+/**
+ * One `wrangler dev` running several workers (multi-config: one workerd sharing local KV, R2, D1 and the Cache API),
+ * with its own dev registry under `registryDir` so that no other dev session can resolve or unregister its workers.
+ * Resolves once `readyUrl` answers 200; what it printed is shown with a failing test.
+ */
+export async function startDevWorkers(opts: {
+  configs: string[];
+  port: number;
+  persistTo: string;
+  registryDir: string;
+  readyUrl: string;
+}): Promise<{ stop(): Promise<void> }> {
+  const inspector = await freePort();
+  let output = "";
+  const dev: ChildProcess = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"),
+      "dev",
+      ...opts.configs.flatMap((c) => ["-c", c]),
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(opts.port),
+      "--inspector-port",
+      String(inspector),
+      "--persist-to",
+      opts.persistTo,
+      "--show-interactive-dev-session=false",
+    ],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...WRANGLER_ENV, ...devRegistryEnv(opts.registryDir) },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
+  );
+  recordOutput(`wrangler dev (${opts.configs.length} workers) on port ${opts.port}`, () => output);
+  dev.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  dev.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  const stop = async () => {
+    if (!dev.pid) return;
+    const exited = new Promise<void>((r) =>
+      dev.exitCode !== null || dev.signalCode !== null ? r() : dev.once("exit", () => r()),
+    );
+    for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+      try {
+        process.kill(-dev.pid, signal);
+      } catch {
+        // already gone
+      }
+      await Promise.race([exited, sleep(5_000)]);
+    }
+  };
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (dev.exitCode !== null) throw new Error(`wrangler dev exited ${dev.exitCode}:\n${output}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`wrangler dev not ready after 90 s:\n${output}`);
+    }
+    try {
+      if ((await rawRequest(opts.readyUrl)).status === 200) return { stop };
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+}
