@@ -346,7 +346,12 @@ describe.concurrent("HTTP and R2 chain", () => {
           expect(served.countFor(p.narKey)).toBe(0);
         }
       }
-      const rejected = eventsNamed(w, "origin-object-rejected");
+      // The worker's log lines reach wrangler's stdout after its answers: wait (bounded) until both are there.
+      const logged = () => eventsNamed(w, "origin-object-rejected");
+      for (let i = 0; i < 50 && ![tool, app].every((p) => logged().some((e) => e.key === p.narinfoKey)); i++) {
+        await sleep(100);
+      }
+      const rejected = logged();
       for (const p of [tool, app]) {
         expect(
           rejected.some((e) => e.key === p.narinfoKey),
