@@ -1,9 +1,10 @@
 /**
  * GET /v1/paths/<hash>: where a path is. Blocked or not (and why), which origins hold its narinfo and NAR,
  * whether this data centre's edge cache holds its objects (other data centres cannot be asked), and whether the
- * narinfo's signatures verify against TRUSTED_PUBLIC_KEYS, the cache worker's condition for serving it.
+ * cache worker would serve the narinfo (signed by a key of TRUSTED_PUBLIC_KEYS, or content-addressed: the same
+ * function decides both, src/narinfo/trust.ts).
  */
-import { verifyNarinfo } from "../narinfo/signature";
+import { trustNarinfo } from "../narinfo/trust";
 import { cacheKeyUrl } from "../routing/cacheKey";
 import type { ActionContext, ActionOutcome } from "./action";
 import { blocksImplying, getBlock } from "./denylistStore";
@@ -35,8 +36,12 @@ export async function pathStatus(
   let narinfo: unknown = null;
   if (lookup?.kind === "found") {
     const n = lookup.narinfo;
-    const verdict = await verifyNarinfo(n, config.trustedKeys, config.storeDir);
-    signature = verdict.valid ? { valid: true, key: verdict.keyName } : { valid: false, reason: verdict.reason };
+    const trust = await trustNarinfo(n, config.trustedKeys, config.storeDir);
+    signature = !trust.valid
+      ? { valid: false, reason: trust.reason }
+      : "contentAddressed" in trust
+        ? { valid: true, contentAddressed: true }
+        : { valid: true, key: trust.keyName };
     narinfo = {
       origin: lookup.origin,
       url: n.url,

@@ -5,9 +5,9 @@
  */
 import { log } from "../log";
 import { noteOrigin, noteVerification } from "../metrics/facts";
-import { isContentAddressed } from "../narinfo/contentAddress";
 import { formatNarinfo, withSignatures, type Narinfo } from "../narinfo/narinfo";
-import { signNarinfo, verifyNarinfo } from "../narinfo/signature";
+import { signNarinfo } from "../narinfo/signature";
+import { trustNarinfo } from "../narinfo/trust";
 import { backfillTargets, fetchFromOrigins, type Acceptor } from "../origins/chain";
 import type { Route } from "../routing/routes";
 import { errorResponse } from "../routing/errors";
@@ -26,18 +26,13 @@ function acceptNarinfo(rc: RequestContext, route: NarinfoRoute): Acceptor<Narinf
         noteVerification(rc.facts, read.problem === "wrong-path" ? "wrong-path" : "forged", origin.name);
       return read;
     }
-    // A content-addressed path needs no signature, as in Nix (docs/protocol.md, "Content-addressed paths").
-    if (await isContentAddressed(read.value, storeDir)) {
-      noteVerification(rc.facts, "ok", origin.name);
-      return read;
-    }
-    const verdict = await verifyNarinfo(read.value, rc.config.trustedKeys, storeDir);
+    const trust = await trustNarinfo(read.value, rc.config.trustedKeys, storeDir);
     noteVerification(
       rc.facts,
-      verdict.valid ? "ok" : verdict.reason === "bad-signature" ? "forged" : "unsigned",
+      trust.valid ? "ok" : trust.reason === "bad-signature" ? "forged" : "unsigned",
       origin.name,
     );
-    if (!verdict.valid) return { ok: false, reason: `signature: ${verdict.reason}` };
+    if (!trust.valid) return { ok: false, reason: `signature: ${trust.reason}` };
     return read;
   };
 }

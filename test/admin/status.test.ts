@@ -10,6 +10,7 @@ import {
   restoreFetch,
   seedR2,
 } from "./harness";
+import { NIX_CONTENT_ADDRESSED } from "../unit/nixVectors";
 
 afterEach(restoreFetch);
 
@@ -51,6 +52,25 @@ describe("GET /v1/paths/<hash>", () => {
     const none = await callAdmin(admin, "GET", "/v1/paths/0000000000000000000000000000000f");
     expect(none.json).toMatchObject({ narinfo: "absent", signature: null, origins: [{ narinfo: "absent" }] });
     expect((await callAdmin(admin, "GET", "/v1/paths/xyz")).status).toBe(400);
+  });
+
+  it("reports an unsigned content-addressed narinfo as valid, as the cache worker serves it", async () => {
+    const [file, v] = Object.entries(NIX_CONTENT_ADDRESSED).find(([, x]) => x.form === "fixed:sha256")!;
+    await bindings().NAR_BUCKET.put(file, v.text);
+    const { admin, cache } = await envs();
+    expect((await callCache(cache, `/${file}`)).status).toBe(200);
+    const res = await callAdmin(admin, "GET", `/v1/paths/${file.slice(0, -".narinfo".length)}`, { token: "read" });
+    expect(res.json).toMatchObject({ storePath: v.storePath, signature: { valid: true, contentAddressed: true } });
+    // The same narinfo with its CA pointing at other content: refused by both.
+    const forged = v.text.replace(
+      /^CA: fixed:sha256:(.)/m,
+      (_, c: string) => `CA: fixed:sha256:${c === "0" ? "1" : "0"}`,
+    );
+    await bindings().NAR_BUCKET.put(file, forged);
+    const again = await envs();
+    expect((await callCache(again.cache, `/${file}`)).status).toBe(404);
+    const refused = await callAdmin(again.admin, "GET", `/v1/paths/${file.slice(0, -".narinfo".length)}`);
+    expect(refused.json.signature).toEqual({ valid: false, reason: "unsigned" });
   });
 
   it("finds a narinfo stored gzip-compressed in R2 (narinfo-compression), as the cache worker does", async () => {

@@ -139,7 +139,11 @@ function renderPath(status: any): void {
       sig === null
         ? "—"
         : sig.valid
-          ? yesNo(true, `valid (${sig.key})`, "")
+          ? yesNo(
+              true,
+              sig.contentAddressed ? "valid (content-addressed: no signature needed)" : `valid (${sig.key})`,
+              "",
+            )
           : yesNo(false, "", `refused: ${sig.reason}`),
     ),
   );
