@@ -10,7 +10,7 @@ import type { PublicKey } from "./keys";
 import { type VerifyResult, verifyNarinfo } from "./signature";
 import { STORE_DIR } from "./storePath";
 
-export type Trust = { valid: true; contentAddressed: true } | VerifyResult;
+type Trust = { valid: true; contentAddressed: true } | VerifyResult;
 
 export async function trustNarinfo(n: Narinfo, keys: PublicKey[], storeDir: string = STORE_DIR): Promise<Trust> {
   // The CA check comes first, as in Nix: it needs no key and a signature is then irrelevant.
