@@ -127,7 +127,9 @@ try {
       };
       out.push(result);
       say(
-        `window ${row.windowMiB} MiB, sinks [${row.sinks.join(", ") || "none"}]: ${result.mibps.toFixed(2)} MiB/s, RSS ${result.idleMiB.toFixed(0)} → ${result.peakMiB.toFixed(0)} MiB (+${result.growthMiB.toFixed(1)}); the worker's isolate: heap + buffers peak ${result.isolatePeakMiB.toFixed(1)} MiB`,
+        `window ${row.windowMiB} MiB, sinks [${row.sinks.join(", ") || "none"}]: ${result.mibps.toFixed(2)} MiB/s, ` +
+          `RSS ${result.idleMiB.toFixed(0)} → ${result.peakMiB.toFixed(0)} MiB (+${result.growthMiB.toFixed(1)}); ` +
+          `the worker's isolate: heap + buffers peak ${result.isolatePeakMiB.toFixed(1)} MiB`,
       );
     } finally {
       await worker.stop();

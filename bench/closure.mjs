@@ -188,7 +188,9 @@ export async function benchClosure({ dir, s3, bucket, cacheWorker, proxyWorker, 
         rounds[who === "worker" ? "warmWorker" : "warmProxy"].push(ms);
       }
       say(
-        `closure round ${i + 1}: cold worker ${rounds.coldWorker[i].toFixed(0)} ms vs proxy ${rounds.coldProxy[i].toFixed(0)} ms; warm worker ${rounds.warmWorker[i].toFixed(0)} ms vs proxy ${rounds.warmProxy[i].toFixed(0)} ms`,
+        `closure round ${i + 1}: cold worker ${rounds.coldWorker[i].toFixed(0)} ms vs proxy ` +
+          `${rounds.coldProxy[i].toFixed(0)} ms; warm worker ${rounds.warmWorker[i].toFixed(0)} ms vs proxy ` +
+          `${rounds.warmProxy[i].toFixed(0)} ms`,
       );
     }
     const nix = (await run("nix-store", ["--version"])).stdout.trim();
@@ -215,20 +217,30 @@ export function renderClosure(c, { smoke = false } = {}) {
   out.push("## 8. Closure substitution (Debian's Nix)");
   out.push("");
   out.push(
-    `\`${c.nix}\` runs \`nix-store -r\` on the root of a closure of ${c.paths} small paths (${f(c.bytes / c.paths / 1024, 1)} KiB NARs on average, uncompressed, each hash-checked by the worker and by Nix) into a fresh store, with a fresh client cache and Nix's default parallelism. Cold: a closure the worker has never seen (every narinfo and NAR an edge miss to S3); warm: a closure already in the worker's edge cache. Baseline: the pass-through worker (\`workers/s3-proxy.ts\`) for the same closures. Wall time of \`nix-store -r\`, median of ${c.rounds} rounds (order alternating).`,
+    `\`${c.nix}\` runs \`nix-store -r\` on the root of a closure of ${c.paths} small paths ` +
+      `(${f(c.bytes / c.paths / 1024, 1)} KiB NARs on average, uncompressed, each hash-checked by the worker and by ` +
+      `Nix) into a fresh store, with a fresh client cache and Nix's default parallelism. Cold: a closure the worker ` +
+      `has never seen (every narinfo and NAR an edge miss to S3); warm: a closure already in the worker's edge ` +
+      `cache. Baseline: the pass-through worker (\`workers/s3-proxy.ts\`) for the same closures. Wall time of ` +
+      `\`nix-store -r\`, median of ${c.rounds} rounds (order alternating).`,
   );
   out.push("");
   out.push(
     [
       "| closure | pass-through worker (ms) | cache worker (ms) | ratio | target | result |",
       "|---|---|---|---|---|---|",
-      `| warm (edge hits) | ${f(c.ms.warmProxy, 0)} | ${f(c.ms.warmWorker, 0)} | ${f(warm)} | ≤ 1.0 | ${verdict(warm <= 1.0)} |`,
-      `| cold (edge misses to S3) | ${f(c.ms.coldProxy, 0)} | ${f(c.ms.coldWorker, 0)} | ${f(cold)} | ≤ 1.1 | ${verdict(cold <= 1.1)} |`,
+      `| warm (edge hits) | ${f(c.ms.warmProxy, 0)} | ${f(c.ms.warmWorker, 0)} | ${f(warm)} | ≤ 1.0 | ` +
+        `${verdict(warm <= 1.0)} |`,
+      `| cold (edge misses to S3) | ${f(c.ms.coldProxy, 0)} | ${f(c.ms.coldWorker, 0)} | ${f(cold)} | ≤ 1.1 | ` +
+        `${verdict(cold <= 1.1)} |`,
     ].join("\n"),
   );
   out.push("");
   out.push(
-    `Per round (ms): cold worker ${c.perRound.coldWorker.map((x) => f(x, 0)).join(", ")}; cold pass-through ${c.perRound.coldProxy.map((x) => f(x, 0)).join(", ")}; warm worker ${c.perRound.warmWorker.map((x) => f(x, 0)).join(", ")}; warm pass-through ${c.perRound.warmProxy.map((x) => f(x, 0)).join(", ")}.`,
+    `Per round (ms): cold worker ${c.perRound.coldWorker.map((x) => f(x, 0)).join(", ")}; cold pass-through ` +
+      `${c.perRound.coldProxy.map((x) => f(x, 0)).join(", ")}; warm worker ` +
+      `${c.perRound.warmWorker.map((x) => f(x, 0)).join(", ")}; warm pass-through ` +
+      `${c.perRound.warmProxy.map((x) => f(x, 0)).join(", ")}.`,
   );
   out.push("");
   return out.join("\n");

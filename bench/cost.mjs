@@ -85,7 +85,10 @@ async function productionConfig() {
       vars: c.vars ?? {},
       kv: (c.kv_namespaces ?? []).map((k) => k.binding),
       r2: (c.r2_buckets ?? []).map((b) => ({ binding: b.binding, bucket: b.bucket_name })),
-      analytics: (c.analytics_engine_datasets ?? []).map((d) => ({ binding: d.binding, dataset: d.dataset ?? d.binding })),
+      analytics: (c.analytics_engine_datasets ?? []).map((d) => ({
+        binding: d.binding,
+        dataset: d.dataset ?? d.binding,
+      })),
     }) + "\\n");
   `;
   const { stdout } = await run(process.execPath, ["-e", script], { env: WRANGLER_ENV, timeoutMs: 60_000 });
@@ -312,7 +315,8 @@ export async function benchCost({ dir, s3, bucket, cacheWorker, keys, lib, smoke
         (expect.bytes !== undefined && body.length !== expect.bytes)
       ) {
         throw new Error(
-          `cost: GET /${path}: HTTP ${r.status} x-cache-status ${cacheStatus}, ${body.length} bytes; expected ${JSON.stringify(expect)}`,
+          `cost: GET /${path}: HTTP ${r.status} x-cache-status ${cacheStatus}, ${body.length} bytes; expected ` +
+            `${JSON.stringify(expect)}`,
         );
       }
       return body.length;
@@ -408,7 +412,8 @@ export async function benchCost({ dir, s3, bucket, cacheWorker, keys, lib, smoke
       };
       expectations.push(kind.id);
       say(
-        `cost ${kind.id}: ${n} requests, ${results[kind.id].cpuMs.toFixed(2)} CPU ms/req, calls ${JSON.stringify(counters.counts)}, S3 ${JSON.stringify(s3stats.requests)} ${s3stats.egressBytes} B`,
+        `cost ${kind.id}: ${n} requests, ${results[kind.id].cpuMs.toFixed(2)} CPU ms/req, calls ` +
+          `${JSON.stringify(counters.counts)}, S3 ${JSON.stringify(s3stats.requests)} ${s3stats.egressBytes} B`,
       );
     }
     return {
@@ -607,7 +612,15 @@ export function renderCost(cost, traffic, { smoke = false } = {}) {
   out.push(`## 7. Cost per request, counted`);
   out.push("");
   out.push(
-    `The deployed bundle with wrangler.toml's production bindings (${[...cost.bindings.kv, ...cost.bindings.r2, ...cost.bindings.analytics].join(", ")}) and production's origin chain (R2 with backfill, then S3 through a counting proxy). Each kind: ${P.narinfos} narinfo or ${P.nars} NAR requests (${bytes(P.narBytes)} NARs), ${P.concurrency} at a time, every answer checked (status, x-cache-status, length). Calls are counted on the bindings by a wrapper around the bundle (\`workers/counting.mjs\`), S3 requests and bytes at a proxy in front of the S3 server, CPU as workerd's process CPU time over the batch; "billed CPU" is that minus the trivial worker's, measured the same way in the same run (${f(cost.floorCpuMs, 2)} ms: the runtime's own request handling) — still an upper bound, since Miniflare's Cache API, KV and R2 simulators run in that process too. Per request:`,
+    `The deployed bundle with wrangler.toml's production bindings ` +
+      `(${[...cost.bindings.kv, ...cost.bindings.r2, ...cost.bindings.analytics].join(", ")}) and production's ` +
+      `origin chain (R2 with backfill, then S3 through a counting proxy). Each kind: ${P.narinfos} narinfo or ` +
+      `${P.nars} NAR requests (${bytes(P.narBytes)} NARs), ${P.concurrency} at a time, every answer checked ` +
+      `(status, x-cache-status, length). Calls are counted on the bindings by a wrapper around the bundle ` +
+      `(\`workers/counting.mjs\`), S3 requests and bytes at a proxy in front of the S3 server, CPU as workerd's ` +
+      `process CPU time over the batch; "billed CPU" is that minus the trivial worker's, measured the same way in ` +
+      `the same run (${f(cost.floorCpuMs, 2)} ms: the runtime's own request handling) — still an upper bound, since ` +
+      `Miniflare's Cache API, KV and R2 simulators run in that process too. Per request:`,
   );
   out.push("");
   const rows = [];
@@ -654,7 +667,10 @@ export function renderCost(cost, traffic, { smoke = false } = {}) {
   );
   out.push("");
   out.push(
-    `Operations: Workers request + CPU + KV + R2 + Analytics Engine + S3 GETs at list price, no free allowance; S3 egress at its first tier ($${PRICES.aws.s3TransferOutTiersPerGb.tiers[0].usd}/GB) for ${bytes(P.narBytes)} NARs. Cache API calls are not billed. Prices: \`bench/prices.json\` (each with its source and the date checked, ${PRICES.checked}).`,
+    `Operations: Workers request + CPU + KV + R2 + Analytics Engine + S3 GETs at list price, no free allowance; S3 ` +
+      `egress at its first tier ($${PRICES.aws.s3TransferOutTiersPerGb.tiers[0].usd}/GB) for ${bytes(P.narBytes)} ` +
+      `NARs. Cache API calls are not billed. Prices: \`bench/prices.json\` (each with its source and the date ` +
+      `checked, ${PRICES.checked}).`,
   );
   out.push("");
 
@@ -698,7 +714,11 @@ export function renderCost(cost, traffic, { smoke = false } = {}) {
   );
   out.push("");
   out.push(
-    "Both exclude S3 storage (paid in both set-ups). \"R2 storage\" assumes the R2 share of the bucket is stored in R2 (the hot set is smaller). The worker's CPU is the billed-CPU estimate above (an upper bound); NAR kinds scale CPU and S3 bytes with the month's average NAR. The edge hit ratio is the same parameter for both set-ups; the Workers Cache API is per data centre, so a lower ratio through the worker is the main risk to these numbers (`--cost-hit-ratio=`).",
+    'Both exclude S3 storage (paid in both set-ups). "R2 storage" assumes the R2 share of the bucket is stored in ' +
+      "R2 (the hot set is smaller). The worker's CPU is the billed-CPU estimate above (an upper bound); NAR kinds " +
+      "scale CPU and S3 bytes with the month's average NAR. The edge hit ratio is the same parameter for both " +
+      "set-ups; the Workers Cache API is per data centre, so a lower ratio through the worker is the main risk to " +
+      "these numbers (`--cost-hit-ratio=`).",
   );
   out.push("");
   if (smoke) out.push("_Smoke run: a handful of requests per kind; the CPU figures are coarse (10 ms clock ticks)._\n");

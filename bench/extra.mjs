@@ -4,6 +4,7 @@
 import { benchClosure, renderClosure } from "./closure.mjs";
 import { benchCost, renderCost, trafficFromArgs } from "./cost.mjs";
 import { say } from "./lib/util.mjs";
+import { wrapProse } from "../scripts/line-width.mjs";
 
 /** Which extra sections `argv` asks for: both on a normal run; with --cost/--closure only those, and only them. */
 export function extraSelection(argv) {
@@ -36,5 +37,5 @@ export function renderExtra(r) {
   const parts = [];
   if (r.cost) parts.push(renderCost(r.cost, r.traffic, { smoke: r.smoke }));
   if (r.closure) parts.push(renderClosure(r.closure, { smoke: r.smoke }));
-  return parts.join("\n");
+  return wrapProse(parts.join("\n"));
 }

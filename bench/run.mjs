@@ -69,7 +69,8 @@ async function requireTools() {
   }
   if (missing.length) {
     throw new Error(
-      `missing ${missing.join(", ")}. Install: apt-get install -y wrk nginx-light curl memcached swift swift-proxy swift-account swift-container swift-object`,
+      `missing ${missing.join(", ")}. Install: apt-get install -y wrk nginx-light curl memcached swift swift-proxy ` +
+        `swift-account swift-container swift-object`,
     );
   }
 }
@@ -168,7 +169,8 @@ async function makeNar(path, bytes) {
   return new Uint8Array(hash.digest());
 }
 
-/** curl GET, body discarded; returns { bytes, seconds, status, headers }. `rate` limits curl's reading (--limit-rate). */
+/** curl GET, body discarded; returns { bytes, seconds, status, headers }. `rate` limits curl's reading
+ * (--limit-rate). */
 async function curlGet(url, rate) {
   const limit = rate ? ["--limit-rate", rate] : [];
   const { stdout } = await run(
@@ -235,7 +237,8 @@ async function benchHit(targets) {
       if (r.errors > 0) throw new Error(`narinfo hit ${t.name}: ${JSON.stringify(r.errorDetail)} errors`);
       rounds[t.name].push(r);
       say(
-        `hit ${t.name} round ${i + 1}: ${r.rps.toFixed(0)} req/s p50 ${r.p50Ms.toFixed(2)} ms p99 ${r.p99Ms.toFixed(2)} ms cpu ${r.cpuUsPerReq.toFixed(0)} µs/req`,
+        `hit ${t.name} round ${i + 1}: ${r.rps.toFixed(0)} req/s p50 ${r.p50Ms.toFixed(2)} ms p99 ` +
+          `${r.p99Ms.toFixed(2)} ms cpu ${r.cpuUsPerReq.toFixed(0)} µs/req`,
       );
     }
   }
@@ -345,7 +348,8 @@ async function benchMiss({ worker, proxy, cacheOnly, s3, dir, narinfos }) {
       rounds.proxy.push(p);
       rounds.cacheApi.push(k);
       say(
-        `miss c=${c} round ${i + 1}: direct p50 ${d.p50Ms.toFixed(2)} ms (${d.rps.toFixed(0)}/s), proxy p50 ${p.p50Ms.toFixed(2)} ms, worker p50 ${w.p50Ms.toFixed(2)} ms (${w.rps.toFixed(0)}/s)`,
+        `miss c=${c} round ${i + 1}: direct p50 ${d.p50Ms.toFixed(2)} ms (${d.rps.toFixed(0)}/s), proxy p50 ` +
+          `${p.p50Ms.toFixed(2)} ms, worker p50 ${w.p50Ms.toFixed(2)} ms (${w.rps.toFixed(0)}/s)`,
       );
     }
     out[c] = summarize(rounds);
@@ -384,7 +388,9 @@ async function benchNar({ worker, nginx, s3, narKey, size }) {
       rounds[name].push(size / r.seconds / 1024 ** 2);
     memory.push(mem);
     say(
-      `NAR round ${i + 1}: direct ${(size / d.seconds / 1024 ** 2).toFixed(0)} MiB/s, worker ${(size / w.seconds / 1024 ** 2).toFixed(0)} MiB/s, nginx ${(size / n.seconds / 1024 ** 2).toFixed(0)} MiB/s; workerd RSS ${(mem.idle / 1024 ** 2).toFixed(0)} → ${(mem.peak / 1024 ** 2).toFixed(0)} MiB`,
+      `NAR round ${i + 1}: direct ${(size / d.seconds / 1024 ** 2).toFixed(0)} MiB/s, worker ` +
+        `${(size / w.seconds / 1024 ** 2).toFixed(0)} MiB/s, nginx ${(size / n.seconds / 1024 ** 2).toFixed(0)} ` +
+        `MiB/s; workerd RSS ${(mem.idle / 1024 ** 2).toFixed(0)} → ${(mem.peak / 1024 ** 2).toFixed(0)} MiB`,
     );
   }
   return {
@@ -441,7 +447,8 @@ async function benchSlow({ dir, cacheOptions, s3Origin, narKey, size }) {
         growthMiB: mem.growth / 1024 ** 2,
       });
       say(
-        `slow client (${v.name}): ${(size / r.seconds / 1024 ** 2).toFixed(2)} MiB/s, workerd RSS ${(mem.idle / 1024 ** 2).toFixed(0)} → ${(mem.peak / 1024 ** 2).toFixed(0)} MiB`,
+        `slow client (${v.name}): ${(size / r.seconds / 1024 ** 2).toFixed(2)} MiB/s, workerd RSS ` +
+          `${(mem.idle / 1024 ** 2).toFixed(0)} → ${(mem.peak / 1024 ** 2).toFixed(0)} MiB`,
       );
     } finally {
       await worker.stop();
@@ -480,7 +487,8 @@ async function main() {
       const extra = await runExtra(EXTRA, extraContext);
       process.stdout.write(renderExtra({ ...extra, smoke: SMOKE }) + "\n");
       say(
-        `done in ${Math.round((Date.now() - wall) / 1000)} s (sections ${[EXTRA.cost && 7, EXTRA.closure && 8].filter(Boolean).join(", ")} only; bench/RESULTS.md not written)`,
+        `done in ${Math.round((Date.now() - wall) / 1000)} s (sections ` +
+          `${[EXTRA.cost && 7, EXTRA.closure && 8].filter(Boolean).join(", ")} only; bench/RESULTS.md not written)`,
       );
       return;
     }

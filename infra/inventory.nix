@@ -21,11 +21,19 @@
       # p= of the DKIM TXT record. The private half is secrets/dkim-<domain>-<selector>.age
       # (README "Secrets"), so a rebuilt mail host signs with the key DNS publishes.
       # null leaves the DKIM record out of DNS (with a warning) until the key exists.
-      dkimPublicKey = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAyuKbEdU6N91tJTlbWp06mvrHLPTV0VBJHN7sioZVc14PR/8VasBvevMduveOGb4RNhDWysfSdqgA1RT2tQD+MVcIjSa2J40E5iYiLNJpgmK+Piv6ATMw7Tmxfr+1JxhPCdbWmBEUswndt6S16ph1qjyQIhSSS3NbjTA6HxsvHkQyZVUtdaMaoyj2DEyH6YmFHR4pl6i2+cC/X7weQBjtsSMoqvvfJDhUB+5VmXath0CyVQIHHI3CyKRz0ALtCn758oBjKhsoFcqI3yEDcIYpmftorAcMpWg+NtjLL0qI2ZedFCoNNgImPTmwqZ8pr5oTr92cJhCPqz8C4802MeA2rQIDAQAB";
+      dkimPublicKey = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAyuKbEdU6N91tJTlbWp06mvrHLPTV0VBJHN7sioZVc14PR/8VasBv"
+        + "evMduveOGb4RNhDWysfSdqgA1RT2tQD+MVcIjSa2J40E5iYiLNJpgmK+Piv6ATMw7Tmxfr+1JxhPCdbWmBEUswndt6S16ph1"
+        + "qjyQIhSSS3NbjTA6HxsvHkQyZVUtdaMaoyj2DEyH6YmFHR4pl6i2+cC/X7weQBjtsSMoqvvfJDhUB+5VmXath0CyVQIHHI3C"
+        + "yKRz0ALtCn758oBjKhsoFcqI3yEDcIYpmftorAcMpWg+NtjLL0qI2ZedFCoNNgImPTmwqZ8pr5oTr92cJhCPqz8C4802MeA2"
+        + "rQIDAQAB";
     };
     "example-nix.net" = {
       mail = true;
-      dkimPublicKey = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEApvI3/K1cSodHhzg2aWaP8ab0XOFzxbeUVljFVXSt87iuvq4syEmOvspjoq2gFIPsrXTCDd4NX+l1a8lothxmC3duqfKxwWN4NtsWzYjlb8vXLLWW35dbWGjvpw9J8004DldoiynNRIB0il7vB5WD7QV4qViD3o17KLNVfAwHAlR+cRUHkbsow8mMxSxXxlctNgPRHyG4VLlN4+hL4Xd9HDs7glpw++TtLLFyFKCTdGp93L9DDNv9arc9sy26Kku4GILYP9OC2t9hCpOCpC2eGvfV2rzIs6jFXV633WD+iuPMUdJh6fO2BzUdjbqIUu9k4F+uLaY/0/H7w1vzFZGQvwIDAQAB";
+      dkimPublicKey = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEApvI3/K1cSodHhzg2aWaP8ab0XOFzxbeUVljFVXSt87iuvq4syEmO"
+        + "vspjoq2gFIPsrXTCDd4NX+l1a8lothxmC3duqfKxwWN4NtsWzYjlb8vXLLWW35dbWGjvpw9J8004DldoiynNRIB0il7vB5WD"
+        + "7QV4qViD3o17KLNVfAwHAlR+cRUHkbsow8mMxSxXxlctNgPRHyG4VLlN4+hL4Xd9HDs7glpw++TtLLFyFKCTdGp93L9DDNv9"
+        + "arc9sy26Kku4GILYP9OC2t9hCpOCpC2eGvfV2rzIs6jFXV633WD+iuPMUdJh6fO2BzUdjbqIUu9k4F+uLaY/0/H7w1vzFZGQ"
+        + "vwIDAQAB";
     };
   };
 
@@ -133,7 +141,8 @@
       hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEqc6IlNuPyu5bzNBc9RtJQzMOqo94IaqVjnr8DCfHXd";
       # hydra-queue-runner's own key (the client side of every build connection); builders
       # authorise it for the nix-ssh user only.
-      queueRunnerKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHNYFeO/bjuWPGLPHlEV4zGJ3Nf5E6ubftQzHiGCHOVV hydra-queue-runner";
+      queueRunnerKey =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHNYFeO/bjuWPGLPHlEV4zGJ3Nf5E6ubftQzHiGCHOVV hydra-queue-runner";
       stateVersion = "25.05";
     };
 

@@ -132,7 +132,8 @@ function printPurge(out, json) {
   }
   if (zone.status === "purged")
     out(
-      `edge: purged in every data centre (${zone.calls.length} API call(s)); ${json.purge.localDeleted.length} cached here`,
+      `edge: purged in every data centre (${zone.calls.length} API call(s)); ${json.purge.localDeleted.length} ` +
+        `cached here`,
     );
   else if (zone.status === "not-configured")
     out("edge: CLOUDFLARE_ZONE_ID not set: only the admin worker's own data centre was purged");
@@ -205,7 +206,8 @@ export async function run(argv, env = process.env, out = console.log) {
   else if (command === "purge" || command === "block" || command === "delete") printPurge(out, json);
   else if (command === "unblock" && json.unblocked) {
     out(
-      `unblocked ${json.hash ?? json.subject} (was: "${json.was.reason}" by ${json.was.by} at ${json.was.at}); removed ${json.removed.join(" ")}`,
+      `unblocked ${json.hash ?? json.subject} (was: "${json.was.reason}" by ${json.was.by} at ${json.was.at}); ` +
+        `removed ${json.removed.join(" ")}`,
     );
     for (const k of json.keptForOtherBlocks) out(`  still blocked: ${k.key} (by the block of ${k.by})`);
     if (json.result === "partial") out(`PARTIAL: ${json.incomplete.join("; ")}`);

@@ -110,14 +110,18 @@ check_prereqs() {
   local bin
   for bin in memcached swift-account-server swift-container-server \
     swift-object-server swift-proxy-server curl; do
-    command -v "$bin" >/dev/null || die "$bin not found. Install: DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends swift swift-proxy swift-account swift-container swift-object memcached"
+    command -v "$bin" >/dev/null || die "$bin not found." \
+      "Install: DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends" \
+      "swift swift-proxy swift-account swift-container swift-object memcached"
   done
-  "$SYS_PYTHON" -c 'import swift.common.ring' 2>/dev/null || die "$SYS_PYTHON cannot import swift (package python3-swift)"
+  "$SYS_PYTHON" -c 'import swift.common.ring' 2>/dev/null ||
+    die "$SYS_PYTHON cannot import swift (package python3-swift)"
   # swift.common.utils hard-codes SWIFT_CONF_FILE=/etc/swift/swift.conf (the servers ignore
   # swift_dir for it), so the package's default file (hash prefix/suffix, storage policy 0) is
   # what every server reads. We only read it; it needs no change for a test node.
   grep -q '^swift_hash_path_\(suffix\|prefix\)' /etc/swift/swift.conf 2>/dev/null ||
-    die "/etc/swift/swift.conf is missing or has no swift_hash_path_suffix/prefix (it ships with the 'swift' package; reinstall it)"
+    die "/etc/swift/swift.conf is missing or has no swift_hash_path_suffix/prefix" \
+      "(it ships with the 'swift' package; reinstall it)"
 }
 
 # Swift stores each object's metadata (content type, etag, user metadata) in user.* xattrs
@@ -128,9 +132,13 @@ check_xattr() {
   local probe="$DEVICES_DIR/.xattr-probe"
   mkdir -p "$DEVICES_DIR"
   : >"$probe"
-  if ! "$SYS_PYTHON" -c 'import os, sys; os.setxattr(sys.argv[1], "user.swift.metadata", b"x" * 1024); assert os.getxattr(sys.argv[1], "user.swift.metadata") == b"x" * 1024' "$probe" 2>"$LOG_DIR/xattr-probe.err"; then
+  local py='import os, sys; os.setxattr(sys.argv[1], "user.swift.metadata", b"x" * 1024); '
+  py+='assert os.getxattr(sys.argv[1], "user.swift.metadata") == b"x" * 1024'
+  if ! "$SYS_PYTHON" -c "$py" "$probe" 2>"$LOG_DIR/xattr-probe.err"; then
     rm -f "$probe"
-    die "the filesystem under $DEVICES_DIR does not support user xattrs, which Swift needs ($(tail -1 "$LOG_DIR/xattr-probe.err")). Set S3_ORIGIN_DEVICES_DIR to a directory on ext4/xfs/btrfs (or tmpfs on Linux >= 6.6, e.g. /dev/shm/s3-origin)."
+    die "the filesystem under $DEVICES_DIR does not support user xattrs, which Swift needs" \
+      "($(tail -1 "$LOG_DIR/xattr-probe.err")). Set S3_ORIGIN_DEVICES_DIR to a directory on ext4/xfs/btrfs" \
+      "(or tmpfs on Linux >= 6.6, e.g. /dev/shm/s3-origin)."
   fi
   rm -f "$probe" "$LOG_DIR/xattr-probe.err"
 }
@@ -201,7 +209,8 @@ swift_dir = $CONF_DIR
 log_level = INFO
 
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo versioned_writes proxy-logging proxy-server
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo
+  versioned_writes proxy-logging proxy-server
 
 [app:proxy-server]
 use = egg:swift#proxy
@@ -295,7 +304,8 @@ launch() {
   case "$svc" in
     # -U 0: no UDP listener; -u: memcached refuses to run as root without naming a user;
     # -P puts the state dir in its command line, which running_pid() uses to recognise it.
-    memcached) cmd=(memcached -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64 -u "$(id -un)" -P "$RUN_DIR/memcached.mc.pid") ;;
+    memcached)
+      cmd=(memcached -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64 -u "$(id -un)" -P "$RUN_DIR/memcached.mc.pid") ;;
     # -v: log to the console (our log file) as well; Swift has no file logging of its own.
     *) cmd=("swift-$svc-server" "$CONF_DIR/$svc-server.conf" -v) ;;
   esac
@@ -356,7 +366,8 @@ do_start() {
   mkdir -p "$STATE_DIR" "$LOG_DIR" "$RUN_DIR"
   local p
   for p in "$PORT" "$MEMCACHED_PORT" "$ACCOUNT_PORT" "$CONTAINER_PORT" "$OBJECT_PORT"; do
-    port_open "$p" && die "port $p on 127.0.0.1 is already in use by something else; set S3_ORIGIN_PORT (uses PORT..PORT+4)"
+    port_open "$p" &&
+      die "port $p on 127.0.0.1 is already in use by something else; set S3_ORIGIN_PORT (uses PORT..PORT+4)"
   done
   check_xattr
   write_config

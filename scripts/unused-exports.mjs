@@ -112,7 +112,8 @@ for (const configFile of ["tsconfig.json", "tsconfig.node.json"]) {
         const moduleSymbol = moduleOf(node.argument.literal);
         if (moduleSymbol && node.qualifier)
           use(
-            `${fileOf(moduleSymbol)}:${ts.isIdentifier(node.qualifier) ? node.qualifier.text : node.qualifier.right.text}`,
+            `${fileOf(moduleSymbol)}:` +
+              (ts.isIdentifier(node.qualifier) ? node.qualifier.text : node.qualifier.right.text),
             file,
           );
       }

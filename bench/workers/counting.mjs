@@ -60,7 +60,8 @@ function wrapObject(label, target) {
   });
 }
 
-/** Wraps every binding object (KV namespace, R2 bucket, dataset, …); plain vars, arrays and strings pass as they are. */
+/** Wraps every binding object (KV namespace, R2 bucket, dataset, …); plain vars, arrays and strings pass as they
+ * are. */
 function wrapEnv(env) {
   const out = {};
   for (const [name, value] of Object.entries(env)) {

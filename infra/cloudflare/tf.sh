@@ -30,7 +30,8 @@ nix-instantiate "${eval_args[@]}" >"$work/main.tf.json.new"
 mv "$work/main.tf.json.new" "$work/main.tf.json"
 
 if [[ -z ${CLOUDFLARE_API_TOKEN:-} ]]; then
-  CLOUDFLARE_API_TOKEN=$(age --decrypt --identity "${AGE_IDENTITY:-$HOME/.ssh/id_ed25519}" "$infra_dir/secrets/cloudflare-api-token.age")
+  CLOUDFLARE_API_TOKEN=$(age --decrypt --identity "${AGE_IDENTITY:-$HOME/.ssh/id_ed25519}" \
+    "$infra_dir/secrets/cloudflare-api-token.age")
   export CLOUDFLARE_API_TOKEN
 fi
 

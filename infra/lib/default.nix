@@ -60,15 +60,24 @@ let
   environments = inventory.cloudflare.environments or { };
   workerHostnames = builtins.concatMap
     (env: [
-      { inherit env; kind = "cache"; fqdn = fqdn environments.${env}.cacheHostname; script = environments.${env}.cacheWorker; }
-      { inherit env; kind = "admin"; fqdn = fqdn environments.${env}.adminHostname; script = environments.${env}.adminWorker; }
+      {
+        inherit env; kind = "cache";
+        fqdn = fqdn environments.${env}.cacheHostname; script = environments.${env}.cacheWorker;
+      }
+      {
+        inherit env; kind = "admin";
+        fqdn = fqdn environments.${env}.adminHostname; script = environments.${env}.adminWorker;
+      }
     ])
     (attrNames environments);
 
   hostsOfRole' = role: filter (h: h.role == role) (map (n: hosts.${n}) (attrNames hosts));
   secrets = import ./secrets.nix { inherit inventory hosts mailDomains; hostsOfRole = hostsOfRole'; };
 
-  errors = import ./validate.nix { inherit inventory hosts providers workerHostnames mailDomains; inherit (secrets) secrets; };
+  errors = import ./validate.nix {
+    inherit inventory hosts providers workerHostnames mailDomains;
+    inherit (secrets) secrets;
+  };
   checked = value:
     if errors == [ ] then value
     else throw "inventory is invalid:\n  - ${concatStringsSep "\n  - " errors}";
@@ -111,7 +120,8 @@ mapAttrs (_: checked) {
   deployList =
     let
       rank = { builder = 0; mail = 1; hydra = 2; };
-      ordered = sort (a: b: if rank.${a.role} != rank.${b.role} then rank.${a.role} < rank.${b.role} else a.name < b.name)
+      ordered = sort
+        (a: b: if rank.${a.role} != rank.${b.role} then rank.${a.role} < rank.${b.role} else a.name < b.name)
         (attrValues hosts);
     in
     concatStringsSep "" (map (h: "${h.name} ${h.role} ${h.system} root@${h.fqdn}\n") ordered);

@@ -11,7 +11,8 @@
 # SOA and NS are the DNS provider's, not ours, and are not generated.
 { inventory, hosts, domain, fqdn, mailDomains, workerHostnames, hostsOfRole, ... }:
 let
-  inherit (builtins) attrNames concatLists concatMap concatStringsSep elem filter genList length map replaceStrings stringLength substring toJSON;
+  inherit (builtins) attrNames concatLists concatMap concatStringsSep elem filter genList length map replaceStrings
+    stringLength substring toJSON;
 
   ttl = inventory.dns.ttl or 3600;
   caaIssuers = inventory.dns.caaIssuers or [ ];
@@ -56,12 +57,14 @@ let
       (record d d "TXT" "v=spf1 mx -all" "SPF: only the MX host sends mail for ${d}" { })
     ]
     ++ (if dkimKey d == null then [ ] else [
-      (record d "${selector}._domainkey.${d}" "TXT" "v=DKIM1; k=rsa; p=${dkimKey d}" "DKIM key the mail host signs ${d} mail with" { })
+      (record d "${selector}._domainkey.${d}" "TXT" "v=DKIM1; k=rsa; p=${dkimKey d}"
+        "DKIM key the mail host signs ${d} mail with" { })
     ])
     ++ [
       # reject: the domains send nothing but what the mail host signs, so a failing message
       # is spoofed. Aggregate reports go to postmaster, which validation guarantees exists.
-      (record d "_dmarc.${d}" "TXT" "v=DMARC1; p=reject; rua=mailto:postmaster@${d}" "DMARC: reject unauthenticated mail from ${d}" { })
+      (record d "_dmarc.${d}" "TXT" "v=DMARC1; p=reject; rua=mailto:postmaster@${d}"
+        "DMARC: reject unauthenticated mail from ${d}" { })
     ];
   # Bounces have an empty envelope sender, so receivers check SPF against the HELO name.
   heloRecords = if mailDomains == [ ] then [ ] else [
@@ -77,12 +80,14 @@ let
   all = concatMap recordsOf zones;
   # Two records with one key would be one resource in OpenTofu: refuse rather than drop one.
   keys = map (r: r.key) all;
-  records = if length keys == length (builtins.attrNames (builtins.listToAttrs (map (k: { name = k; value = null; }) keys)))
+  records =
+    if length keys == length (builtins.attrNames (builtins.listToAttrs (map (k: { name = k; value = null; }) keys)))
     then all else throw "lib/dns.nix: two DNS records share an OpenTofu resource key: ${toJSON keys}";
 
   warnings = concatMap
     (d: if dkimKey d == null
-      then [ "domains.\"${d}\".dkimPublicKey is not set: no DKIM record for ${d}; generate the key pair, encrypt the private half as secrets/dkim-${d}-${selector}.age and put p= here (README \"Secrets\")" ]
+      then [ ("domains.\"${d}\".dkimPublicKey is not set: no DKIM record for ${d}; generate the key pair, "
+        + "encrypt the private half as secrets/dkim-${d}-${selector}.age and put p= here (README \"Secrets\")") ]
       else [ ])
     mailDomains;
 
@@ -104,7 +109,8 @@ let
     ; inventory, not this file. SOA and NS records belong to the DNS provider.
     $ORIGIN ${zone}.
     $TTL ${toString ttl}
-    ${concatStringsSep "\n" ((if zone == domain then workerNotes else [ ]) ++ map zoneLine (filter (r: r.zone == zone) records))}
+    ${concatStringsSep "\n"
+      ((if zone == domain then workerNotes else [ ]) ++ map zoneLine (filter (r: r.zone == zone) records))}
   '';
 
 in

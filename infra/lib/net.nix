@@ -2,7 +2,8 @@
 # duplicate detection compares canonical forms ("2001:db8::10" and "2001:DB8:0::0010" are
 # the same host to the kernel, so they must be the same to the inventory too).
 let
-  inherit (builtins) all concatStringsSep elemAt filter genList isString length match replaceStrings split stringLength substring;
+  inherit (builtins) all concatStringsSep elemAt filter genList isString length match replaceStrings split
+    stringLength substring;
 
   splitOn = sep: s: filter isString (split sep s);
   lower = replaceStrings [ "A" "B" "C" "D" "E" "F" ] [ "a" "b" "c" "d" "e" "f" ];
@@ -14,7 +15,9 @@ rec {
   # null when not a dotted-quad IPv4 address with octets 0..255 and no leading zeros
   # (leading zeros are octal to inet_aton, a classic source of wrong addresses).
   parseIPv4 = a:
-    let m = if builtins.isString a then match "(0|[1-9][0-9]{0,2})\\.(0|[1-9][0-9]{0,2})\\.(0|[1-9][0-9]{0,2})\\.(0|[1-9][0-9]{0,2})" a else null;
+    let
+      octet = "(0|[1-9][0-9]{0,2})";
+      m = if builtins.isString a then match "${octet}\\.${octet}\\.${octet}\\.${octet}" a else null;
     in if m != null && all (o: builtins.fromJSON o <= 255) m then concatStringsSep "." m else null;
 
   # Canonical, fully expanded lowercase form ("2001:0db8:0000:...") or null. Embedded IPv4

@@ -73,21 +73,30 @@ in
         }];
       };
     });
-    cloudflare_workers_kv_namespace = perEnv (env: e: { name = env; value = { account_id = accountId; title = e.denylistNamespace; }; });
-    cloudflare_d1_database = perEnv (env: e: { name = env; value = { account_id = accountId; name = e.auditDatabase; }; });
+    cloudflare_workers_kv_namespace =
+      perEnv (env: e: { name = env; value = { account_id = accountId; title = e.denylistNamespace; }; });
+    cloudflare_d1_database =
+      perEnv (env: e: { name = env; value = { account_id = accountId; name = e.auditDatabase; }; });
     # Each worker hostname is a Workers Custom Domain: Cloudflare creates its DNS record and
     # certificate, so lib/dns.nix has no record of ours under these names. This is the only
     # writer: the wrangler configs declare no routes (test/workers.test.ts).
     cloudflare_workers_custom_domain = listToAttrs (map
       (w: {
         name = "${w.env}_${w.kind}";
-        value = { account_id = accountId; zone_id = zoneId domain; hostname = w.fqdn; service = w.script; environment = "production"; };
+        value = {
+          account_id = accountId; zone_id = zoneId domain; hostname = w.fqdn; service = w.script;
+          environment = "production";
+        };
       })
       workerHostnames);
     cloudflare_dns_record = records;
   };
 
   # The ids the wrangler configs need (and the inventory records): `tofu output`.
-  output = perEnv (env: e: { name = "${env}_denylist_namespace_id"; value.value = "\${cloudflare_workers_kv_namespace.${env}.id}"; })
+  output =
+    perEnv (env: e: {
+      name = "${env}_denylist_namespace_id";
+      value.value = "\${cloudflare_workers_kv_namespace.${env}.id}";
+    })
     // perEnv (env: e: { name = "${env}_audit_database_id"; value.value = "\${cloudflare_d1_database.${env}.id}"; });
 }

@@ -25,7 +25,8 @@ let
     concatMap
       (k: let cs = claimsOf k; in
         if length cs > 1
-        then [ "duplicate ${what} ${(head cs).label or k}: claimed by ${concatStringsSep " and " (map (c: c.owner) cs)}" ]
+        then [ ("duplicate ${what} ${(head cs).label or k}: claimed by "
+          + concatStringsSep " and " (map (c: c.owner) cs)) ]
         else [ ])
       keys;
 
@@ -34,7 +35,10 @@ let
   isLabel = n: match "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?" n != null;
   isSystem = s: isString s && match "[a-z0-9_]+-[a-z0-9]+" s != null;
   isHostKey = k: isString k && match "(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/]+=*" k != null;
-  isPubKeyLine = k: isString k && match "(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa|sk-ssh-ed25519@openssh.com) [A-Za-z0-9+/]+=*( .*)?" k != null;
+  isPubKeyLine = k:
+    isString k
+    && match ("(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa|sk-ssh-ed25519@openssh.com)" + " [A-Za-z0-9+/]+=*( .*)?") k
+      != null;
   isPositiveInt = n: isInt n && n > 0;
   isAddress = a: isString a && match "[^@ ]+@[a-z0-9.-]+" a != null;
   domainOf = a: elemAt (match "[^@]+@(.*)" a) 0;
@@ -43,40 +47,56 @@ let
     let
       who = "host ${q h.name}";
     in
-    (if isLabel h.name then [ ] else [ "${who}: name is not a DNS label (lowercase letters, digits and '-', at most 63)" ])
+    (if isLabel h.name then [ ]
+     else [ "${who}: name is not a DNS label (lowercase letters, digits and '-', at most 63)" ])
     ++ (if elem h.role roles then [ ] else [ "${who}: role ${q h.role} is not one of ${concatStringsSep ", " roles}" ])
     ++ (if elem h.provider providers then [ ]
-        else [ "${who}: provider ${q h.provider} has no module in modules/providers/ (known: ${if providers == [ ] then "none" else concatStringsSep ", " providers})" ])
+        else [ ("${who}: provider ${q h.provider} has no module in modules/providers/ "
+          + "(known: ${if providers == [ ] then "none" else concatStringsSep ", " providers})") ])
     ++ (if h.ipv4 == null && h.ipv6 == null then [ "${who}: no address (set ipv4 and/or ipv6)" ] else [ ])
-    ++ (if h.ipv4 != null && net.parseIPv4 h.ipv4 == null then [ "${who}: ipv4 ${q h.ipv4} is not an IPv4 address" ] else [ ])
-    ++ (if h.ipv6 != null && net.parseIPv6 h.ipv6 == null then [ "${who}: ipv6 ${q h.ipv6} is not an IPv6 address" ] else [ ])
-    ++ (if !isList h.systems || h.systems == [ ] then [ "${who}: no systems (list at least its own platform, e.g. \"x86_64-linux\")" ]
-        else concatMap (s: if isSystem s then [ ] else [ "${who}: system ${q s} is not a Nix system such as \"aarch64-linux\"" ]) h.systems)
+    ++ (if h.ipv4 != null && net.parseIPv4 h.ipv4 == null
+        then [ "${who}: ipv4 ${q h.ipv4} is not an IPv4 address" ] else [ ])
+    ++ (if h.ipv6 != null && net.parseIPv6 h.ipv6 == null
+        then [ "${who}: ipv6 ${q h.ipv6} is not an IPv6 address" ] else [ ])
+    ++ (if !isList h.systems || h.systems == [ ]
+        then [ "${who}: no systems (list at least its own platform, e.g. \"x86_64-linux\")" ]
+        else concatMap
+          (s: if isSystem s then [ ] else [ "${who}: system ${q s} is not a Nix system such as \"aarch64-linux\"" ])
+          h.systems)
     ++ (if h.hostKey != null && !isHostKey h.hostKey
         then [ "${who}: hostKey must be \"<type> <base64>\" as printed by `ssh-keyscan`, without a comment" ] else [ ])
     ++ (if h.stateVersion == null
-        then [ "${who}: stateVersion missing; set it to the NixOS release the host was first installed with (e.g. \"26.05\") and never change it" ]
+        then [ ("${who}: stateVersion missing; set it to the NixOS release the host was first installed with "
+          + "(e.g. \"26.05\") and never change it") ]
         else if !(isString h.stateVersion && match "[0-9]{2}\\.[0-9]{2}" h.stateVersion != null)
         then [ "${who}: stateVersion ${q h.stateVersion} is not a NixOS release such as \"26.05\"" ] else [ ])
     ++ (if h.role == "mail" && !isPositiveInt h.mailserverStateVersion
-        then [ "${who}: mailserverStateVersion missing or not a positive integer (simple-nixos-mailserver's mailserver.stateVersion)" ] else [ ])
+        then [ ("${who}: mailserverStateVersion missing or not a positive integer "
+          + "(simple-nixos-mailserver's mailserver.stateVersion)") ]
+        else [ ])
     ++ (let mine = filter (s: elem h.name s.hosts) (attrValues secrets); in
         if mine != [ ] && !(isString h.hostKey && match "ssh-ed25519 .*" h.hostKey != null)
-        then [ "${who}: decrypts secrets (${concatStringsSep ", " (map (s: s.name) mine)}) but has no ssh-ed25519 hostKey; agenix decrypts with it and the secrets are encrypted for it" ]
+        then [ ("${who}: decrypts secrets (${concatStringsSep ", " (map (s: s.name) mine)}) but has no ssh-ed25519 "
+          + "hostKey; agenix decrypts with it and the secrets are encrypted for it") ]
         else [ ])
     ++ (if isPositiveInt h.gc.minFreeGiB && isPositiveInt h.gc.maxFreeGiB && h.gc.minFreeGiB < h.gc.maxFreeGiB then [ ]
         else [ "${who}: gc.minFreeGiB and gc.maxFreeGiB must be positive integers with minFreeGiB below maxFreeGiB" ])
     ++ (if h.role == "builder" then builderErrors h else [ ])
     ++ (if h.role == "hydra" && !isPubKeyLine h.queueRunnerKey
-        then [ "${who}: queueRunnerKey missing or malformed; builders authorise this key for hydra-queue-runner" ] else [ ]);
+        then [ "${who}: queueRunnerKey missing or malformed; builders authorise this key for hydra-queue-runner" ]
+        else [ ]);
 
   builderErrors = h:
     let who = "builder ${q h.name}"; in
     (if h.hostKey == null
-     then [ "${who}: SSH host key missing (hostKey); Hydra pins it in the machines file. Get it with `ssh-keyscan -t ed25519 ${h.fqdn}`" ] else [ ])
+     then [ ("${who}: SSH host key missing (hostKey); Hydra pins it in the machines file. "
+       + "Get it with `ssh-keyscan -t ed25519 ${h.fqdn}`") ]
+     else [ ])
     ++ (if isPositiveInt h.maxJobs then [ ] else [ "${who}: maxJobs must be a positive integer" ])
     ++ (if isPositiveInt h.speedFactor then [ ] else [ "${who}: speedFactor must be a positive integer" ])
-    ++ concatMap (f: if isString f && match "[a-z0-9_-]+" f != null then [ ] else [ "${who}: feature ${q f} is not a feature name" ])
+    ++ concatMap
+      (f: if isString f && match "[a-z0-9_-]+" f != null then [ ]
+          else [ "${who}: feature ${q f} is not a feature name" ])
       (h.supportedFeatures ++ h.mandatoryFeatures);
 
   # --- names: hosts and the workers' hostnames share one zone --------------------------
@@ -98,7 +118,8 @@ let
     (if length (ofRole "hydra") == 1 then [ ]
      else [ "expected exactly one host with role \"hydra\", found ${toString (length (ofRole "hydra"))}" ])
     ++ (if mailDomains == [ ] || length (ofRole "mail") == 1 then [ ]
-        else [ "mail domains ${concatStringsSep ", " mailDomains} need exactly one host with role \"mail\", found ${toString (length (ofRole "mail"))}" ]);
+        else [ ("mail domains ${concatStringsSep ", " mailDomains} need exactly one host with role \"mail\", "
+          + "found ${toString (length (ofRole "mail"))}") ]);
 
   # --- domains -----------------------------------------------------------------------------
   domainErrors =
@@ -117,9 +138,11 @@ let
     if !isAddress a then [ "mail alias ${q parent}: target ${q a} is not an e-mail address" ]
     else if !isOurs a then [ ]
     else if elem a seen then
-      [ "mail aliases loop through ${concatStringsSep ", " (sort (x: y: x < y) (dropUntil a seen))}: mail to them never reaches a mailbox" ]
+      [ ("mail aliases loop through ${concatStringsSep ", " (sort (x: y: x < y) (dropUntil a seen))}: "
+        + "mail to them never reaches a mailbox") ]
     else if !(aliases ? ${a}) then
-      [ "mail alias ${q parent} forwards to ${q a}, which goes nowhere: it is not an alias and this server has no mailboxes" ]
+      [ ("mail alias ${q parent} forwards to ${q a}, which goes nowhere: "
+        + "it is not an alias and this server has no mailboxes") ]
     else if !(isList aliases.${a}) || aliases.${a} == [ ] then [ ] # reported for `a` itself
     else concatMap (walk (seen ++ [ a ])) aliases.${a};
   dropUntil = x: xs: if xs == [ ] || head xs == x then xs else dropUntil x (tail xs);
@@ -127,7 +150,8 @@ let
     concatMap
       (a:
         if !isAddress a then [ "mail alias ${q a} is not an e-mail address" ]
-        else if !(isOurs a) then [ "mail alias ${q a}: ${domainOf a} is not a mail domain (domains.<name>.mail = true)" ]
+        else if !(isOurs a)
+        then [ "mail alias ${q a}: ${domainOf a} is not a mail domain (domains.<name>.mail = true)" ]
         else if !(isList aliases.${a}) then [ "mail alias ${q a}: targets must be a list of addresses" ]
         else if aliases.${a} == [ ] then [ "mail alias ${q a} forwards to nowhere (empty target list)" ]
         # Walk from the alias's targets so a broken chain is reported once, at its start.
@@ -146,28 +170,37 @@ let
   isUuid = n: isString n && match "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}" n != null;
   cloudflareErrors =
     concatMap (z: if isHexId (zoneIds.${z} or null) then [ ]
-      else [ "cloudflare.zoneIds: zone ${q z} needs its Cloudflare zone id (32 hex digits, from the zone's overview page)" ])
+      else [ ("cloudflare.zoneIds: zone ${q z} needs its Cloudflare zone id "
+        + "(32 hex digits, from the zone's overview page)") ])
       (attrNames (inventory.domains or { }))
     ++ (if isBucketName (inventory.cloudflare.stateBucket or null) then [ ]
         else [ "cloudflare.stateBucket: missing or not a valid R2 bucket name; OpenTofu keeps its state there" ])
     ++ concatMap (e:
       (if isHexId (envs.${e}.denylistNamespaceId or null) then [ ]
-       else [ "cloudflare environment ${q e}: denylistNamespaceId must be the KV namespace's id (32 hex digits, `tofu output`)" ])
+       else [ ("cloudflare environment ${q e}: denylistNamespaceId must be the KV namespace's id "
+         + "(32 hex digits, `tofu output`)") ])
       ++ (if isUuid (envs.${e}.auditDatabaseId or null) then [ ]
-          else [ "cloudflare environment ${q e}: auditDatabaseId must be the D1 database's id (a UUID, `tofu output`)" ]))
+          else [ ("cloudflare environment ${q e}: auditDatabaseId must be the D1 database's id "
+            + "(a UUID, `tofu output`)") ]))
       (attrNames envs)
     ++
-    concatMap (e: if isBucketName envs.${e}.bucket then [ ] else [ "cloudflare environment ${q e}: bucket ${q envs.${e}.bucket} is not a valid R2 bucket name" ]) (attrNames envs)
+    concatMap
+      (e: if isBucketName envs.${e}.bucket then [ ]
+          else [ "cloudflare environment ${q e}: bucket ${q envs.${e}.bucket} is not a valid R2 bucket name" ])
+      (attrNames envs)
     ++ duplicates "R2 bucket" (map (e: { key = envs.${e}.bucket; owner = "environment ${q e}"; }) (attrNames envs))
-    ++ duplicates "KV namespace" (map (e: { key = envs.${e}.denylistNamespace; owner = "environment ${q e}"; }) (attrNames envs))
-    ++ duplicates "D1 database" (map (e: { key = envs.${e}.auditDatabase; owner = "environment ${q e}"; }) (attrNames envs));
+    ++ duplicates "KV namespace"
+      (map (e: { key = envs.${e}.denylistNamespace; owner = "environment ${q e}"; }) (attrNames envs))
+    ++ duplicates "D1 database"
+      (map (e: { key = envs.${e}.auditDatabase; owner = "environment ${q e}"; }) (attrNames envs));
   # --- keys ----------------------------------------------------------------------------------
   # name:base64 of a 32-byte Ed25519 key, as nix.conf's trusted-public-keys takes it.
   isNixPublicKey = k: isString k && match "[A-Za-z0-9._-]+:[A-Za-z0-9+/]{43}=" k != null;
   keyErrors =
     (if (inventory.cache.publicKeys or [ ]) == [ ]
      then [ "cache.publicKeys is empty: list the public half of Hydra's signing key" ] else [ ])
-    ++ concatMap (k: if isNixPublicKey k then [ ] else [ "cache: ${q k} is not a Nix public key (name:base64 of 32 bytes)" ])
+    ++ concatMap
+      (k: if isNixPublicKey k then [ ] else [ "cache: ${q k} is not a Nix public key (name:base64 of 32 bytes)" ])
       ((inventory.cache.publicKeys or [ ]) ++ (inventory.cache.upstreamPublicKeys or [ ]))
     ++ (if concatMap (a: a.sshKeys or [ ]) (attrValues (inventory.admins or { })) == [ ]
         then [ "admins: no SSH key; admins log in as root with them and every secret is encrypted for them" ] else [ ]);

@@ -27,7 +27,10 @@ in
   # Every host knows every other host's key, so host-to-host SSH (Hydra -> builders,
   # admins jumping through hosts) never trusts on first use.
   programs.ssh.knownHosts = lib.mapAttrs
-    (_: h: { hostNames = [ h.fqdn ] ++ lib.optional (h.ipv4 != null) h.ipv4 ++ lib.optional (h.ipv6 != null) h.ipv6; publicKey = h.hostKey; })
+    (_: h: {
+      hostNames = [ h.fqdn ] ++ lib.optional (h.ipv4 != null) h.ipv4 ++ lib.optional (h.ipv6 != null) h.ipv6;
+      publicKey = h.hostKey;
+    })
     (lib.filterAttrs (_: h: h.hostKey != null) infra.hosts);
 
   # --- secrets: this host's entries of secrets.nix, decrypted by agenix at activation with
@@ -43,7 +46,8 @@ in
     enable = true;
     # The node exporter is reachable from the monitoring servers only, never the Internet.
     extraInputRules = lib.concatMapStringsSep "\n"
-      (a: "${if lib.hasInfix ":" a then "ip6" else "ip"} saddr ${a} tcp dport ${toString config.services.prometheus.exporters.node.port} accept")
+      (a: "${if lib.hasInfix ":" a then "ip6" else "ip"} saddr ${a} "
+        + "tcp dport ${toString config.services.prometheus.exporters.node.port} accept")
       (inventory.monitoring.scrapers or [ ]);
   };
 

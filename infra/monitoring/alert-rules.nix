@@ -36,7 +36,8 @@ in
         {
           alert = "NixCacheEdgeOriginFailureRatio";
           # A miss that no origin could answer is a 502/504 with origin "none" (src/metrics/dataPoint.ts).
-          expr = ''sum(nix_cache_edge_requests{cache_status="MISS",origin="none",status_class="5xx"}) / sum(nix_cache_edge_requests{cache_status="MISS"}) > 0.05'';
+          expr = ''sum(nix_cache_edge_requests{cache_status="MISS",origin="none",status_class="5xx"}) ''
+            + ''/ sum(nix_cache_edge_requests{cache_status="MISS"}) > 0.05'';
           for = "10m";
           labels.severity = "page";
           annotations = {
@@ -47,7 +48,8 @@ in
         {
           alert = "NixCacheEdgeSignatureFailures";
           # Any: a narinfo that is forged, unsigned by a trusted key, or for another path is never expected.
-          expr = ''sum by (origin, verification) (nix_cache_edge_verification_failures{verification=~"forged|unsigned|wrong-path"}) > 0'';
+          expr = ''sum by (origin, verification) ''
+            + ''(nix_cache_edge_verification_failures{verification=~"forged|unsigned|wrong-path"}) > 0'';
           labels.severity = "page";
           annotations = {
             summary = "{{ $labels.origin }} holds narinfos that fail verification ({{ $labels.verification }})";

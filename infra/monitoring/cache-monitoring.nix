@@ -36,12 +36,14 @@ in
     adminTokenFile = lib.mkOption {
       type = lib.types.str;
       example = "/run/secrets/nix-cache-admin-read-token";
-      description = "File holding an admin token with only the `read` scope (docs/admin.md, Tokens). Never put the token in the Nix store.";
+      description = "File holding an admin token with only the `read` scope (docs/admin.md, Tokens). "
+        + "Never put the token in the Nix store.";
     };
     probeNarinfoHashes = lib.mkOption {
       type = lib.types.listOf (lib.types.strMatching "[0-9a-df-np-sv-z]{32}");
       default = [ ];
-      description = "Store path hashes whose narinfos must always be served (for example a pinned stdenv): probed end to end.";
+      description = "Store path hashes whose narinfos must always be served (for example a pinned stdenv): "
+        + "probed end to end.";
     };
   };
 
@@ -67,7 +69,8 @@ in
           static_configs = [ { targets = [ adminHost ]; } ];
         }
       ] ++ lib.optional (cfg.probeNarinfoHashes != [ ])
-        (probeJob "nix-cache-edge-narinfo" "nix_cache_narinfo" (map (h: "${cfg.cacheUrl}/${h}.narinfo") cfg.probeNarinfoHashes));
+        (probeJob "nix-cache-edge-narinfo" "nix_cache_narinfo"
+          (map (h: "${cfg.cacheUrl}/${h}.narinfo") cfg.probeNarinfoHashes));
       ruleFiles = [ (pkgs.writeText "nix-cache-edge-rules.json" (builtins.toJSON (import ./alert-rules.nix))) ];
     };
   };

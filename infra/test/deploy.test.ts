@@ -19,10 +19,14 @@ describe("deploy.sh --dry-run", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout.trimEnd().split("\n")).toEqual([
-      "nixos-rebuild switch --flake <infra>#arm --target-host root@arm.example-nix.org --build-host root@arm.example-nix.org --use-substitutes",
-      "nixos-rebuild switch --flake <infra>#big --target-host root@big.example-nix.org --build-host root@big.example-nix.org --use-substitutes",
-      "nixos-rebuild switch --flake <infra>#mx --target-host root@mx.example-nix.org --build-host root@mx.example-nix.org --use-substitutes",
-      "nixos-rebuild switch --flake <infra>#hydra --target-host root@hydra.example-nix.org --build-host root@hydra.example-nix.org --use-substitutes",
+      "nixos-rebuild switch --flake <infra>#arm --target-host root@arm.example-nix.org " +
+        "--build-host root@arm.example-nix.org --use-substitutes",
+      "nixos-rebuild switch --flake <infra>#big --target-host root@big.example-nix.org " +
+        "--build-host root@big.example-nix.org --use-substitutes",
+      "nixos-rebuild switch --flake <infra>#mx --target-host root@mx.example-nix.org " +
+        "--build-host root@mx.example-nix.org --use-substitutes",
+      "nixos-rebuild switch --flake <infra>#hydra --target-host root@hydra.example-nix.org " +
+        "--build-host root@hydra.example-nix.org --use-substitutes",
     ]);
   });
 

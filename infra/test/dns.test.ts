@@ -91,7 +91,9 @@ describe("records", () => {
     expect(find(rs, "TXT", "_dmarc.example-nix.net")).toHaveLength(1);
     expect(find(rs, "TXT", "mail._domainkey.example-nix.net")).toEqual([]);
     expect(evalInfra<string[]>("warnings", fixture("inventory-second-mail-domain.nix"))).toEqual([
-      'domains."example-nix.net".dkimPublicKey is not set: no DKIM record for example-nix.net; generate the key pair, encrypt the private half as secrets/dkim-example-nix.net-mail.age and put p= here (README "Secrets")',
+      'domains."example-nix.net".dkimPublicKey is not set: no DKIM record for example-nix.net; ' +
+        "generate the key pair, encrypt the private half as secrets/dkim-example-nix.net-mail.age " +
+        'and put p= here (README "Secrets")',
     ]);
   });
 

@@ -43,7 +43,7 @@ describe("machines file", () => {
     );
   });
 
-  it("is what Hydra gets in hydra.conf's neighbour: the store_uri uploads signed zstd outputs to the cache bucket", () => {
+  it("is what Hydra gets in hydra.conf's neighbour: the store_uri uploads signed zstd outputs to the bucket", () => {
     const hydra = evalInfra<{ storeUri: string; config: string }>("hydra", fixture("inventory.nix"));
     expect(hydra.storeUri).toBe(
       "s3://nix-cache?endpoint=0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com&region=auto" +

@@ -99,7 +99,8 @@ const mutations = [
   [
     "worker trusts only cache.nixos.org",
     "wrangler.toml",
-    'TRUSTED_PUBLIC_KEYS = "cache.example-nix.org-1:TOMtERgstyYYEJByjd/gdugFSiky7Kj1NhhNxx41uJk= cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="\nNARINFO_TTL = "86400"',
+    'TRUSTED_PUBLIC_KEYS = """\\\ncache.example-nix.org-1:TOMtERgstyYYEJByjd/gdugFSiky7Kj1NhhNxx41uJk= \\\n' +
+      'cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="""\nNARINFO_TTL = "86400"',
     'TRUSTED_PUBLIC_KEYS = "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="\nNARINFO_TTL = "86400"',
   ],
   [

@@ -139,13 +139,13 @@ describe("hydra", () => {
     expect(c.services.hydra.buildMachinesFiles[0].text.split("\n")[0].split(" ")[2]).toBe(ssh.path);
   });
 
-  it("builds with the inventory's builders, without substitutes, and keeps its disk free before the queue stops", () => {
+  it("builds with the inventory's builders, without substitutes, and keeps disk free before the queue stops", () => {
     expect(c.services.hydra.useSubstitutes).toBe(false);
     expect(c.services.hydra.buildMachinesFiles[0].text).toBe(evalInfra<string>("machinesFile"));
     expect(c.nix.settings["min-free"]).toBeGreaterThan(c.services.hydra.minimumDiskFree * GiB);
   });
 
-  it("creates the local NAR cache hydra-server (hydra-www, group hydra) writes, and uploads logs uncompressed by Hydra", () => {
+  it("creates the NAR cache hydra-server (hydra-www, group hydra) writes; uploads logs uncompressed by Hydra", () => {
     expect(c.systemd.tmpfiles.rules).toContain(`d ${hydra.narCache} 0775 hydra hydra 1d -`);
     expect(c.services.hydra.extraConfig).toMatch(/^compress_build_logs = false$/m);
     expect(c.services.hydra.extraConfig).toMatch(/^upload_logs_to_binary_cache = true$/m);
@@ -181,7 +181,7 @@ describe("mail", () => {
     expect(c.services.nginx.virtualHosts["mail.example-nix.org"]).toMatchObject({ enableACME: true });
   });
 
-  it("signs each domain with the DKIM key kept in the repository, where the mailserver reads it, for rspamd only", () => {
+  it("signs each domain with the DKIM key kept in the repository, where the mailserver reads it, rspamd only", () => {
     expect(Object.keys(c.mailserver.dkim.domains).sort()).toEqual([...domains].sort());
     for (const d of domains) {
       expect(c.mailserver.dkim.domains[d].selectors).toEqual({ mail: { keyType: "rsa", keyLength: 2048 } });

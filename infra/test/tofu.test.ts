@@ -98,7 +98,8 @@ describe("rendered OpenTofu configuration", () => {
     if (spawnSync("tofu", ["version"]).status !== 0) {
       // Said, not silently passed: this machine cannot run the provider's schema check.
       console.warn(
-        "tofu validate skipped: `tofu` is not installed here (not packaged in Debian 12); the golden file check above still ran",
+        "tofu validate skipped: `tofu` is not installed here (not packaged in Debian 12); " +
+          "the golden file check above still ran",
       );
       ctx.skip();
     }
@@ -117,7 +118,8 @@ function runTf(args: string[], extraEnv: Record<string, string> = {}) {
   const fake = path.join(dir, "tofu");
   writeFileSync(
     fake,
-    `#!/usr/bin/env bash\necho "$*" >>"${dir}/calls"\nif [[ " $* " == *" plan "* && -n \${FAIL_PLAN:-} ]]; then echo "plan failed" >&2; exit 1; fi\n`,
+    `#!/usr/bin/env bash\necho "$*" >>"${dir}/calls"\n` +
+      `if [[ " $* " == *" plan "* && -n \${FAIL_PLAN:-} ]]; then echo "plan failed" >&2; exit 1; fi\n`,
   );
   chmodSync(fake, 0o755);
   const r = spawnSync("bash", [path.join(infraDir, "cloudflare", "tf.sh"), ...args], {

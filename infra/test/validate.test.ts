@@ -17,9 +17,11 @@ function inline(name: string, expr: string): string {
 }
 const host = (name: string, change: string) => `base // { hosts = h // { ${name} = h.${name} // ${change}; }; }`;
 const env = (change: string) =>
-  `base // { cloudflare = base.cloudflare // { environments.production = base.cloudflare.environments.production // ${change}; }; }`;
+  `base // { cloudflare = base.cloudflare // {
+    environments.production = base.cloudflare.environments.production // ${change}; }; }`;
 const alias = (change: string) => `base // { mail = base.mail // { aliases = base.mail.aliases // ${change}; }; }`;
-const staging = `base.cloudflare.environments.production // { cacheHostname = "cache-staging"; adminHostname = "cache-admin-staging"; cacheWorker = "s"; adminWorker = "sa"; }`;
+const staging = `base.cloudflare.environments.production // {
+  cacheHostname = "cache-staging"; adminHostname = "cache-admin-staging"; cacheWorker = "s"; adminWorker = "sa"; }`;
 
 // [case, inventory file, message]
 const cases: [string, string, string][] = [
@@ -37,12 +39,14 @@ const cases: [string, string, string][] = [
   [
     "builder-no-key",
     invalid("builder-no-key"),
-    'builder "big": SSH host key missing (hostKey); Hydra pins it in the machines file. Get it with `ssh-keyscan -t ed25519 big.example-nix.org`',
+    'builder "big": SSH host key missing (hostKey); Hydra pins it in the machines file. ' +
+      "Get it with `ssh-keyscan -t ed25519 big.example-nix.org`",
   ],
   [
     "alias-to-nowhere",
     invalid("alias-to-nowhere"),
-    'mail alias "ops@example-nix.org" forwards to "nobody@example-nix.org", which goes nowhere: it is not an alias and this server has no mailboxes',
+    'mail alias "ops@example-nix.org" forwards to "nobody@example-nix.org", which goes nowhere: ' +
+      "it is not an alias and this server has no mailboxes",
   ],
   ["alias-empty", invalid("alias-empty"), 'mail alias "ops@example-nix.org" forwards to nowhere (empty target list)'],
   [
@@ -99,7 +103,8 @@ const cases: [string, string, string][] = [
   [
     "no-state-version",
     inline("no-state-version", `base // { hosts = h // { arm = builtins.removeAttrs h.arm [ "stateVersion" ]; }; }`),
-    'host "arm": stateVersion missing; set it to the NixOS release the host was first installed with (e.g. "26.05") and never change it',
+    'host "arm": stateVersion missing; set it to the NixOS release the host was first installed with ' +
+      '(e.g. "26.05") and never change it',
   ],
   [
     "bad-state-version",
@@ -112,12 +117,14 @@ const cases: [string, string, string][] = [
       "no-mailserver-state-version",
       `base // { hosts = h // { mx = builtins.removeAttrs h.mx [ "mailserverStateVersion" ]; }; }`,
     ),
-    `host "mx": mailserverStateVersion missing or not a positive integer (simple-nixos-mailserver's mailserver.stateVersion)`,
+    'host "mx": mailserverStateVersion missing or not a positive integer ' +
+      "(simple-nixos-mailserver's mailserver.stateVersion)",
   ],
   [
     "secrets-without-host-key",
     inline("secrets-without-host-key", host("mx", '{ hostKey = "ssh-rsa AAAAB3NzaC1yc2E"; }')),
-    'host "mx": decrypts secrets (dkim-example-nix.org-mail) but has no ssh-ed25519 hostKey; agenix decrypts with it and the secrets are encrypted for it',
+    'host "mx": decrypts secrets (dkim-example-nix.org-mail) but has no ssh-ed25519 hostKey; ' +
+      "agenix decrypts with it and the secrets are encrypted for it",
   ],
   [
     "bad-gc",
@@ -164,7 +171,8 @@ const cases: [string, string, string][] = [
     "domain-missing",
     inline(
       "domain-missing",
-      'base // { domain = "example-nix.dev"; domains = builtins.removeAttrs base.domains [ "example-nix.dev" ]; cloudflare = base.cloudflare; }',
+      'base // { domain = "example-nix.dev"; domains = builtins.removeAttrs base.domains [ "example-nix.dev" ]; ' +
+        "cloudflare = base.cloudflare; }",
     ),
     'domain "example-nix.dev" (where hosts live) is missing from domains',
   ],
@@ -192,7 +200,8 @@ const cases: [string, string, string][] = [
     "duplicate-bucket",
     inline(
       "duplicate-bucket",
-      `base // { cloudflare = base.cloudflare // { environments = base.cloudflare.environments // { staging = ${staging} // { denylistNamespace = "d"; auditDatabase = "a"; }; }; }; }`,
+      "base // { cloudflare = base.cloudflare // { environments = base.cloudflare.environments // { " +
+        `staging = ${staging} // { denylistNamespace = "d"; auditDatabase = "a"; }; }; }; }`,
     ),
     'duplicate R2 bucket nix-cache: claimed by environment "production" and environment "staging"',
   ],
@@ -200,7 +209,8 @@ const cases: [string, string, string][] = [
     "duplicate-namespace",
     inline(
       "duplicate-namespace",
-      `base // { cloudflare = base.cloudflare // { environments = base.cloudflare.environments // { staging = ${staging} // { bucket = "b-staging"; auditDatabase = "a"; }; }; }; }`,
+      "base // { cloudflare = base.cloudflare // { environments = base.cloudflare.environments // { " +
+        `staging = ${staging} // { bucket = "b-staging"; auditDatabase = "a"; }; }; }; }`,
     ),
     'duplicate KV namespace nix-cache-denylist: claimed by environment "production" and environment "staging"',
   ],
@@ -208,7 +218,8 @@ const cases: [string, string, string][] = [
     "duplicate-database",
     inline(
       "duplicate-database",
-      `base // { cloudflare = base.cloudflare // { environments = base.cloudflare.environments // { staging = ${staging} // { bucket = "b-staging"; denylistNamespace = "d"; }; }; }; }`,
+      "base // { cloudflare = base.cloudflare // { environments = base.cloudflare.environments // { " +
+        `staging = ${staging} // { bucket = "b-staging"; denylistNamespace = "d"; }; }; }; }`,
     ),
     'duplicate D1 database nix-cache-audit: claimed by environment "production" and environment "staging"',
   ],
@@ -216,9 +227,11 @@ const cases: [string, string, string][] = [
     "no-zone-id",
     inline(
       "no-zone-id",
-      'base // { cloudflare = base.cloudflare // { zoneIds = { "example-nix.org" = "00000000000000000000000000000010"; }; }; }',
+      "base // { cloudflare = base.cloudflare // { " +
+        'zoneIds = { "example-nix.org" = "00000000000000000000000000000010"; }; }; }',
     ),
-    'cloudflare.zoneIds: zone "example-nix.dev" needs its Cloudflare zone id (32 hex digits, from the zone\'s overview page)',
+    'cloudflare.zoneIds: zone "example-nix.dev" needs its Cloudflare zone id ' +
+      "(32 hex digits, from the zone's overview page)",
   ],
   [
     "no-state-bucket",
@@ -228,7 +241,8 @@ const cases: [string, string, string][] = [
   [
     "bad-namespace-id",
     inline("bad-namespace-id", env('{ denylistNamespaceId = "nix-cache-denylist"; }')),
-    'cloudflare environment "production": denylistNamespaceId must be the KV namespace\'s id (32 hex digits, `tofu output`)',
+    'cloudflare environment "production": denylistNamespaceId must be ' +
+      "the KV namespace's id (32 hex digits, `tofu output`)",
   ],
   [
     "bad-database-id",
@@ -271,7 +285,8 @@ describe("inventory validation", () => {
     const problems = err.split("\n").filter((l) => l.trim().startsWith("- "));
     expect(problems.map((l) => l.trim())).toEqual([
       '- host "arm": no systems (list at least its own platform, e.g. "x86_64-linux")',
-      '- builder "big": SSH host key missing (hostKey); Hydra pins it in the machines file. Get it with `ssh-keyscan -t ed25519 big.example-nix.org`',
+      '- builder "big": SSH host key missing (hostKey); Hydra pins it in the machines file. ' +
+        "Get it with `ssh-keyscan -t ed25519 big.example-nix.org`",
     ]);
   });
 
@@ -283,13 +298,26 @@ describe("inventory validation", () => {
   });
 });
 
-/** Each `[ "…" ]` message literal in validate.nix as a regex, its interpolations as wildcards. */
+/** Each `[ "…" ]` message literal in validate.nix as a regex, its interpolations as wildcards. A message split for
+ * line width, `[ ("…" + "…") ]`, is read as one literal; an operand of `+` that is not a literal is a wildcard. */
 function messageTemplates(source: string): RegExp[] {
   const out: RegExp[] = [];
-  for (let i = source.indexOf('[ "'); i !== -1; i = source.indexOf('[ "', i + 1)) {
-    let j = i + 3;
+  for (const start of source.matchAll(/\[ \(?"/g)) {
+    const split = start[0].includes("(");
+    let j = start.index + start[0].length;
     let pattern = "";
-    while (j < source.length && source[j] !== '"') {
+    while (j < source.length) {
+      if (source[j] === '"') {
+        const plus = split ? /^"\s*\+\s*/.exec(source.slice(j)) : null;
+        if (!plus) break;
+        j += plus[0].length;
+        if (source[j] === '"') {
+          j++;
+          continue;
+        }
+        pattern += ".*";
+        break;
+      }
       if (source.startsWith("${", j)) {
         let depth = 0;
         j++; // the "$"; the loop below consumes the balanced braces
@@ -307,7 +335,7 @@ function messageTemplates(source: string): RegExp[] {
       j++;
     }
     // Skip data lists such as [ "hydra" "builder" "mail" ].
-    if (source.slice(j, j + 3) === '" ]' && pattern.length > 12) out.push(new RegExp(`^${pattern}$`));
+    if ((split || source.slice(j, j + 3) === '" ]') && pattern.length > 12) out.push(new RegExp(`^${pattern}$`));
   }
   return out;
 }

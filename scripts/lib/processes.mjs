@@ -13,7 +13,8 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * @typedef {{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string, ms: number }} RunResult
+ * @typedef {{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string, ms: number }}
+ *   RunResult
  * @typedef {{ env?: NodeJS.ProcessEnv, cwd?: string, timeoutMs?: number, input?: string | Uint8Array }} RunOptions
  */
 
@@ -66,7 +67,8 @@ export async function check(cmd, args, opts) {
   const r = await run(cmd, args, opts);
   if (r.code !== 0) {
     throw new Error(
-      `${cmd} ${args.join(" ")} exited ${r.code ?? r.signal}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`,
+      `${cmd} ${args.join(" ")} exited ${r.code ?? r.signal}\n--- stdout\n${r.stdout.slice(-4000)}\n--- ` +
+        `stderr\n${r.stderr.slice(-4000)}`,
     );
   }
   return r;

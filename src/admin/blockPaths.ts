@@ -15,11 +15,17 @@ import { parseTargets, subjectOf } from "./targets";
 const MAX_REASON_LENGTH = 500;
 
 export function notPublished(error: string): string {
-  return `the denylist could not be published (${error}): the change is recorded and the cron trigger publishes it within 5 minutes; until then the cache workers do not see it`;
+  return (
+    `the denylist could not be published (${error}): the change is recorded and the cron trigger publishes it ` +
+    "within 5 minutes; until then the cache workers do not see it"
+  );
 }
 
 export function notPurged(urls: readonly string[]): string {
-  return `the zone purge failed: ${urls.length} URL(s) (purge.zone.notPurged) may still be served from other data centres' caches`;
+  return (
+    `the zone purge failed: ${urls.length} URL(s) (purge.zone.notPurged) ` +
+    "may still be served from other data centres' caches"
+  );
 }
 
 export async function blockPaths(c: ActionContext, body: Record<string, unknown>): Promise<ActionOutcome> {

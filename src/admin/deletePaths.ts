@@ -85,7 +85,8 @@ export async function deletePaths(c: ActionContext, body: Record<string, unknown
     }
     if (still.length > 0) {
       warnings.push(
-        `${r.hash ?? r.object}: still in ${still.join(", ")}; the cache will serve it again from there (block it to hide it)`,
+        `${r.hash ?? r.object}: still in ${still.join(", ")}; ` +
+          "the cache will serve it again from there (block it to hide it)",
       );
     }
   }

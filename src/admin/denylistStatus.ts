@@ -31,7 +31,8 @@ export async function denylistStatus(config: AdminConfig): Promise<DenylistStatu
       .first<{ version: number; published_version: number; published_at: string | null }>(),
     config.audit
       .prepare(
-        "SELECT action, at, actor FROM audit WHERE action IN ('block', 'unblock') AND result IN ('ok', 'partial') ORDER BY id DESC LIMIT 1",
+        "SELECT action, at, actor FROM audit WHERE action IN ('block', 'unblock') AND result IN ('ok', 'partial') " +
+          "ORDER BY id DESC LIMIT 1",
       )
       .first<{ action: string; at: string; actor: string }>(),
     config.denylist.get(DENYLIST_DOCUMENT_KEY),

@@ -12,7 +12,8 @@
  *
  * An event (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html):
  *   {"version":"0","detail-type":"Object Created","source":"aws.s3","time":"2026-11-30T12:00:00Z",
- *    "detail":{"bucket":{"name":"nix-cache"},"object":{"key":"<hash>.narinfo","size":1234,"sequencer":"0062E99A88DC407460"}}}
+ *    "detail":{"bucket":{"name":"nix-cache"},
+ *              "object":{"key":"<hash>.narinfo","size":1234,"sequencer":"0062E99A88DC407460"}}}
  */
 import { cacheKeyUrl } from "../routing/cacheKey";
 import { parseRoute } from "../routing/routes";

@@ -2,7 +2,8 @@
 import { readBounded } from "../streams/readBounded";
 import type { AdminError } from "./errors";
 
-/** Bodies name at most MAX_TARGETS paths or MAX_EVENTS events; 64 KiB is far above that and far below anything worth buffering. */
+/** Bodies name at most MAX_TARGETS paths or MAX_EVENTS events; 64 KiB is far above that and far below anything worth
+ * buffering. */
 const MAX_BODY_BYTES = 64 * 1024;
 
 type JsonResult<T> = { ok: true; value: T } | { ok: false; error: AdminError };

@@ -128,5 +128,8 @@ export function impliedKeys(objects: ServedObjects): string[] {
 /** What could not be named because the narinfo lookup failed: still served after a block, purge or delete. */
 export function unresolved(objects: ServedObjects): string | undefined {
   if (objects.target.kind !== "path" || objects.lookup?.kind !== "failed") return undefined;
-  return `${objects.target.hash}: an origin failed (${objects.lookup.detail}), so its NAR and log could not be named; they are still served`;
+  return (
+    `${objects.target.hash}: an origin failed (${objects.lookup.detail}), ` +
+    "so its NAR and log could not be named; they are still served"
+  );
 }

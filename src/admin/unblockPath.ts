@@ -30,7 +30,8 @@ export async function unblockPath(c: ActionContext, param: string): Promise<Acti
   const row = await removeBlock(config.audit, subject);
   if (row === null) {
     const hiding = [...new Set((await blocksImplying(config.audit, ownKeys(target))).map((b) => b.subject))];
-    const detail = `${subject} is not blocked explicitly${hiding.length > 0 ? `; it is hidden by the block of ${hiding.join(", ")}` : ""}`;
+    const hiddenBy = hiding.length > 0 ? `; it is hidden by the block of ${hiding.join(", ")}` : "";
+    const detail = `${subject} is not blocked explicitly${hiddenBy}`;
     return {
       kind: "error",
       error: { kind: "not-found", detail },

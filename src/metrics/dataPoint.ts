@@ -6,7 +6,8 @@
 import type { Verification } from "./facts";
 
 export interface RequestDataPoint {
-  /** Route kind: narinfo, nar, listing, log, realisation, build-trace, debuginfo, cache-info, landing, health, invalid, unknown. */
+  /** Route kind: narinfo, nar, listing, log, realisation, build-trace, debuginfo, cache-info, landing, health,
+   * invalid, unknown. */
   route: string;
   /** X-Cache-Status: HIT, MISS, BYPASS, or NONE for answers made before the edge cache (bad input, config errors). */
   cacheStatus: string;

@@ -19,8 +19,10 @@
  *
  * ```text
  * 1;<StorePath>;<NarHash as sha256:nix32>;<NarSize>;<References as full paths, sorted, joined by ",">
- * 1;/nix/store/8bxrx1z5h8ahx4wg51pp3gkni4q6xcai-feas-app;sha256:0y080qp2yp3rhlndfjp9ywsbmq94dbci0iayilyrf841m2cg0khs;552;/nix/store/d5yyw2049mh4jpnzspqdl8qmw8lb9vi5-feas-dep
+ * 1;/nix/store/8bxrx1z5h8ahx4wg51pp3gkni4q6xcai-feas-app;sha256:0y080qp2yp3rhlndfjp9ywsbmq94dbci0iayilyrf841m2cg0khs;
+ *   552;/nix/store/d5yyw2049mh4jpnzspqdl8qmw8lb9vi5-feas-dep
  * ```
+ * (The example is one line, broken after its NarHash here.)
  *
  * Only StorePath, NarHash, NarSize and References are signed. Everything else — URL, Compression,
  * FileHash, FileSize, Deriver, System, CA — can be changed by whoever serves the file, so nothing
@@ -45,7 +47,8 @@ export interface Narinfo {
   storePath: StorePath;
   /** `URL` of the (compressed) NAR, relative to the cache root; opaque, required. Not in the fingerprint. */
   url: string;
-  /** `Compression` as written; undefined when absent (meaning bzip2, see narinfoCompression). Not in the fingerprint. */
+  /** `Compression` as written; undefined when absent (meaning bzip2, see narinfoCompression). Not in the
+   * fingerprint. */
   compression?: string;
   /** `FileHash`: hash of the file at URL. The client never checks it. Not in the fingerprint. */
   fileHash?: NixHash;

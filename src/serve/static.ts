@@ -26,7 +26,8 @@ export function serveLanding(rc: RequestContext): Response {
 <html lang="en"><head><meta charset="utf-8"><title>Nix binary cache</title></head>
 <body>
 <h1>Nix binary cache</h1>
-<p>This is a <a href="https://nixos.org/manual/nix/stable/package-management/binary-cache-substitute">Nix binary cache</a>.
+<p>This is a
+<a href="https://nixos.org/manual/nix/stable/package-management/binary-cache-substitute">Nix binary cache</a>.
 It serves signed store paths to Nix clients; there is nothing to browse here.</p>
 <p>To use it, add to <code>nix.conf</code> (or <code>nix.settings</code> on NixOS):</p>
 <pre>substituters = ${base}

@@ -92,7 +92,7 @@ describe("POST /v1/block and DELETE /v1/block/<path>", () => {
     ]);
   });
 
-  it("repro: blocking an output does not overwrite an explicit block of its .drv; unblocking the output keeps the log hidden", async () => {
+  it("repro: blocking an output keeps an explicit block of its .drv; unblocking it keeps the log hidden", async () => {
     await seedWithLog();
     fakeCloudflareApi();
     const { admin, cache } = await envs();
@@ -122,7 +122,7 @@ describe("POST /v1/block and DELETE /v1/block/<path>", () => {
     expect((await callCache(cache, log)).status).toBe(200);
   });
 
-  it("repro: DELETE /v1/block/<drv> on a .drv that was never blocked answers 404 and keeps the output's log block", async () => {
+  it("repro: DELETE /v1/block/<drv> of a never-blocked .drv answers 404, keeps the output's log block", async () => {
     await seedWithLog();
     fakeCloudflareApi();
     const { admin, cache } = await envs();
@@ -142,7 +142,7 @@ describe("POST /v1/block and DELETE /v1/block/<path>", () => {
     expect((await auditRows()).at(-1)).toMatchObject({ action: "unblock", result: "invalid", status: 404 });
   });
 
-  it("repro: a block made while the narinfo lookup fails (origin 503) answers 502 partial naming the NAR and log; a retry completes it", async () => {
+  it("repro: a block while the narinfo lookup fails (503): 502 partial naming NAR and log; a retry ends", async () => {
     await seedWithLog();
     let upstreamUp = false;
     const app = fixturePath("feas-app");
@@ -278,7 +278,7 @@ describe("POST /v1/block and DELETE /v1/block/<path>", () => {
     expect(await publishedKeys()).toContain(`path:${hash}`);
   });
 
-  it("a publish that fails answers 502 partial (recorded, not yet enforced); the cron trigger publishes it", async () => {
+  it("a failed publish answers 502 partial (recorded, not yet enforced); the cron trigger publishes it", async () => {
     fakeCloudflareApi();
     const { admin } = await envs({ DENYLIST: failingPuts(bindings().DENYLIST) });
     const hash = "0000000000000000000000000000000f";

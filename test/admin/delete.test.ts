@@ -103,7 +103,7 @@ describe("POST /v1/delete", () => {
     expect(deletes[0]!.headers.get("x-amz-request-payer")).toBe("requester");
   });
 
-  it("repro: a delete while the narinfo lookup fails answers 502 partial naming the NAR it could not delete, never 200", async () => {
+  it("repro: a delete while the narinfo lookup fails: 502 partial naming the NAR not deleted, never 200", async () => {
     await seedR2(bindings().NAR_BUCKET, "zstd");
     const dep = fixturePath("feas-dep");
     // R2 no longer has the narinfo and the second origin (a stub) is down: the NAR cannot be named.

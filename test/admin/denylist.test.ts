@@ -41,7 +41,7 @@ function clockAt(ms: number): void {
 }
 
 describe("the denylist in the cache worker's isolate", () => {
-  it("a block applies on a hit within the documented time (DENYLIST_REFRESH_SECONDS), with no KV read per hit", async () => {
+  it("a block applies on a hit within DENYLIST_REFRESH_SECONDS (as documented), no KV read per hit", async () => {
     await seedR2(bindings().NAR_BUCKET);
     fakeCloudflareApi();
     const { admin, cache } = await envs();
@@ -75,7 +75,7 @@ describe("the denylist in the cache worker's isolate", () => {
     expect(kv.state.reads).toBe(2);
   });
 
-  it("a KV outage: an isolate that holds the denylist keeps enforcing it, keeps serving, and retries after 5 s", async () => {
+  it("a KV outage: an isolate holding the denylist keeps enforcing it, serving, and retries after 5 s", async () => {
     await seedR2(bindings().NAR_BUCKET);
     fakeCloudflareApi();
     const { admin, cache } = await envs();
@@ -122,7 +122,7 @@ describe("the denylist in the cache worker's isolate", () => {
     expect((await callCache(fresh, `/${dep.hashPart}.narinfo`)).status).toBe(200);
   });
 
-  it("a KV outage in a new isolate with no copy anywhere: 503 (retryable) for what the denylist governs, nix-cache-info still served", async () => {
+  it("KV outage, new isolate, no copy: 503 (retryable) for what the denylist governs; nix-cache-info 200", async () => {
     await seedR2(bindings().NAR_BUCKET);
     const { cache } = await envs();
     await caches.default.delete(denylistFallbackUrl({ publicUrl: cache.PUBLIC_URL }));

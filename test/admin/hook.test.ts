@@ -152,7 +152,7 @@ describe("the upload hook's bucket, replay and size rules", () => {
     expect(res.json.error.message).toMatch(/older than 48 hours/);
   });
 
-  it("repro: a body over 64 KiB is refused with 413 before it is read (Content-Length) or while it is read (no length), and audited", async () => {
+  it("repro: over 64 KiB: 413 before reading (Content-Length) or while reading (no length), audited", async () => {
     fakeCloudflareApi();
     const { admin } = await envs();
     const before = (await auditRows()).length;

@@ -81,7 +81,7 @@ describe("GET /v1/health", () => {
     return { admin, cache, publicUrl };
   }
 
-  it("origins reachable with latency, both views of the breakers, denylist freshness, config without secrets", async () => {
+  it("origins reachable with latency, both views of the breakers, denylist freshness, secret-free config", async () => {
     await seedR2(bindings().NAR_BUCKET);
     const { admin, cache, publicUrl } = await healthEnvs([{ type: "r2", binding: "NAR_BUCKET" }]);
     fakeCloudflareApi([], (request) => {

@@ -121,7 +121,7 @@ describe("one parser for what both workers read", () => {
     expect(() => parseAdminConfig(bad)).toThrow(/HOOK_BUCKETS/);
   });
 
-  it("the denylist document round-trips through the shared formatter and parser, and refuses what it does not know", () => {
+  it("the denylist document round-trips through the shared formatter and parser, refusing the unknown", () => {
     const keys = [
       `path:${H}`,
       `log:${H}`,

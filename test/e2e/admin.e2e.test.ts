@@ -211,7 +211,7 @@ describe("admin worker end to end (wrangler dev, Nix 2.8, admin CLI)", () => {
     ]);
   });
 
-  it("blocks an output and its .drv in both orders and unblocks each: narinfo, NAR and log after every step", async () => {
+  it("blocks an output and its .drv in both orders, unblocks each: narinfo, NAR and log after every step", async () => {
     const hash = hashOf(demo.top);
     const drv = `/nix/store/${TOP_DRV}`;
     const narinfo = (await rawRequest(`${url}/${hash}.narinfo`)).body.toString();

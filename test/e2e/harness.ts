@@ -98,7 +98,12 @@ let
   dep = mk "e2e-dep" ''printf 'e2e dependency %s\\n' "$salt" > "$out"'' {};
   big = mk "e2e-big" ''/bin/dd if=/dev/urandom of="$out" bs=1048576 count=105 status=none'' {};
   tool = mk "e2e-c++-tool" ''printf '#!/bin/sh\\n# %s\\ncat %s\\n' "$salt" "$dep" > "$out"'' { inherit dep; };
-  app = mk "e2e-app" ''/bin/mkdir -p "$out/bin" && printf '#!/bin/sh\\n# %s\\n/bin/sh %s\\ncat %s\\nwc -c < %s\\n' "$salt" "$tool" "$dep" "$big" > "$out/bin/e2e-app" && /bin/chmod +x "$out/bin/e2e-app" && /bin/ln -s "$dep" "$out/dep"'' { inherit dep tool big; };
+  app = mk "e2e-app"
+    (''/bin/mkdir -p "$out/bin" && ''
+      + ''printf '#!/bin/sh\\n# %s\\n/bin/sh %s\\ncat %s\\nwc -c < %s\\n' ''
+      + ''"$salt" "$tool" "$dep" "$big" > "$out/bin/e2e-app" && ''
+      + ''/bin/chmod +x "$out/bin/e2e-app" && /bin/ln -s "$dep" "$out/dep"'')
+    { inherit dep tool big; };
 in { inherit dep big tool app; }
 `;
 
@@ -787,7 +792,8 @@ export async function startS3(stateDir: string): Promise<S3Server> {
     if (raced && attempt < 3) continue;
     throw new Error(
       `e2e: the S3 server did not start (scripts/s3-origin.sh start exited ${started.code}). CI installs it with ` +
-        `"apt-get install -y --no-install-recommends swift swift-proxy swift-account swift-container swift-object memcached".\n` +
+        `"apt-get install -y --no-install-recommends ` +
+        `swift swift-proxy swift-account swift-container swift-object memcached".\n` +
         `${started.stdout}\n${started.stderr}`,
     );
   }

@@ -219,7 +219,7 @@ describe("issue 10: origins that differ from a plain `nix copy` cache, through w
     expect(worker.events().filter((e) => e.event === "origin-object-rejected")).toEqual([]);
   }
 
-  it("(c) R2 objects stored with Content-Encoding gzip: Nix substitutes, and the listing reaches clients gzip-encoded", async () => {
+  it("(c) R2 objects with Content-Encoding gzip: Nix substitutes; clients get the listing gzip-encoded", async () => {
     await substituteFresh(signed.dep);
     const listing = await readFile(join(SIGNED_FIXTURES, signed.dep.xz.lsPath), "utf8");
     const raw = await rawRequest(`${worker.url}/${signed.dep.hashPart}.ls`);
@@ -244,7 +244,7 @@ describe("issue 10: origins that differ from a plain `nix copy` cache, through w
     expect(nar.map((r) => [r.search, r.status])).toEqual([[`?hash=${signed.app.hashPart}`, 200]]);
   });
 
-  it("(b) an upstream naming zstd NARs by NarHash, narNames = opaque (stub shaped like ncps): Nix substitutes", async () => {
+  it("(b) an upstream naming zstd NARs by NarHash, narNames = opaque (stub like ncps): Nix substitutes", async () => {
     await substituteFresh(signed.lib);
     const narKey = `/nar/${signed.lib.narHash.replace(/^sha256:/, "")}.nar.zst`;
     expect(ncps.requests.filter((r) => r.path === narKey).map((r) => r.status)).toEqual([200]);

@@ -214,7 +214,7 @@ describe.concurrent("HTTP and R2 chain", () => {
       );
     });
 
-    it("HEAD and Range through wrangler dev: 206/416 from R2 and from the HTTP upstream on a miss, and from the edge cache", async () => {
+    it("HEAD and Range via wrangler dev: 206/416 from R2, from the upstream on a miss, from the edge", async () => {
       const { big, tool } = closure.byRole;
       const bigFile = await readFile(join(closure.cacheDir, big.narKey));
       const toolFile = await readFile(join(closure.cacheDir, tool.narKey));
@@ -361,7 +361,7 @@ describe.concurrent("HTTP and R2 chain", () => {
       await deletePaths(allPaths());
     }
 
-    it("(3) a tampered narinfo from the HTTP upstream (NarSize / References changed, old Sig kept) is refused: 404, origin-object-rejected, nix fails", async () => {
+    it("(3) a tampered upstream narinfo (NarSize/References): 404, origin-object-rejected, nix fails", async () => {
       await timed("(3) tampered narinfo, HTTP", async () => {
         const dir = join(work, "tampered-http");
         await tamperedCache(dir);
@@ -385,7 +385,7 @@ describe.concurrent("HTTP and R2 chain", () => {
       });
     });
 
-    it("(3b) a NAR with a corrupted byte is never served whole, nix fails, and no copy of it outlives one cut transfer", async () => {
+    it("(3b) a NAR with a corrupted byte: never served whole, nix fails, no copy outlives a cut transfer", async () => {
       await timed("(3b) corrupted NAR", async () => {
         const dir = join(work, "corrupt-nar");
         const { dep, tool } = closure.byRole;
@@ -416,7 +416,8 @@ describe.concurrent("HTTP and R2 chain", () => {
           const servedWhole = direct.status === 200 && direct.complete && direct.body.equals(bad);
           expect(
             servedWhole,
-            `the corrupted NAR came through whole: status ${direct.status}, ${direct.body.length}/${bad.length} bytes, complete=${direct.complete}`,
+            `the corrupted NAR came through whole: status ${direct.status}, ` +
+              `${direct.body.length}/${bad.length} bytes, complete=${direct.complete}`,
           ).toBe(false);
           expect(direct.body.length, "at most all but the held-back last chunk").toBeLessThan(bad.length);
           const failures = await w.waitForEvents(
@@ -447,7 +448,9 @@ describe.concurrent("HTTP and R2 chain", () => {
             ).toBe(true);
             again = await rawRequest(`${w.url}/${tool.narKey}`);
           }
-          const seen = `status ${again.status}, ${again.body.length}/${good.length} bytes, complete=${again.complete}, headers ${JSON.stringify(again.headers)}`;
+          const seen =
+            `status ${again.status}, ${again.body.length}/${good.length} bytes, complete=${again.complete}, ` +
+            `headers ${JSON.stringify(again.headers)}`;
           expect(again.headers["x-cache-status"], `the corrupted NAR is still cached: ${seen}`).toBe("MISS");
           expect(corrupt.countFor(tool.narKey, "GET"), `the repaired NAR came from the origin: ${seen}`).toBe(
             before + 1,
@@ -465,7 +468,7 @@ describe.concurrent("HTTP and R2 chain", () => {
   });
 
   describe.sequential("issue 9: a bad origin is invisible to Nix when another origin has the file", () => {
-    it("(9a) a corrupt small NAR in the first origin and a good one in the second: nix-store -r succeeds on its first attempt", async () => {
+    it("(9a) a corrupt small NAR in origin 1, a good one in origin 2: nix-store -r succeeds at once", async () => {
       await timed("(9a) corrupt first origin", async () => {
         const dir = join(work, "corrupt-first");
         const { dep, tool } = closure.byRole;
@@ -651,7 +654,7 @@ describe.concurrent("S3 chain", () => {
       });
     });
 
-    it("(6) backfill: the first fetch reaches S3 and is written to R2, the second is served from R2 (S3 count does not grow)", async () => {
+    it("(6) backfill: the first fetch reaches S3, is written to R2; the second is from R2, S3 count flat", async () => {
       await timed("(6) backfill R2 from S3", async () => {
         const persistTo = join(work, "persist", "backfill");
         const origins = [{ type: "r2", binding: "NAR_BUCKET", backfill: true }, s3Origin("s3")];
@@ -706,7 +709,7 @@ describe.concurrent("S3 chain", () => {
       });
     });
 
-    it("(7) a wrong S3 secret: the S3 origin fails loudly in the logs (SignatureDoesNotMatch/403) and the request falls through to the next origin", async () => {
+    it("(7) a wrong S3 secret: the S3 origin fails loudly (403 SignatureDoesNotMatch); the next serves", async () => {
       await timed("(7) wrong S3 secret", async () => {
         const paths = pathsOf("dep", "tool");
         await withWorker(

@@ -37,7 +37,7 @@ describe("configuration", () => {
     expect(config.ttl).toMatchObject({ narinfo: 86400, negative: 300, nar: 31536000 });
   });
 
-  it("read path: VERIFY_BEFORE_SEND_MAX_BYTES defaults to 8 MiB and is capped at 16 MiB; origins are trusted and checked by type", () => {
+  it("read path: VERIFY_BEFORE_SEND_MAX_BYTES is 8 MiB by default, 16 MiB at most; origins trusted by type", () => {
     expect(parseConfig(env({ VERIFY_BEFORE_SEND_MAX_BYTES: undefined })).verifyBeforeSendMaxBytes).toBe(
       8 * 1024 * 1024,
     );

@@ -98,7 +98,7 @@ describe("narinfo signatures (fail closed)", () => {
     });
   });
 
-  it("a narinfo re-signed with the fixtures' key after a change is served (the check is the signature, not the bytes)", async () => {
+  it("a narinfo re-signed with the fixtures' key after a change is served (signature checked, not bytes)", async () => {
     const app = fixturePath("feas-app");
     const original = parseNarinfo(fixtureText(app.xz.narinfoPath));
     const changed = { ...original, deriver: "unknown-deriver" };
@@ -111,7 +111,7 @@ describe("narinfo signatures (fail closed)", () => {
 });
 
 describe("NAR integrity (hash checked as it streams)", () => {
-  it("above VERIFY_BEFORE_SEND_MAX_BYTES, a NAR whose bytes do not match its URL is cut short, and the very next request is answered correctly", async () => {
+  it("over VERIFY_BEFORE_SEND_MAX_BYTES, a NAR not matching its URL is cut; the next request is right", async () => {
     const app = fixturePath("feas-app");
     const good = fixtureBytes(app.xz.narPath);
     const bad = good.slice();
@@ -131,7 +131,7 @@ describe("NAR integrity (hash checked as it streams)", () => {
     expect(await bytesOf(again)).toEqual(good);
   });
 
-  it("above VERIFY_BEFORE_SEND_MAX_BYTES, a NAR shorter than its Content-Length is cut and not cached (stub upstream truncates)", async () => {
+  it("over VERIFY_BEFORE_SEND_MAX_BYTES, a NAR shorter than its Content-Length is cut, not cached (stub)", async () => {
     const app = fixturePath("feas-app");
     const good = fixtureBytes(app.xz.narPath);
     const { stubOrigins } = await import("./harness");

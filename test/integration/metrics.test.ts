@@ -164,7 +164,7 @@ describe("one data point per request", () => {
     ]);
   });
 
-  it("a forged narinfo in the first origin and a good one in the second (stub upstream): served by the second, forged kept", async () => {
+  it("a forged narinfo in origin 1, a good one in origin 2 (stub upstream): origin 2 serves, forged kept", async () => {
     const app = fixturePath("feas-app");
     await bucket().put(`${app.hashPart}.narinfo`, fixtureText(app.xz.narinfoPath).replace("feas-dep", "feas-evil"));
     stubOrigins(fixtureUpstream("xz"));
@@ -199,7 +199,7 @@ describe("one data point per request", () => {
     ]);
   });
 
-  it("a corrupt NAR above VERIFY_BEFORE_SEND_MAX_BYTES: the transfer is cut and the point says corrupt-nar from that origin", async () => {
+  it("a corrupt NAR over VERIFY_BEFORE_SEND_MAX_BYTES: transfer cut, the point says corrupt-nar from it", async () => {
     const app = fixturePath("feas-app");
     const bad = fixtureBytes(app.xz.narPath).slice();
     bad[bad.length - 1] = bad[bad.length - 1]! ^ 0xff;

@@ -151,7 +151,7 @@ describe("origin chain", () => {
     expect(await bytesOf(again)).toEqual(good);
   });
 
-  it("the circuit breaker skips a failing origin after 3 failures, then probes it again after the cooldown", async () => {
+  it("the circuit breaker skips a failing origin after 3 failures, then probes it after the cooldown", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     try {
       let downStatus = 500;

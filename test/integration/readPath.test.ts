@@ -77,7 +77,8 @@ const LOG = `log/${"a".repeat(32)}-big.drv`;
 // Each describe has a generous per-test timeout: these tests wait on idle timeouts, on a machine that may be busy.
 describe("§1 memory does not follow the slowest reader", { timeout: 30_000 }, () => {
   for (const withBackfill of [false, true]) {
-    it(`a client that reads 4 KiB of a 64 MiB miss holds the origin to one window ahead (stub origin${withBackfill ? ", with backfill" : ""})`, async () => {
+    const mode = withBackfill ? ", with backfill" : "";
+    it(`a client reading 4 KiB of a 64 MiB miss keeps the origin one window ahead (stub origin${mode})`, async () => {
       const size = 64 * 1024 * 1024;
       const pulled = { bytes: 0 };
       stubOrigins(() => new Response(countingBody(size, pulled), { headers: { "content-length": String(size) } }));
@@ -144,7 +145,7 @@ async function callStreamingUnread(env: Env, path: string) {
 }
 
 describe("§2 a corrupt NAR is invisible when another origin has a good one", { timeout: 30_000 }, () => {
-  it("a small corrupt NAR in the first origin: the first request gets the good copy of the next origin (verify before send)", async () => {
+  it("a small corrupt NAR in origin 1: the first request gets origin 2's good copy (verify before send)", async () => {
     const app = fixturePath("feas-app");
     const good = fixtureBytes(app.xz.narPath);
     await bucket().put(app.xz.url, corrupted(good));
@@ -182,7 +183,7 @@ describe("§2 a corrupt NAR is invisible when another origin has a good one", { 
     expect(res.headers.get("cache-control")).toBe("no-store");
   });
 
-  it("above the threshold: the transfer is cut, the client's immediate retry is served by the next origin, and the edge copy is gone", async () => {
+  it("over the threshold: transfer cut, the immediate retry served by the next origin, edge copy gone", async () => {
     const app = fixturePath("feas-app");
     const good = fixtureBytes(app.xz.narPath);
     await bucket().put(app.xz.url, corrupted(good));
@@ -206,7 +207,7 @@ describe("§2 a corrupt NAR is invisible when another origin has a good one", { 
     if (held) expect(await bytesOf(held)).toEqual(good);
   });
 
-  it("above the threshold: a retry landing in another isolate also asks the corrupt origin last (Cache API marker)", async () => {
+  it("over the threshold: a retry in another isolate also asks the corrupt origin last (Cache API mark)", async () => {
     const app = fixturePath("feas-app");
     const good = fixtureBytes(app.xz.narPath);
     await bucket().put(app.xz.url, corrupted(good));
@@ -225,7 +226,7 @@ describe("§2 a corrupt NAR is invisible when another origin has a good one", { 
     expect(retry.headers.get("server-timing")).not.toContain("r2:NAR_BUCKET");
   });
 
-  it("a cut transfer whose edge write never settles (stubbed Cache API put) is still marked: a copy the Cache API stores later is never answered, not even to a Range", async () => {
+  it("a cut transfer whose edge write never settles (stubbed put) is marked: a late copy is never served", async () => {
     const app = fixturePath("feas-app");
     const whole = fixtureBytes(app.xz.narPath);
     let calls = 0;
@@ -266,7 +267,7 @@ describe("§2 a corrupt NAR is invisible when another origin has a good one", { 
     expect(await bytesOf(tail)).toEqual(whole.slice(from));
   });
 
-  it("a corrupt origin asked last is still asked when no other origin has the file, and serves once fixed", async () => {
+  it("a corrupt origin asked last is still asked when no other origin has the file; serves once fixed", async () => {
     const app = fixturePath("feas-app");
     const good = fixtureBytes(app.xz.narPath);
     await bucket().put(app.xz.url, corrupted(good));
@@ -281,7 +282,7 @@ describe("§2 a corrupt NAR is invisible when another origin has a good one", { 
 });
 
 describe("§3 Range on a miss is answered exactly", { timeout: 30_000 }, () => {
-  it("an origin that ignores Range (stub answers 200 with the whole file): 206 with exactly the asked bytes", async () => {
+  it("an origin that ignores Range (stub answers 200 with the whole file): 206 with the asked bytes", async () => {
     const app = fixturePath("feas-app");
     const whole = fixtureBytes(app.xz.narPath);
     for (const threshold of ["0", "8388608"]) {
@@ -382,7 +383,7 @@ describe("§3 Range on a miss is answered exactly", { timeout: 30_000 }, () => {
 });
 
 describe("§4 stalls and broken bodies", { timeout: 30_000 }, () => {
-  it("a narinfo body that breaks after the headers (stub): next origin asked, the broken one counted failed", async () => {
+  it("a narinfo body that breaks after the headers (stub): next origin asked, the broken one failed", async () => {
     const dep = fixturePath("feas-dep");
     const text = new TextEncoder().encode(fixtureText(dep.xz.narinfoPath));
     stubOrigins((req) =>
@@ -440,7 +441,7 @@ describe("§4 stalls and broken bodies", { timeout: 30_000 }, () => {
     expect(lookup).toMatchObject({ kind: "found", origin: "http://good.stub" });
   });
 
-  it("the trickled error body of a 500 (stub) is not waited for: the next origin answers within the timeouts", async () => {
+  it("the trickled error body of a 500 (stub) is not waited for: the next origin answers in time", async () => {
     const dep = fixturePath("feas-dep");
     stubOrigins((req) =>
       hostOf(req) === "trickle.stub"
@@ -455,7 +456,7 @@ describe("§4 stalls and broken bodies", { timeout: 30_000 }, () => {
     expect(res.headers.get("server-timing")).toContain("trickle.stub failed");
   });
 
-  it("an S3 error body that trickles (stub) is read for at most one idle timeout, then the origin counts as failed", async () => {
+  it("an S3 error body that trickles (stub) is read for one idle timeout at most; the origin failed", async () => {
     const dep = fixturePath("feas-dep");
     stubOrigins((req) =>
       hostOf(req) === "s3.stub"

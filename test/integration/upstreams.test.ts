@@ -37,7 +37,7 @@ describe("§1 NAR names are opaque for origins that say so", () => {
     expect(res.status).toBe(502);
   });
 
-  it('with narNames = "opaque" the file is served as the origin has it (stub shaped like ncps), kept only NARINFO_TTL', async () => {
+  it('narNames = "opaque": served as the origin has the file (stub like ncps), kept NARINFO_TTL only', async () => {
     stubOrigins(() => file("zstd bytes named by their NarHash"));
     const env = testEnv({ ORIGINS: [upstream("ncps", { narNames: "opaque" })] });
     const res = await call(env, `/${OPAQUE_NAR}`);
@@ -102,7 +102,7 @@ describe("§2 the query of a file request goes to upstream HTTP caches", () => {
 });
 
 describe("§7 nothing unverified kept for long", () => {
-  it("a log from an untrusted (default http) upstream: kept NARINFO_TTL at the edge, never copied into R2", async () => {
+  it("a log from an untrusted (default http) upstream: kept NARINFO_TTL at the edge, never copied to R2", async () => {
     stubOrigins(() => new Response("build log\n"));
     const env = testEnv({ ORIGINS: [r2({ backfill: true }), upstream("up")], NARINFO_TTL: "600" });
     const res = await call(env, `/${LOG}`);
@@ -185,7 +185,7 @@ describe("§3 Content-Encoding", () => {
     expect(res.headers.get("cache-control")).toBe("no-store");
   });
 
-  it("upstream requests ask for identity, and a NAR an upstream gzips on the fly (stub) reaches the client as stored", async () => {
+  it("upstream requests ask for identity; a NAR gzipped on the fly (stub) reaches the client as stored", async () => {
     const app = fixturePath("feas-app");
     const good = fixtureBytes(app.xz.narPath);
     const body = await gzip(good);

@@ -7,7 +7,9 @@ import { parseStorePathBaseName } from "../../src/narinfo/storePath";
 import { CACHE_NIXOS_ORG_NARINFOS, NIX_SIGNED_CONTENT_ADDRESSED, PROTOCOL_NARINFO } from "./nixVectors";
 
 const FP =
-  "1;/nix/store/8bxrx1z5h8ahx4wg51pp3gkni4q6xcai-feas-app;sha256:0y080qp2yp3rhlndfjp9ywsbmq94dbci0iayilyrf841m2cg0khs;552;/nix/store/d5yyw2049mh4jpnzspqdl8qmw8lb9vi5-feas-dep";
+  "1;/nix/store/8bxrx1z5h8ahx4wg51pp3gkni4q6xcai-feas-app;" +
+  "sha256:0y080qp2yp3rhlndfjp9ywsbmq94dbci0iayilyrf841m2cg0khs;552;" +
+  "/nix/store/d5yyw2049mh4jpnzspqdl8qmw8lb9vi5-feas-dep";
 
 describe("narinfoFingerprint", () => {
   it("is 1;path;sha256:nix32;size;refs for the protocol example", () => {
@@ -16,7 +18,8 @@ describe("narinfoFingerprint", () => {
 
   it("leaves a trailing ';' when there are no references", () => {
     expect(narinfoFingerprint(parseNarinfo(NIX_SIGNED_CONTENT_ADDRESSED))).toBe(
-      "1;/nix/store/l43qfskksv9l99ia2xisvqvn9cpggyd7-dep.txt;sha256:00kjynz8n03652qccs76ivsvark3pr3dfr6w1ba3x7bx83kcknvv;120;",
+      "1;/nix/store/l43qfskksv9l99ia2xisvqvn9cpggyd7-dep.txt;" +
+        "sha256:00kjynz8n03652qccs76ivsvark3pr3dfr6w1ba3x7bx83kcknvv;120;",
     );
   });
 
@@ -25,7 +28,8 @@ describe("narinfoFingerprint", () => {
     const expected = narinfoFingerprint(n);
     expect(
       expected.endsWith(
-        ";/nix/store/n5glp21rsz314qssw9fbvfswgy3kc68f-hello-2.12.1,/nix/store/qdcbgcj27x2kpxj2sf9yfvva7qsgg64g-glibc-2.38-77",
+        ";/nix/store/n5glp21rsz314qssw9fbvfswgy3kc68f-hello-2.12.1," +
+          "/nix/store/qdcbgcj27x2kpxj2sf9yfvva7qsgg64g-glibc-2.38-77",
       ),
     ).toBe(true);
     const shuffled = { ...n, references: [...n.references].reverse() };

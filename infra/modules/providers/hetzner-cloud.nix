@@ -17,7 +17,8 @@
   };
 
   fileSystems."/" = { device = "/dev/disk/by-label/nixos"; fsType = "ext4"; };
-  fileSystems."/boot" = lib.mkIf (host.system == "aarch64-linux") { device = "/dev/disk/by-label/ESP"; fsType = "vfat"; };
+  fileSystems."/boot" =
+    lib.mkIf (host.system == "aarch64-linux") { device = "/dev/disk/by-label/ESP"; fsType = "vfat"; };
 
   # IPv4 comes from DHCP; IPv6 is a routed /64 that Hetzner does not announce, so the
   # inventory's address is configured statically with the provider's fixed gateway.

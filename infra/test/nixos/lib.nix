@@ -16,12 +16,16 @@ let
   # --- the lib functions the modules call --------------------------------------------------
   lib = rec {
     inherit mapAttrs;
-    filterAttrs = pred: set: listToAttrs (concatMap (n: if pred n set.${n} then [{ name = n; value = set.${n}; }] else [ ]) (attrNames set));
+    filterAttrs = pred: set:
+      listToAttrs (concatMap (n: if pred n set.${n} then [{ name = n; value = set.${n}; }] else [ ]) (attrNames set));
     optional = cond: x: if cond then [ x ] else [ ];
     optionals = cond: xs: if cond then xs else [ ];
     concatMapStringsSep = sep: f: xs: concatStringsSep sep (map f xs);
     hasInfix = infix: s: match ".*${escapeRegex infix}.*" s != null;
-    escapeRegex = s: builtins.replaceStrings [ "." "+" "*" "?" "(" ")" "[" "]" "{" "}" "|" "^" "$" "\\" ] [ "\\." "\\+" "\\*" "\\?" "\\(" "\\)" "\\[" "\\]" "\\{" "\\}" "\\|" "\\^" "\\$" "\\\\" ] s;
+    escapeRegex = s: builtins.replaceStrings
+      [ "." "+" "*" "?" "(" ")" "[" "]" "{" "}" "|" "^" "$" "\\" ]
+      [ "\\." "\\+" "\\*" "\\?" "\\(" "\\)" "\\[" "\\]" "\\{" "\\}" "\\|" "\\^" "\\$" "\\\\" ]
+      s;
     drop = n: xs: if n <= 0 || xs == [ ] then xs else drop (n - 1) (tail xs);
     genAttrs = names: f: listToAttrs (map (n: { name = n; value = f n; }) names);
     mkIf = condition: content: { _type = "if"; inherit condition content; };
@@ -59,7 +63,8 @@ let
     else if t.kind == "list" then isList v && all (conforms t.elem) v
     else if t.kind == "attrs" then isAttrs v && all (n: conforms t.elem v.${n}) (attrNames v)
     else isAttrs v;
-  mkOption = { type, default ? null, hasDefault ? default != null }: { _option = true; inherit type default hasDefault; };
+  mkOption = { type, default ? null, hasDefault ? default != null }:
+    { _option = true; inherit type default hasDefault; };
 
   # --- evaluation ------------------------------------------------------------------------------
   showPath = p: concatStringsSep "." (map (s: if match "[A-Za-z_][A-Za-z0-9_'-]*" s != null then s else toJSON s) p);
@@ -89,17 +94,23 @@ let
       in
       if bad != [ ] then fail null [ "option `${showPath path}': ${toJSON (head bad)} is not a ${type.name}" ]
       else if type.kind == "lines" then ok (concatStringsSep "\n" defs)
-      else if length distinct > 1 then fail (head defs) [ "option `${showPath path}' has conflicting definitions: ${toJSON distinct}" ]
+      else if length distinct > 1
+      then fail (head defs) [ "option `${showPath path}' has conflicting definitions: ${toJSON distinct}" ]
       else ok (head defs)
     else if type.kind == "nullOr" then
       let nonNull = filter (d: d != null) defs; in
       if nonNull == [ ] then ok null
-      else if length nonNull < length defs then fail null [ "option `${showPath path}': null conflicts with ${toJSON (head nonNull)}" ]
+      else if length nonNull < length defs
+      then fail null [ "option `${showPath path}': null conflicts with ${toJSON (head nonNull)}" ]
       else evalType path type.elem nonNull
     else if type.kind == "list" then
       if !(all isList defs) then fail [ ] [ "option `${showPath path}': a definition is not a ${type.name}" ]
       else
-        let items = genList (i: evalType (path ++ [ "[${toString i}]" ]) type.elem (resolve [ (builtins.elemAt (concatLists defs) i) ])) (length (concatLists defs)); in
+        let
+          items = genList
+            (i: evalType (path ++ [ "[${toString i}]" ]) type.elem (resolve [ (builtins.elemAt (concatLists defs) i) ]))
+            (length (concatLists defs));
+        in
         fail (map (r: r.value) items) (concatMap (r: r.errors) items)
     else if type.kind == "attrs" then
       if !(all isAttrs defs) then fail { } [ "option `${showPath path}': a definition is not an ${type.name}" ]
@@ -120,10 +131,13 @@ let
     else
       let
         unknown = concatMap (d: filter (n: !(decls ? ${n})) (attrNames d)) defs;
-        each = mapAttrs (n: decl: evalDecl (path ++ [ n ]) decl (resolve (concatMap (d: if d ? ${n} then [ d.${n} ] else [ ]) defs))) decls;
+        each = mapAttrs
+          (n: decl: evalDecl (path ++ [ n ]) decl (resolve (concatMap (d: if d ? ${n} then [ d.${n} ] else [ ]) defs)))
+          decls;
       in
       fail (mapAttrs (_: r: r.value) each)
-        (map (n: "unknown option `${showPath (path ++ [ n ])}'") unknown ++ concatMap (n: each.${n}.errors) (attrNames decls));
+        (map (n: "unknown option `${showPath (path ++ [ n ])}'") unknown
+          ++ concatMap (n: each.${n}.errors) (attrNames decls));
 
   evalDecl = path: decl: defs:
     if decl ? _option then

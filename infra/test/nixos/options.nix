@@ -47,7 +47,8 @@ in
       settings = {
         PasswordAuthentication = optD bool true;
         KbdInteractiveAuthentication = optD bool true;
-        PermitRootLogin = optD (enum [ "yes" "without-password" "prohibit-password" "forced-commands-only" "no" ]) "prohibit-password";
+        PermitRootLogin =
+          optD (enum [ "yes" "without-password" "prohibit-password" "forced-commands-only" "no" ]) "prohibit-password";
         X11Forwarding = optD bool false;
       };
     };
@@ -91,7 +92,8 @@ in
     mutableUsers = optD bool true;
     users = optD (attrsOf (submodule { openssh.authorizedKeys.keys = optD (listOf str) [ ]; })) { };
   };
-  programs.ssh.knownHosts = optD (attrsOf (submodule { hostNames = optD (listOf str) [ ]; publicKey = optD (nullOr str) null; })) { };
+  programs.ssh.knownHosts =
+    optD (attrsOf (submodule { hostNames = optD (listOf str) [ ]; publicKey = optD (nullOr str) null; })) { };
 
   nix = {
     settings = {

@@ -61,7 +61,8 @@ export function exposition(rows: readonly Row[] | undefined): string {
     lines.push(
       ...gauge(
         "nix_cache_edge_requests",
-        "Requests answered by the cache worker in the window, by route, cache status, answering origin and status class.",
+        "Requests answered by the cache worker in the window, " +
+          "by route, cache status, answering origin and status class.",
         rows,
         (r) => ({
           route: r.route,

@@ -14,7 +14,8 @@ const CLIENT_ROUTES = `${C.route} IN ('narinfo', 'nar')`;
 
 /** Per hour of the last `hours`: requests and bytes by cache status and answering origin. */
 export function hourlySeries(dataset: string, hours: number): string {
-  return `SELECT toStartOfInterval(timestamp, INTERVAL '1' HOUR) AS hour, ${C.cacheStatus} AS cache_status, ${C.origin} AS origin,
+  return `SELECT toStartOfInterval(timestamp, INTERVAL '1' HOUR) AS hour,
+  ${C.cacheStatus} AS cache_status, ${C.origin} AS origin,
   ${REQUESTS} AS requests, ${BYTES} AS bytes
 FROM ${dataset}
 WHERE timestamp > NOW() - INTERVAL '${Math.trunc(hours)}' HOUR AND ${CLIENT_ROUTES}

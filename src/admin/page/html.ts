@@ -40,7 +40,8 @@ export const PAGE_HTML = `<!doctype html>
     <section id="metrics">
       <h2>Traffic</h2>
       <form id="metrics-form">
-        <label>Last <select id="hours"><option value="6">6 hours</option><option value="24">24 hours</option><option value="72">3 days</option></select></label>
+        <label>Last <select id="hours"><option value="6">6 hours</option><option value="24">24 hours</option>
+          <option value="72">3 days</option></select></label>
         <button type="submit">Refresh</button>
       </form>
       <div id="charts"></div>
@@ -54,13 +55,16 @@ export const PAGE_HTML = `<!doctype html>
       <h2>Audit log</h2>
       <form id="audit-form">
         <select id="audit-action">
-          <option value="">any action</option><option>purge</option><option>block</option><option>unblock</option><option>delete</option><option>hook</option>
+          <option value="">any action</option><option>purge</option><option>block</option><option>unblock</option>
+          <option>delete</option><option>hook</option>
         </select>
         <input id="audit-actor" placeholder="actor (token id)">
         <button type="submit">Filter</button>
       </form>
       <table id="audit-table">
-        <thead><tr><th>#</th><th>time</th><th>actor</th><th>action</th><th>result</th><th>status</th><th>paths</th></tr></thead>
+        <thead>
+          <tr><th>#</th><th>time</th><th>actor</th><th>action</th><th>result</th><th>status</th><th>paths</th></tr>
+        </thead>
         <tbody></tbody>
       </table>
       <button type="button" id="audit-more" hidden>Older entries</button>

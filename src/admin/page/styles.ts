@@ -2,15 +2,18 @@
 export const PAGE_CSS = `
 :root { font-family: system-ui, sans-serif; color: #1d2330; background: #f5f6f8; }
 body { margin: 0; }
-header { display: flex; justify-content: space-between; align-items: center; padding: 0.6rem 1.5rem; background: #27385d; color: #fff; }
+header { display: flex; justify-content: space-between; align-items: center; padding: 0.6rem 1.5rem;
+  background: #27385d; color: #fff; }
 header h1 { font-size: 1.2rem; margin: 0; }
 main { max-width: 70rem; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
-section { background: #fff; border: 1px solid #d8dce4; border-radius: 6px; padding: 0.8rem 1.2rem 1.2rem; margin: 1rem 0; }
+section { background: #fff; border: 1px solid #d8dce4; border-radius: 6px; padding: 0.8rem 1.2rem 1.2rem;
+  margin: 1rem 0; }
 h2 { font-size: 1.05rem; margin: 0.2rem 0 0.8rem; }
 form { display: flex; gap: 0.5rem; align-items: center; flex-wrap: wrap; margin-bottom: 0.8rem; }
 input { padding: 0.35rem 0.5rem; border: 1px solid #b8bfcc; border-radius: 4px; font: inherit; }
 #path { flex: 1; min-width: 24rem; font-family: ui-monospace, monospace; }
-button { padding: 0.35rem 0.9rem; border: 1px solid #27385d; border-radius: 4px; background: #27385d; color: #fff; font: inherit; cursor: pointer; }
+button { padding: 0.35rem 0.9rem; border: 1px solid #27385d; border-radius: 4px; background: #27385d; color: #fff;
+  font: inherit; cursor: pointer; }
 button.secondary { background: #fff; color: #27385d; }
 button.danger { background: #a3261b; border-color: #a3261b; }
 .hint { color: #5b6475; font-size: 0.9rem; }

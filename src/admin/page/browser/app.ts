@@ -253,7 +253,8 @@ async function prepareBlock(): Promise<void> {
     `Block ${hash}?`,
     [
       `Reason: ${reason}`,
-      `The cache will answer 410 Gone for this path's narinfo, listing, NAR and log: these denylist keys are written, then ${plan.json.purge.urls.length} URLs are purged.`,
+      "The cache will answer 410 Gone for this path's narinfo, listing, NAR and log: " +
+        `these denylist keys are written, then ${plan.json.purge.urls.length} URLs are purged.`,
     ],
     [...path.denylistKeys, ...plan.json.purge.urls],
     "Block now",
@@ -261,7 +262,8 @@ async function prepareBlock(): Promise<void> {
       const done = await api("POST", "/v1/block", { paths: [hash], reason });
       if (done.status === 200)
         notice(
-          `Blocked ${hash} (${done.json.paths[0].denylistKeys.length} denylist keys, zone: ${done.json.purge.zone.status}).`,
+          `Blocked ${hash} (${done.json.paths[0].denylistKeys.length} denylist keys, ` +
+            `zone: ${done.json.purge.zone.status}).`,
         );
       else notice(`Block failed: ${errorText(done)}`, true);
     },
@@ -276,7 +278,8 @@ function prepareUnblock(): void {
     `Unblock ${hash}?`,
     [
       `Blocked by ${b.by} at ${b.at}: ${b.reason}.`,
-      "This denylist entry is deleted, with the related keys no other block needs; the path is served again within a minute everywhere.",
+      "This denylist entry is deleted, with the related keys no other block needs; " +
+        "the path is served again within a minute everywhere.",
     ],
     [`DELETE /v1/block/${hash}`],
     "Unblock now",
@@ -383,7 +386,13 @@ async function checkHealth(): Promise<void> {
     h(
       "p",
       {},
-      `Denylist: version ${j.denylist.version}, published ${j.denylist.publishedVersion}${j.denylist.publishedVersion < j.denylist.version ? " (behind: the cron trigger republishes)" : ""}; KV serves ${"error" in j.denylist.document ? `no usable document (${j.denylist.document.error})` : `version ${j.denylist.document.version} with ${j.denylist.document.keys} keys`}; changes reach every cache worker within ${j.denylist.maxStalenessSeconds} s; last change: `,
+      `Denylist: version ${j.denylist.version}, published ${j.denylist.publishedVersion}` +
+        (j.denylist.publishedVersion < j.denylist.version ? " (behind: the cron trigger republishes)" : "") +
+        "; KV serves " +
+        ("error" in j.denylist.document
+          ? `no usable document (${j.denylist.document.error})`
+          : `version ${j.denylist.document.version} with ${j.denylist.document.keys} keys`) +
+        `; changes reach every cache worker within ${j.denylist.maxStalenessSeconds} s; last change: `,
       j.denylist.lastChange
         ? `${j.denylist.lastChange.action} by ${j.denylist.lastChange.by} at ${j.denylist.lastChange.at}`
         : "none",
