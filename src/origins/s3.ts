@@ -3,7 +3,7 @@
  * Requester Pays, query strings never forwarded, 403 read as "absent" (S3 answers 403 for a missing key when the
  * caller may not list the bucket).
  */
-import { AwsClient } from "aws4fetch";
+import { AwsClient, AwsV4Signer } from "aws4fetch";
 import { fetchHttpObject, s3ErrorCode } from "./httpObject";
 import { encodeObjectPath } from "../routing/objectPath";
 import type { FetchOptions, Origin, OriginAnswer } from "./origin";
@@ -40,15 +40,32 @@ export function s3ObjectUrl(location: S3Location, key: string): string {
 
 export class S3Origin implements Origin {
   readonly type = "s3";
-  private readonly client: AwsClient;
+  /** SigV4 signing keys derived from the secret, by day: derived once per day and isolate, not per request. */
+  private readonly signingKeys = new Map<string, ArrayBuffer>();
 
   constructor(
     readonly name: string,
     private readonly location: S3Location,
     private readonly credentials: { accessKeyId: string; secretAccessKey: string },
     private readonly timeouts: Timeouts,
-  ) {
-    this.client = new AwsClient({ ...credentials, service: "s3", region: location.region, retries: 0 });
+  ) {}
+
+  /**
+   * The headers of a signed read. Signed with aws4fetch's signer on the bare method, URL and headers, not through
+   * `AwsClient.sign(request)`: that rebuilds the Request from those three alone and drops its abort signal, which
+   * left a hung S3 request outside the first-byte timeout.
+   */
+  private async sign(url: string, method: string, headers: Headers): Promise<Headers> {
+    const signer = new AwsV4Signer({
+      ...this.credentials,
+      url,
+      method,
+      headers,
+      service: "s3",
+      region: this.location.region,
+      cache: this.signingKeys,
+    });
+    return (await signer.sign()).headers;
   }
 
   private payerHeaders(): Record<string, string> {
@@ -88,7 +105,7 @@ export class S3Origin implements Origin {
       isAbsent: s3IsAbsent,
       readErrorBody: true,
       headers: this.payerHeaders(),
-      send: async (request) => fetch(await this.client.sign(request)),
+      sign: (url, method, headers) => this.sign(url, method, headers),
     });
   }
 }

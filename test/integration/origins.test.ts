@@ -305,6 +305,20 @@ describe("S3 origin (request shape checked on a stub; the real server is in the 
     expect([...res.headers.keys()].filter((k) => k.startsWith("x-amz"))).toEqual([]);
   });
 
+  it("an S3 origin that never answers (stub) times out after firstByteTimeout and the next origin serves", async () => {
+    const stub = stubOrigins((req) =>
+      new URL(req.url).host === "s3.stub" ? new Promise<Response>(() => {}) : fixtureUpstream()(req),
+    );
+    const dep = fixturePath("feas-dep");
+    const res = await call(
+      testEnv({ ORIGINS: [s3({ firstByteTimeout: 1 }), upstream("good")], ...s3Secrets }),
+      `/${dep.hashPart}.narinfo`,
+    );
+    // The stub gives up on the hung request only through its abort signal, so the signed request must carry it.
+    expect(res.status).toBe(200);
+    expect(stub.requests[0]!.headers.get("authorization")).toMatch(/^AWS4-HMAC-SHA256 /);
+  });
+
   it("missing credentials are a configuration error (500) that names the secret, not its value", async () => {
     const res = await call(testEnv({ ORIGINS: [s3()] }), `/${"6".repeat(32)}.ls`);
     expect(res.status).toBe(500);
