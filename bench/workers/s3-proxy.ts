@@ -38,8 +38,11 @@ export default {
     });
     const response = await fetch(signed);
     if (!edge || response.status !== 200) return new Response(response.body, response);
-    const answer = new Response(await response.text(), {
-      headers: { "content-type": "text/x-nix-narinfo", "cache-control": "public, max-age=86400" },
+    const answer = new Response(await response.arrayBuffer(), {
+      headers: {
+        "content-type": response.headers.get("content-type") ?? "application/octet-stream",
+        "cache-control": "public, max-age=86400",
+      },
     });
     ctx.waitUntil(caches.default.put(key, answer.clone()));
     return answer;
