@@ -92,7 +92,13 @@ export async function fetchHttpObject(req: HttpObjectRequest): Promise<OriginAns
     if (req.options.method === "HEAD") {
       await response.body?.cancel();
     } else if (response.body) {
-      object.body = withIdleTimeout(response.body, req.timeouts.betweenBytesMs, () => abort.abort(), req.origin);
+      object.body = withIdleTimeout(
+        response.body,
+        req.timeouts.betweenBytesMs,
+        () => abort.abort(),
+        req.origin,
+        length,
+      );
     }
     return { kind: "found", object };
   }
