@@ -7,6 +7,8 @@ const MARKER = "<!-- analysis: everything below this line is kept by `npm run be
 
 const f = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : "–");
 const int = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "–");
+// A difference with its sign: +1.25, −0.30 (a negative one is a real result, e.g. ours under an attribution row).
+const signed = (x, format) => (Number.isFinite(x) && x < 0 ? `−${format(-x)}` : `+${format(x)}`);
 
 function verdict(ok, smoke) {
   if (smoke) return "n/a (smoke)";
@@ -151,7 +153,7 @@ export function renderResults(r) {
       "p50 (ms)",
       f(s.direct.p50Ms, 2),
       f(s.worker.p50Ms, 2),
-      `+${f(diff, 2)} ms`,
+      `${signed(diff, (x) => f(x, 2))} ms`,
       targeted ? "≤ +5 ms" : "",
       targeted ? verdict(diff <= 5, r.smoke) : "",
     ]);
@@ -160,7 +162,7 @@ export function renderResults(r) {
       "p99 (ms)",
       f(s.direct.p99Ms, 2),
       f(s.worker.p99Ms, 2),
-      `+${f(s.worker.p99Ms - s.direct.p99Ms, 2)} ms`,
+      `${signed(s.worker.p99Ms - s.direct.p99Ms, (x) => f(x, 2))} ms`,
       "",
       "",
     ]);
@@ -179,7 +181,7 @@ export function renderResults(r) {
       "workerd CPU per request (ms): cache worker − pass-through worker",
       `${f(s.proxy.cpuUsPerReq / 1000, 2)} (pass-through)`,
       f(s.worker.cpuUsPerReq / 1000, 2),
-      `${cpuDiffMs >= 0 ? "+" : ""}${f(cpuDiffMs, 2)} ms`,
+      `${signed(cpuDiffMs, (x) => f(x, 2))} ms`,
       targeted ? "≤ +1.5 ms" : "",
       targeted ? verdict(cpuDiffMs <= 1.5, r.smoke) : "",
     ]);
@@ -211,7 +213,7 @@ export function renderResults(r) {
       "pass-through worker",
       f(s.proxy.p50Ms, 2),
       int(s.proxy.cpuUsPerReq),
-      `runtime's outbound fetch + SigV4: +${f(s.proxy.p50Ms - s.direct.p50Ms, 2)} ms`,
+      `runtime's outbound fetch + SigV4: ${signed(s.proxy.p50Ms - s.direct.p50Ms, (x) => f(x, 2))} ms`,
     ]);
     if (s.proxyEdge)
       missAttr.push([
@@ -219,7 +221,7 @@ export function renderResults(r) {
         "pass-through worker + Cache API match (miss) + put",
         f(s.proxyEdge.p50Ms, 2),
         int(s.proxyEdge.cpuUsPerReq),
-        `+${f(s.proxyEdge.p50Ms - s.proxy.p50Ms, 2)} ms, +${int(s.proxyEdge.cpuUsPerReq - s.proxy.cpuUsPerReq)} µs CPU over the pass-through: the runtime's Cache API on a miss, the floor of any edge cache here`,
+        `${signed(s.proxyEdge.p50Ms - s.proxy.p50Ms, (x) => f(x, 2))} ms, ${signed(s.proxyEdge.cpuUsPerReq - s.proxy.cpuUsPerReq, int)} µs CPU over the pass-through: the runtime's Cache API on a miss, the floor of any edge cache here`,
       ]);
     missAttr.push([
       c,
@@ -234,8 +236,8 @@ export function renderResults(r) {
       f(s.worker.p50Ms, 2),
       int(s.worker.cpuUsPerReq),
       s.proxyEdge
-        ? `+${f(s.worker.p50Ms - s.proxyEdge.p50Ms, 2)} ms, +${int(s.worker.cpuUsPerReq - s.proxyEdge.cpuUsPerReq)} µs CPU over the pass-through with Cache API: our code (route, parse, verify, format, headers)`
-        : `+${f(s.worker.p50Ms - s.proxy.p50Ms, 2)} ms, +${int(s.worker.cpuUsPerReq - s.proxy.cpuUsPerReq)} µs CPU over the pass-through: Cache API match + put, our parse/verify/format`,
+        ? `${signed(s.worker.p50Ms - s.proxyEdge.p50Ms, (x) => f(x, 2))} ms, ${signed(s.worker.cpuUsPerReq - s.proxyEdge.cpuUsPerReq, int)} µs CPU over the pass-through with Cache API: our code (route, parse, verify, format, headers)`
+        : `${signed(s.worker.p50Ms - s.proxy.p50Ms, (x) => f(x, 2))} ms, ${signed(s.worker.cpuUsPerReq - s.proxy.cpuUsPerReq, int)} µs CPU over the pass-through: Cache API match + put, our parse/verify/format`,
     ]);
   }
   out.push(table(["connections", "worker", "p50 (ms)", "workerd CPU/req (µs)", "what it shows"], missAttr));
