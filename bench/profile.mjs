@@ -1,7 +1,7 @@
 // Where the time goes: a CPU profile (DevTools protocol) of the cache worker's isolate during one scenario,
 // printed as the functions with the most self time. Diagnostic only; `npm run bench` does not run it.
 //
-//   node bench/profile.mjs hit|miss|nar [seconds]
+//   node bench/profile.mjs hit|miss|nar [seconds] [connections]
 //
 // Sets up like bench/run.mjs (S3 server, signed narinfos, a NAR), starts the cache worker with an inspector port,
 // runs the load (wrk for hit/miss, curl for nar) while the profiler samples, prints the summary and leaves the
@@ -19,6 +19,8 @@ import { wrk } from "./lib/wrk.mjs";
 
 const scenario = process.argv[2] ?? "hit";
 const seconds = Number(process.argv[3] ?? 5);
+// wrk connections for hit/miss (default 32 and 8); the miss targets are at 1 (bench/RESULTS.md, section 2).
+const connections = process.argv[4] === undefined ? undefined : Number(process.argv[4]);
 const BUCKET = "nix-cache-bench";
 
 function devtools(url) {
@@ -126,11 +128,20 @@ async function main() {
       const url = `${worker.url}/${narinfos[0].key}`;
       await fetch(url).then((r) => r.text());
       await sleep(500);
-      load = () => wrk({ url, threads: 2, connections: 32, seconds });
+      load = () => wrk({ url, threads: Math.min(2, connections ?? 32), connections: connections ?? 32, seconds });
     } else if (scenario === "miss") {
       const paths = join(dir, "paths");
       await writeFile(paths, narinfos.map((n) => `/${n.key}`).join("\n") + "\n");
-      load = () => wrk({ url: worker.url, threads: 2, connections: 8, seconds, paths, expect: "x-cache-status=MISS" });
+      const c = connections ?? 8;
+      load = () =>
+        wrk({
+          url: worker.url,
+          threads: Math.min(2, c),
+          connections: c,
+          seconds,
+          paths,
+          expect: "x-cache-status=MISS",
+        });
     } else {
       load = () =>
         run("curl", ["-sS", "-f", "-o", "/dev/null", "-w", "%{speed_download}\n", `${worker.url}/${narKey}`]);

@@ -261,7 +261,7 @@ function summarize(rounds) {
   );
 }
 
-async function benchMiss({ worker, proxy, cacheOnly, s3, dir, narinfos }) {
+async function benchMiss({ worker, proxy, proxyEdge, cacheOnly, s3, dir, narinfos }) {
   const P = PROFILE.miss;
   const workerPaths = join(dir, "miss-worker.paths");
   const directPaths = join(dir, "miss-direct.paths");
@@ -286,7 +286,7 @@ async function benchMiss({ worker, proxy, cacheOnly, s3, dir, narinfos }) {
   const out = {};
   for (const c of P.concurrencies) {
     const threads = Math.min(2, c);
-    const rounds = { direct: [], proxy: [], cacheApi: [], worker: [] };
+    const rounds = { direct: [], proxy: [], proxyEdge: [], cacheApi: [], worker: [] };
     for (let i = 0; i < P.rounds; i++) {
       // Direct and pass-through GETs cache nothing: they may wrap around the key list; the worker and the Cache API
       // worker must not (every one of their requests has to be a real miss).
@@ -318,6 +318,16 @@ async function benchMiss({ worker, proxy, cacheOnly, s3, dir, narinfos }) {
         offset: offset % narinfos.length,
         serverPid: proxy.workerdPid,
       });
+      // The same plus a Cache API match (a fresh key every request: always a miss) and a put of the answer.
+      const e = await wrk({
+        url: proxyEdge.url,
+        threads,
+        connections: c,
+        seconds: P.seconds,
+        paths: workerPaths,
+        offset: offset % narinfos.length,
+        serverPid: proxyEdge.workerdPid,
+      });
       // Cache API miss + put for fresh keys (its own workerd and cache, so the same keys are fresh there too).
       const k = await wrk({
         url: cacheOnly.url,
@@ -331,6 +341,7 @@ async function benchMiss({ worker, proxy, cacheOnly, s3, dir, narinfos }) {
       for (const [name, r] of /** @type {[string, typeof d][]} */ ([
         ["direct", d],
         ["proxy", p],
+        ["proxyEdge", e],
         ["cacheApi", k],
         ["worker", w],
       ])) {
@@ -346,10 +357,10 @@ async function benchMiss({ worker, proxy, cacheOnly, s3, dir, narinfos }) {
       rounds.direct.push(d);
       rounds.worker.push(w);
       rounds.proxy.push(p);
+      rounds.proxyEdge.push(e);
       rounds.cacheApi.push(k);
       say(
-        `miss c=${c} round ${i + 1}: direct p50 ${d.p50Ms.toFixed(2)} ms (${d.rps.toFixed(0)}/s), proxy p50 ` +
-          `${p.p50Ms.toFixed(2)} ms, worker p50 ${w.p50Ms.toFixed(2)} ms (${w.rps.toFixed(0)}/s)`,
+        `miss c=${c} round ${i + 1}: direct p50 ${d.p50Ms.toFixed(2)} ms (${d.rps.toFixed(0)}/s), proxy p50 ${p.p50Ms.toFixed(2)} ms (${p.cpuUsPerReq.toFixed(0)} µs CPU), proxy + Cache API p50 ${e.p50Ms.toFixed(2)} ms (${e.cpuUsPerReq.toFixed(0)} µs), worker p50 ${w.p50Ms.toFixed(2)} ms (${w.rps.toFixed(0)}/s, ${w.cpuUsPerReq.toFixed(0)} µs CPU)`,
       );
     }
     out[c] = summarize(rounds);
@@ -579,6 +590,20 @@ async function main() {
         S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
       },
     });
+    // Attribution for the miss: the pass-through worker plus the Cache API match and put any edge cache does.
+    const proxyEdge = runs("miss")
+      ? await startWorker(dir, "s3-proxy-edge", {
+          scriptPath: proxyWorker,
+          compatibilityDate: COMPATIBILITY_DATE,
+          bindings: {
+            S3_ENDPOINT: s3.endpoint,
+            S3_BUCKET: BUCKET,
+            S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+            S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+            EDGE_CACHE: "1",
+          },
+        })
+      : undefined;
     const nginx = await startNginx(dir, www);
 
     // --- 4. pure core (first: the machine is quiet)
@@ -633,9 +658,9 @@ async function main() {
     let miss;
     if (runs("miss")) {
       say("2. narinfo miss");
-      miss = await benchMiss({ worker: cache, proxy, cacheOnly, s3, dir, narinfos: missNarinfos });
+      miss = await benchMiss({ worker: cache, proxy, proxyEdge, cacheOnly, s3, dir, narinfos: missNarinfos });
     }
-    await Promise.all([proxy.stop(), cacheOnly.stop()]);
+    await Promise.all([proxy.stop(), cacheOnly.stop(), proxyEdge?.stop()]);
 
     // --- 3. NAR streaming (and 5. nginx serving the same NAR)
     let nar;

@@ -18,8 +18,11 @@ interface HttpObjectRequest {
   /** Whether the error body decides anything (S3's `<Code>`); when not, it is cancelled unread. */
   readErrorBody?: boolean;
   headers?: Record<string, string>;
-  /** Sends the prepared request; S3 signs it here. */
-  send?: (request: Request) => Promise<Response>;
+  /**
+   * The headers to send instead of `headers` (S3 adds its SigV4 signature here). Only headers: the one Request is
+   * built here, so it keeps its abort signal (the first-byte and idle timeouts) and its body handling.
+   */
+  sign?: (url: string, method: string, headers: Headers) => Promise<Headers>;
 }
 
 // Enough for an S3 error document's <Code>; the rest of an error body is of no use.
@@ -32,8 +35,9 @@ function optionalNumber(value: string | null): number | undefined {
 
 export async function fetchHttpObject(req: HttpObjectRequest): Promise<OriginAnswer> {
   const abort = new AbortController();
-  const headers = new Headers(req.headers);
+  let headers = new Headers(req.headers);
   if (req.options.range) headers.set("range", formatRangeHeader(req.options.range));
+  if (req.sign) headers = await req.sign(req.url, req.options.method, headers);
   const request = new Request(req.url, {
     method: req.options.method,
     headers,
@@ -49,7 +53,7 @@ export async function fetchHttpObject(req: HttpObjectRequest): Promise<OriginAns
   }, req.timeouts.firstByteMs);
   let response: Response;
   try {
-    response = await (req.send ?? fetch)(request);
+    response = await fetch(request);
   } catch (e) {
     return { kind: "failed", reason: timedOut ? "first-byte timeout" : `network: ${String(e)}`, timeout: timedOut };
   } finally {
@@ -88,7 +92,13 @@ export async function fetchHttpObject(req: HttpObjectRequest): Promise<OriginAns
     if (req.options.method === "HEAD") {
       await response.body?.cancel();
     } else if (response.body) {
-      object.body = withIdleTimeout(response.body, req.timeouts.betweenBytesMs, () => abort.abort(), req.origin);
+      object.body = withIdleTimeout(
+        response.body,
+        req.timeouts.betweenBytesMs,
+        () => abort.abort(),
+        req.origin,
+        length,
+      );
     }
     return { kind: "found", object };
   }

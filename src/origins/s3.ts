@@ -1,9 +1,10 @@
 /**
- * An S3 bucket, reached with SigV4 (aws4fetch) the way cache.nixos.org's CDN reaches `nix-cache`:
+ * An S3 bucket, reached with SigV4 (sigv4.ts; aws4fetch for deletes) the way cache.nixos.org's CDN reaches `nix-cache`:
  * Requester Pays, query strings never forwarded, 403 read as "absent" (S3 answers 403 for a missing key when the
  * caller may not list the bucket).
  */
 import { AwsClient } from "aws4fetch";
+import { S3Signer } from "./sigv4";
 import { fetchHttpObject, s3ErrorCode } from "./httpObject";
 import { encodeObjectPath } from "../routing/objectPath";
 import type { FetchOptions, Origin, OriginAnswer } from "./origin";
@@ -40,7 +41,7 @@ export function s3ObjectUrl(location: S3Location, key: string): string {
 
 export class S3Origin implements Origin {
   readonly type = "s3";
-  private readonly client: AwsClient;
+  private readonly signer: S3Signer;
 
   constructor(
     readonly name: string,
@@ -48,7 +49,11 @@ export class S3Origin implements Origin {
     private readonly credentials: { accessKeyId: string; secretAccessKey: string },
     private readonly timeouts: Timeouts,
   ) {
-    this.client = new AwsClient({ ...credentials, service: "s3", region: location.region, retries: 0 });
+    // Reads are signed by our own SigV4 (src/origins/sigv4.ts), on the bare method, URL and headers, and the one
+    // Request is built around them (src/origins/httpObject.ts): signing through `AwsClient.sign(request)` rebuilt
+    // the Request from those three alone and dropped its abort signal, leaving a hung S3 request outside the
+    // first-byte timeout.
+    this.signer = new S3Signer(credentials, location.region);
   }
 
   private payerHeaders(): Record<string, string> {
@@ -88,7 +93,7 @@ export class S3Origin implements Origin {
       isAbsent: s3IsAbsent,
       readErrorBody: true,
       headers: this.payerHeaders(),
-      send: async (request) => fetch(await this.client.sign(request)),
+      sign: (url, method, headers) => this.signer.sign(method, url, headers),
     });
   }
 }

@@ -449,13 +449,14 @@ export async function serveFile(rc: RequestContext, route: FileRoute): Promise<R
   const rangeHeader = rc.request.headers.get("range");
   const range = rc.method === "GET" ? parseRangeHeader(rangeHeader) : null;
   const sha256 = fileHashOf(route);
-  const [edge, failures] = await Promise.all([
-    lookupEdge(rc, route.key, range ? rangeHeader : null),
-    sha256 ? rc.edge.failedTransfers(route.key) : { corruptOrigins: new Set<string>(), failedAt: undefined },
-  ]);
+  // The failed-transfer marker is looked up beside the edge copy (both in flight at once).
+  const marker = sha256
+    ? rc.edge.failedTransfers(route.key)
+    : Promise.resolve({ corruptOrigins: new Set<string>(), failedAt: undefined });
+  const edge = await lookupEdge(rc, route.key, range ? rangeHeader : null);
   if (edge.kind === "blocked") return edge.response;
   if (edge.kind === "hit") {
-    if (!suspect(edge.cached, failures.failedAt)) return checkedHit(rc, route, edge.cached);
+    if (!suspect(edge.cached, (await marker).failedAt)) return checkedHit(rc, route, edge.cached);
     // Possibly the broken copy of a transfer that failed: never answered, removed, and the origins are asked.
     log("warn", "edge-copy-suspect", { key: route.key });
     void edge.cached.body?.cancel();
@@ -465,7 +466,9 @@ export async function serveFile(rc: RequestContext, route: FileRoute): Promise<R
   // `bytes=0-` is the whole file: fetched and checked like a GET, answered 206 (docs/request-flow.md, Range).
   const wholeRange = range !== null && !("suffix" in range) && range.offset === 0 && range.end === undefined;
   const asked = range && !wholeRange ? range : undefined;
-  const demote = corruptLast(route.key, failures.corruptOrigins);
+  // On a miss the marker only reorders the origins (corruptLast): with one origin there is nothing to reorder, so
+  // a cold NAR does not wait for that second Cache API lookup (bench/RESULTS.md, section 8).
+  const demote = corruptLast(route.key, rc.config.chain.length > 1 ? (await marker).corruptOrigins : new Set<string>());
   if (rc.method === "HEAD") {
     const result = await fetchFromOrigins(
       rc.config.chain,

@@ -72,8 +72,9 @@ export async function serveNarinfo(rc: RequestContext, route: NarinfoRoute): Pro
       headers.set("content-type", "text/x-nix-narinfo");
       headers.set("cache-control", `public, max-age=${rc.config.ttl.narinfo}`);
       headers.set("accept-ranges", "bytes");
+      // The edge copy is its own Response over the same text: no tee of a stream for a body already in memory.
+      rc.edge.put(route.key, new Response(text, { status: 200, headers }));
       const response = new Response(text, { status: 200, headers });
-      rc.edge.put(route.key, response.clone());
       for (const bucket of backfillTargets(rc.config.chain, result.index)) {
         rc.ctx.waitUntil(
           // The origin's text, not ours: R2 keeps what the uploader signed, re-signing happens on the way out.
@@ -93,8 +94,8 @@ export async function serveNarinfo(rc: RequestContext, route: NarinfoRoute): Pro
       const headers = baseHeaders(rc, "MISS", result.attempts);
       headers.set("content-type", "text/plain; charset=utf-8");
       headers.set("cache-control", `public, max-age=${rc.config.ttl.negative}`);
+      if (rc.config.ttl.negative > 0) rc.edge.put(route.key, new Response("Not Found\n", { status: 404, headers }));
       const response = new Response("Not Found\n", { status: 404, headers });
-      if (rc.config.ttl.negative > 0) rc.edge.put(route.key, response.clone());
       return rc.method === "HEAD" ? new Response(null, { status: 404, headers }) : response;
     }
     case "unsatisfiable":

@@ -305,6 +305,20 @@ describe("S3 origin (request shape checked on a stub; the real server is in the 
     expect([...res.headers.keys()].filter((k) => k.startsWith("x-amz"))).toEqual([]);
   });
 
+  it("an S3 origin that never answers (stub) times out after firstByteTimeout and the next origin serves", async () => {
+    const stub = stubOrigins((req) =>
+      new URL(req.url).host === "s3.stub" ? new Promise<Response>(() => {}) : fixtureUpstream()(req),
+    );
+    const dep = fixturePath("feas-dep");
+    const res = await call(
+      testEnv({ ORIGINS: [s3({ firstByteTimeout: 1 }), upstream("good")], ...s3Secrets }),
+      `/${dep.hashPart}.narinfo`,
+    );
+    // The stub gives up on the hung request only through its abort signal, so the signed request must carry it.
+    expect(res.status).toBe(200);
+    expect(stub.requests[0]!.headers.get("authorization")).toMatch(/^AWS4-HMAC-SHA256 /);
+  });
+
   it("missing credentials are a configuration error (500) that names the secret, not its value", async () => {
     const res = await call(testEnv({ ORIGINS: [s3()] }), `/${"6".repeat(32)}.ls`);
     expect(res.status).toBe(500);
@@ -375,4 +389,27 @@ describe("backfill to R2", () => {
     const stored = await bucket().head("nar/multipart-test.nar");
     expect(stored?.size).toBe(size);
   }, 60_000);
+});
+
+describe("origin bodies under the idle timeout (src/origins/timeouts.ts)", () => {
+  const read = async (body: ReadableStream<Uint8Array>) => new Uint8Array(await new Response(body).arrayBuffer());
+  const bytes = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7) % 251);
+
+  it("a body of announced length comes through whole, in pieces sized by what is left (small and multi-chunk)", async () => {
+    const { withIdleTimeout } = await import("../../src/origins/timeouts");
+    for (const n of [0, 1, 800, 64 * 1024, 300 * 1024 + 5]) {
+      const sent = bytes(n);
+      const body = withIdleTimeout(new Response(sent).body!, 5_000, () => undefined, "test", n);
+      expect(await read(body)).toEqual(sent);
+    }
+  });
+
+  it("the announced length only sizes the reads: bytes past it (or short of it) are passed on as they come", async () => {
+    const { withIdleTimeout } = await import("../../src/origins/timeouts");
+    const sent = bytes(200 * 1024);
+    for (const announced of [10, 150 * 1024, 400 * 1024]) {
+      const body = withIdleTimeout(new Response(sent).body!, 5_000, () => undefined, "test", announced);
+      expect(await read(body)).toEqual(sent);
+    }
+  });
 });
