@@ -1,10 +1,9 @@
 /**
- * An S3 bucket, reached with SigV4 (sigv4.ts; aws4fetch for deletes) the way cache.nixos.org's CDN reaches `nix-cache`:
+ * An S3 bucket, reached with SigV4 (aws4fetch) the way cache.nixos.org's CDN reaches `nix-cache`:
  * Requester Pays, query strings never forwarded, 403 read as "absent" (S3 answers 403 for a missing key when the
  * caller may not list the bucket).
  */
-import { AwsClient } from "aws4fetch";
-import { S3Signer } from "./sigv4";
+import { AwsClient, AwsV4Signer } from "aws4fetch";
 import { fetchHttpObject, s3ErrorCode } from "./httpObject";
 import { encodeObjectPath } from "../routing/objectPath";
 import type { FetchOptions, Origin, OriginAnswer } from "./origin";
@@ -41,19 +40,32 @@ export function s3ObjectUrl(location: S3Location, key: string): string {
 
 export class S3Origin implements Origin {
   readonly type = "s3";
-  private readonly signer: S3Signer;
+  /** SigV4 signing keys derived from the secret, by day: derived once per day and isolate, not per request. */
+  private readonly signingKeys = new Map<string, ArrayBuffer>();
 
   constructor(
     readonly name: string,
     private readonly location: S3Location,
     private readonly credentials: { accessKeyId: string; secretAccessKey: string },
     private readonly timeouts: Timeouts,
-  ) {
-    // Reads are signed by our own SigV4 (src/origins/sigv4.ts), on the bare method, URL and headers, and the one
-    // Request is built around them (src/origins/httpObject.ts): signing through `AwsClient.sign(request)` rebuilt
-    // the Request from those three alone and dropped its abort signal, leaving a hung S3 request outside the
-    // first-byte timeout.
-    this.signer = new S3Signer(credentials, location.region);
+  ) {}
+
+  /**
+   * The headers of a signed read. Signed with aws4fetch's signer on the bare method, URL and headers, not through
+   * `AwsClient.sign(request)`: that rebuilds the Request from those three alone and drops its abort signal, which
+   * left a hung S3 request outside the first-byte timeout.
+   */
+  private async sign(url: string, method: string, headers: Headers): Promise<Headers> {
+    const signer = new AwsV4Signer({
+      ...this.credentials,
+      url,
+      method,
+      headers,
+      service: "s3",
+      region: this.location.region,
+      cache: this.signingKeys,
+    });
+    return (await signer.sign()).headers;
   }
 
   private payerHeaders(): Record<string, string> {
@@ -93,7 +105,7 @@ export class S3Origin implements Origin {
       isAbsent: s3IsAbsent,
       readErrorBody: true,
       headers: this.payerHeaders(),
-      sign: (url, method, headers) => this.signer.sign(method, url, headers),
+      sign: (url, method, headers) => this.sign(url, method, headers),
     });
   }
 }
