@@ -16,24 +16,101 @@ export const DEFAULT_TIMEOUTS: Timeouts = { firstByteMs: 15_000, betweenBytesMs:
 const MIN_CHUNK = 64 * 1024;
 const MAX_CHUNK = 128 * 1024;
 
-type ChunkReader = () => Promise<ReadableStreamReadResult<Uint8Array>>;
+/**
+ * An origin body read chunk by chunk, each read under the idle timeout. `recycle` hands back a chunk nobody reads
+ * any more, so that a later read fills the same memory instead of a fresh buffer (which V8 frees only at its next
+ * full collection: bench/RESULTS.md, NAR streaming). Only chunks this source allocated are reused.
+ */
+export interface ChunkSource {
+  /** The next chunk, or undefined once the body ended. */
+  read(): Promise<Uint8Array | undefined>;
+  recycle(chunk: Uint8Array): void;
+  cancel(reason?: unknown): Promise<void>;
+}
 
-function largeChunkReader(body: ReadableStream<Uint8Array>): {
-  read: ChunkReader;
-  cancel: (reason: unknown) => Promise<void>;
-} {
+interface Timed {
+  body: ReadableStream<Uint8Array>;
+  ms: number;
+  onTimeout: () => void;
+  origin: string;
+  /** Set once the wrapper stream or a ChunkSource started reading: the two never share the body. */
+  claimed?: "stream" | "chunks";
+}
+
+/**
+ * The bodies withIdleTimeout wrapped, by wrapper: the read path's pump (src/streams/fanOut.ts) reads the origin's
+ * own body through `chunksOf` with the timeout applied there, one JavaScript step per chunk instead of two.
+ */
+const timedBodies = new WeakMap<ReadableStream<Uint8Array>, Timed>();
+
+function rawChunks(t: Timed): ChunkSource {
+  let byob: ReadableStreamBYOBReader | undefined;
+  let plain: ReadableStreamDefaultReader<Uint8Array> | undefined;
   try {
-    const reader = body.getReader({ mode: "byob" });
-    return {
-      read: () =>
-        reader.readAtLeast(MIN_CHUNK, new Uint8Array(MAX_CHUNK)) as Promise<ReadableStreamReadResult<Uint8Array>>,
-      cancel: (reason) => reader.cancel(reason),
-    };
+    byob = t.body.getReader({ mode: "byob" });
   } catch {
     // Not a byte stream (a test stub's body): read it as it comes.
-    const reader = body.getReader();
-    return { read: () => reader.read(), cancel: (reason) => reader.cancel(reason) };
+    plain = t.body.getReader();
   }
+  const spare: ArrayBuffer[] = [];
+  // Buffers this source filled: only those may be handed back.
+  const ours = new WeakSet<ArrayBuffer>();
+  const next = async (): Promise<Uint8Array | undefined> => {
+    if (!byob) {
+      const { done, value } = await plain!.read();
+      return done ? undefined : value;
+    }
+    const view = new Uint8Array(spare.pop() ?? new ArrayBuffer(MAX_CHUNK));
+    const { done, value } = (await byob.readAtLeast(MIN_CHUNK, view)) as ReadableStreamReadResult<Uint8Array>;
+    if (value) ours.add(value.buffer as ArrayBuffer);
+    if (value && value.byteLength > 0) return value;
+    if (value) spare.push(value.buffer as ArrayBuffer);
+    return done ? undefined : next();
+  };
+  const cancel = (reason?: unknown) => (byob ?? plain!).cancel(reason);
+  return {
+    read() {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      return new Promise<Uint8Array | undefined>((resolve, reject) => {
+        timer = setTimeout(() => {
+          const error = new OriginTimeout(t.origin, "between-bytes");
+          t.onTimeout();
+          cancel(error).catch(() => undefined);
+          reject(error);
+        }, t.ms);
+        next().then(resolve, reject);
+      }).finally(() => clearTimeout(timer));
+    },
+    recycle(chunk) {
+      const buffer = chunk.buffer as ArrayBuffer;
+      if (ours.has(buffer) && buffer.byteLength === MAX_CHUNK) {
+        ours.delete(buffer);
+        spare.push(buffer);
+      }
+    },
+    cancel,
+  };
+}
+
+/**
+ * The chunks of `body`. A body from withIdleTimeout that nobody read yet is read directly, under its timeout;
+ * any other stream is read as it is (its own wrapper, if any, applies the timeout).
+ */
+export function chunksOf(body: ReadableStream<Uint8Array>): ChunkSource {
+  const t = timedBodies.get(body);
+  if (t && !t.claimed) {
+    t.claimed = "chunks";
+    return rawChunks(t);
+  }
+  const reader = body.getReader();
+  return {
+    read: async () => {
+      const { done, value } = await reader.read();
+      return done ? undefined : value;
+    },
+    recycle: () => undefined,
+    cancel: (reason) => reader.cancel(reason),
+  };
 }
 
 /**
@@ -46,31 +123,30 @@ export function withIdleTimeout(
   onTimeout: () => void,
   origin = "origin",
 ): ReadableStream<Uint8Array> {
-  const reader = largeChunkReader(body);
+  const t: Timed = { body, ms, onTimeout, origin };
+  let chunks: ChunkSource | undefined;
+  const claim = () => {
+    if (t.claimed === "chunks") throw new TypeError("the body is already being read");
+    t.claimed = "stream";
+    return (chunks ??= rawChunks(t));
+  };
   // Pull-based rather than pipeThrough: a consumer that errors (the integrity check) cancels this stream,
-  // which cancels the origin's body without leaving a rejected pipe behind.
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let timer: number | undefined;
-      const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new OriginTimeout(origin, "between-bytes")), ms) as unknown as number;
-      });
-      try {
-        const { done, value } = await Promise.race([reader.read(), stalled]);
-        if (value && value.byteLength > 0) controller.enqueue(value);
-        if (done) controller.close();
-      } catch (e) {
-        if (e instanceof OriginTimeout) {
-          onTimeout();
-          reader.cancel(e).catch(() => undefined);
-        }
-        throw e;
-      } finally {
-        clearTimeout(timer);
-      }
+  // which cancels the origin's body without leaving a rejected pipe behind. No high-water mark: nothing is read
+  // before someone asks, so chunksOf can still take the body over.
+  const wrapper = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const value = await claim().read();
+        if (value) controller.enqueue(value);
+        else controller.close();
+      },
+      cancel(reason) {
+        if (t.claimed === "chunks") return;
+        return claim().cancel(reason);
+      },
     },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
+    { highWaterMark: 0 },
+  );
+  timedBodies.set(wrapper, t);
+  return wrapper;
 }
