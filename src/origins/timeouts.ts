@@ -21,7 +21,7 @@ const MAX_CHUNK = 128 * 1024;
  * any more, so that a later read fills the same memory instead of a fresh buffer (which V8 frees only at its next
  * full collection: bench/RESULTS.md, NAR streaming). Only chunks this source allocated are reused.
  */
-export interface ChunkSource {
+interface ChunkSource {
   /** The next chunk, or undefined once the body ended. */
   read(): Promise<Uint8Array | undefined>;
   recycle(chunk: Uint8Array): void;
