@@ -11,10 +11,11 @@ export interface Timeouts {
 
 export const DEFAULT_TIMEOUTS: Timeouts = { firstByteMs: 15_000, betweenBytesMs: 10_000 };
 
-// fetch() bodies arrive in ~4 KiB pieces, and every JavaScript stream step costs per piece: reading at least
-// 64 KiB at a time makes a 1 GiB NAR ~16k steps instead of ~260k (bench/RESULTS.md, NAR streaming).
-const MIN_CHUNK = 64 * 1024;
-const MAX_CHUNK = 128 * 1024;
+// fetch() bodies arrive in ~4 KiB pieces, and every JavaScript step costs per piece: reading at least 64 KiB at a
+// time makes a 1 GiB NAR ~16k steps instead of ~260k (bench/RESULTS.md, NAR streaming). The pump, which reuses its
+// buffers, reads twice as much per step; a stream read whole (a narinfo) keeps the smaller buffer it allocates.
+const STREAM_CHUNK = { min: 64 * 1024, max: 128 * 1024 };
+const PUMP_CHUNK = { min: 128 * 1024, max: 256 * 1024 };
 
 /**
  * An origin body read chunk by chunk, each read under the idle timeout. `recycle` hands back a chunk nobody reads
@@ -43,7 +44,7 @@ interface Timed {
  */
 const timedBodies = new WeakMap<ReadableStream<Uint8Array>, Timed>();
 
-function rawChunks(t: Timed): ChunkSource {
+function rawChunks(t: Timed, size: { min: number; max: number }): ChunkSource {
   let byob: ReadableStreamBYOBReader | undefined;
   let plain: ReadableStreamDefaultReader<Uint8Array> | undefined;
   try {
@@ -60,8 +61,8 @@ function rawChunks(t: Timed): ChunkSource {
       const { done, value } = await plain!.read();
       return done ? undefined : value;
     }
-    const view = new Uint8Array(spare.pop() ?? new ArrayBuffer(MAX_CHUNK));
-    const { done, value } = (await byob.readAtLeast(MIN_CHUNK, view)) as ReadableStreamReadResult<Uint8Array>;
+    const view = new Uint8Array(spare.pop() ?? new ArrayBuffer(size.max));
+    const { done, value } = (await byob.readAtLeast(size.min, view)) as ReadableStreamReadResult<Uint8Array>;
     if (value) ours.add(value.buffer as ArrayBuffer);
     if (value && value.byteLength > 0) return value;
     if (value) spare.push(value.buffer as ArrayBuffer);
@@ -83,7 +84,7 @@ function rawChunks(t: Timed): ChunkSource {
     },
     recycle(chunk) {
       const buffer = chunk.buffer as ArrayBuffer;
-      if (ours.has(buffer) && buffer.byteLength === MAX_CHUNK) {
+      if (ours.has(buffer) && buffer.byteLength === size.max) {
         ours.delete(buffer);
         spare.push(buffer);
       }
@@ -100,7 +101,7 @@ export function chunksOf(body: ReadableStream<Uint8Array>): ChunkSource {
   const t = timedBodies.get(body);
   if (t && !t.claimed) {
     t.claimed = "chunks";
-    return rawChunks(t);
+    return rawChunks(t, PUMP_CHUNK);
   }
   const reader = body.getReader();
   return {
@@ -128,7 +129,7 @@ export function withIdleTimeout(
   const claim = () => {
     if (t.claimed === "chunks") throw new TypeError("the body is already being read");
     t.claimed = "stream";
-    return (chunks ??= rawChunks(t));
+    return (chunks ??= rawChunks(t, STREAM_CHUNK));
   };
   // Pull-based rather than pipeThrough: a consumer that errors (the integrity check) cancels this stream,
   // which cancels the origin's body without leaving a rejected pipe behind. No high-water mark: nothing is read
