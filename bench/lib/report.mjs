@@ -249,9 +249,9 @@ export function renderResults(r) {
   if (nar.mibps.proxy !== undefined && nar.mibps.proxyHash !== undefined) {
     out.push(
       "Where the time goes (same rounds, interleaved; attribution, not targets): the pass-through worker " +
-        "(`workers/s3-proxy.ts`: signed GET, S3 body returned as it is, the runtime pumps it) and the same with a " +
-        "sha256 of every byte computed by the runtime alone (`workers/s3-proxy-hash.ts`: native tee into a " +
-        "DigestStream, no JavaScript per chunk).",
+        "(`workers/s3-proxy.ts`: signed GET, S3 body returned as it is, the runtime pumps it, nothing hashed) and " +
+        "the same with a sha256 of every byte done the runtime's own way (`workers/s3-proxy-hash.ts`: the body " +
+        "tee'd natively, one branch piped into a DigestStream; no JavaScript per chunk).",
     );
     out.push("");
     out.push(
@@ -266,16 +266,16 @@ export function renderResults(r) {
             "the runtime's outbound fetch and response pump",
           ],
           [
-            "pass-through + native sha256",
+            "pass-through + runtime tee into a DigestStream",
             f(nar.mibps.proxyHash, 0),
             f(nar.mibps.proxyHash / nar.mibps.direct, 2),
-            "+ hashing every byte (the floor for a checked stream)",
+            "sha256 of every byte by the runtime's native tee and pipe",
           ],
           [
             "cache worker",
             f(nar.mibps.worker, 0),
             f(narRatio, 2),
-            "+ our pump: idle timeout, window, hold-back of the last chunk",
+            "sha256 of every byte, idle timeout, window, hold-back of the last chunk, by our pump",
           ],
         ],
       ),

@@ -1,8 +1,9 @@
 /**
- * Attribution for the NAR-streaming benchmark: the pass-through worker (s3-proxy.ts) plus a sha256 of every byte,
- * done entirely by the runtime: the S3 body is tee'd natively and one branch is piped into a DigestStream, so no
- * JavaScript runs per chunk. Its throughput is the floor for "stream and hash" in this runtime; what the cache
- * worker loses beyond it is its own per-chunk work (idle timeout, window, hold-back of the last chunk).
+ * Attribution for the NAR-streaming benchmark: the pass-through worker (s3-proxy.ts) plus a sha256 of every byte
+ * the way the runtime offers without JavaScript per chunk: the S3 body is tee'd natively and one branch is piped
+ * into a DigestStream. It answers whether streaming and hashing could be left to the runtime altogether (it does
+ * not hold back the last chunk, so it could not serve the cache anyway); bench/RESULTS.md, NAR streaming, has the
+ * answer.
  */
 import { AwsClient } from "aws4fetch";
 
