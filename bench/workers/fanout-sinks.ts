@@ -5,7 +5,6 @@
 //
 //   GET /?size=<bytes>&window=<bytes>&sinks=cache,r2
 import { fanOut } from "../../src/streams/fanOut";
-import { withKnownLength } from "../../src/streams/pipes";
 
 interface Env {
   BUCKET: R2Bucket;
@@ -38,10 +37,15 @@ export default {
     const window = Number(url.searchParams.get("window"));
     const sinks = (url.searchParams.get("sinks") ?? "").split(",").filter(Boolean);
     const key = `attribution-${Date.now()}`;
-    const fan = fanOut(generated(size), { branches: 1 + sinks.length, window, expected: { length: size } });
+    const fan = fanOut(generated(size), {
+      branches: 1 + sinks.length,
+      length: size,
+      window,
+      expected: { length: size },
+    });
     const [client, ...copies] = fan.branches;
     for (const [i, sink] of sinks.entries()) {
-      const body = withKnownLength(copies[i]!, size);
+      const body = copies[i]!;
       if (sink === "discard") ctx.waitUntil(body.pipeTo(new WritableStream()));
       else if (sink === "r2") ctx.waitUntil(env.BUCKET.put(key, body));
       else if (sink === "cache") {
@@ -51,6 +55,6 @@ export default {
         ctx.waitUntil(caches.default.put(`https://attribution.invalid/${key}`, response));
       } else return new Response(`unknown sink ${sink}`, { status: 400 });
     }
-    return new Response(withKnownLength(client!, size));
+    return new Response(client!);
   },
 };

@@ -11,45 +11,151 @@ export interface Timeouts {
 
 export const DEFAULT_TIMEOUTS: Timeouts = { firstByteMs: 15_000, betweenBytesMs: 10_000 };
 
-// fetch() bodies arrive in ~4 KiB pieces, and every JavaScript stream step costs per piece: reading at least
-// 64 KiB at a time makes a 1 GiB NAR ~16k steps instead of ~260k (bench/RESULTS.md, NAR streaming).
-const MIN_CHUNK = 64 * 1024;
-const MAX_CHUNK = 128 * 1024;
-// The read past a body's announced end (which only finds the end): a small buffer, not a 128 KiB one.
+// fetch() bodies arrive in ~4 KiB pieces, and every JavaScript step costs per piece: reading at least 64 KiB at a
+// time makes a 1 GiB NAR ~16k steps instead of ~260k (bench/RESULTS.md, NAR streaming). The pump, which reuses its
+// buffers, reads twice as much per step; a stream read whole (a narinfo) keeps the smaller buffer it allocates.
+const STREAM_CHUNK = { min: 64 * 1024, max: 128 * 1024 };
+const PUMP_CHUNK = { min: 128 * 1024, max: 256 * 1024 };
+// The read past a body's announced end (which only finds the end): a small buffer, not a full one.
 const TAIL_CHUNK = 4 * 1024;
 
-type ChunkReader = () => Promise<ReadableStreamReadResult<Uint8Array>>;
+/**
+ * An origin body read chunk by chunk, each read under the idle timeout. `recycle` hands back a chunk nobody reads
+ * any more, so that a later read fills the same memory instead of a fresh buffer (which V8 frees only at its next
+ * full collection: bench/RESULTS.md, NAR streaming). Only chunks this source allocated are reused.
+ */
+interface ChunkSource {
+  /** The next chunk, or undefined once the body ended. */
+  read(): Promise<Uint8Array | undefined>;
+  recycle(chunk: Uint8Array): void;
+  cancel(reason?: unknown): Promise<void>;
+}
 
-function largeChunkReader(
-  body: ReadableStream<Uint8Array>,
-  length?: number,
-): {
-  read: ChunkReader;
-  cancel: (reason: unknown) => Promise<void>;
-} {
+interface Timed {
+  body: ReadableStream<Uint8Array>;
+  ms: number;
+  onTimeout: () => void;
+  origin: string;
+  /** The length the origin announced (Content-Length), if any: it only sizes read buffers. */
+  length?: number;
+  /** Set once the wrapper stream or a ChunkSource started reading: the two never share the body. */
+  claimed?: "stream" | "chunks";
+}
+
+/**
+ * The bodies withIdleTimeout wrapped, by wrapper: the read path's pump (src/streams/fanOut.ts) reads the origin's
+ * own body through `chunksOf` with the timeout applied there, one JavaScript step per chunk instead of two.
+ */
+const timedBodies = new WeakMap<ReadableStream<Uint8Array>, Timed>();
+
+function rawChunks(t: Timed, size: { min: number; max: number }): ChunkSource {
+  let byob: ReadableStreamBYOBReader | undefined;
+  let plain: ReadableStreamDefaultReader<Uint8Array> | undefined;
   try {
-    const reader = body.getReader({ mode: "byob" });
-    // With the length known, no buffer is larger than what is left of the body: a narinfo or a small NAR costs one
-    // buffer of its size instead of two fresh 128 KiB ones, whose allocation was a tenth of a narinfo miss's CPU in
-    // the isolate (bench/RESULTS.md, section 2). The length only sizes buffers: bytes past it are still read.
-    let left = length;
-    return {
-      read: async () => {
-        const size = left === undefined ? MAX_CHUNK : left === 0 ? TAIL_CHUNK : Math.min(MAX_CHUNK, left);
-        const result = (await reader.readAtLeast(
-          Math.min(MIN_CHUNK, size),
-          new Uint8Array(size),
-        )) as ReadableStreamReadResult<Uint8Array>;
-        if (left !== undefined && result.value) left = Math.max(0, left - result.value.byteLength);
-        return result;
-      },
-      cancel: (reason) => reader.cancel(reason),
-    };
+    byob = t.body.getReader({ mode: "byob" });
   } catch {
     // Not a byte stream (a test stub's body): read it as it comes.
-    const reader = body.getReader();
-    return { read: () => reader.read(), cancel: (reason) => reader.cancel(reason) };
+    plain = t.body.getReader();
   }
+  const spare: ArrayBuffer[] = [];
+  let left = t.length;
+  // Buffers this source filled: only those may be handed back.
+  const ours = new WeakSet<ArrayBuffer>();
+  const next = async (): Promise<Uint8Array | undefined> => {
+    if (!byob) {
+      const { done, value } = await plain!.read();
+      return done ? undefined : value;
+    }
+    // With the length known, no buffer is larger than what is left of the body: a narinfo or a small NAR costs one
+    // buffer of its size instead of two full ones, whose allocation was a tenth of a narinfo miss's CPU in the
+    // isolate (bench/RESULTS.md, section 2). The length only sizes buffers: bytes past it are still read.
+    const want = left === undefined ? size.max : left === 0 ? TAIL_CHUNK : Math.min(size.max, left);
+    const view = new Uint8Array(want === size.max ? (spare.pop() ?? new ArrayBuffer(want)) : new ArrayBuffer(want));
+    const { done, value } = (await byob.readAtLeast(
+      Math.min(size.min, want),
+      view,
+    )) as ReadableStreamReadResult<Uint8Array>;
+    if (value) {
+      ours.add(value.buffer as ArrayBuffer);
+      if (left !== undefined) left = Math.max(0, left - value.byteLength);
+    }
+    if (value && value.byteLength > 0) return value;
+    if (value) spare.push(value.buffer as ArrayBuffer);
+    return done ? undefined : next();
+  };
+  const cancel = (reason?: unknown) => {
+    clearTimeout(watchdog);
+    watchdog = undefined;
+    return (byob ?? plain!).cancel(reason);
+  };
+  // One watchdog rather than a timer per read (a timer per 128 KiB was ~6 % of a NAR transfer's CPU, bench/RESULTS.md):
+  // when it fires it fails the read in flight if that read has waited `ms`, and otherwise sleeps for the rest.
+  let waiting: { since: number; reject: (e: unknown) => void } | undefined;
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  const watch = (delay: number) => {
+    watchdog = setTimeout(() => {
+      watchdog = undefined;
+      if (!waiting) return;
+      const idle = Date.now() - waiting.since;
+      if (idle < t.ms) return watch(t.ms - idle);
+      const error = new OriginTimeout(t.origin, "between-bytes");
+      const { reject } = waiting;
+      waiting = undefined;
+      t.onTimeout();
+      cancel(error).catch(() => undefined);
+      reject(error);
+    }, delay);
+  };
+  return {
+    read() {
+      return new Promise<Uint8Array | undefined>((resolve, reject) => {
+        const read = { since: Date.now(), reject };
+        waiting = read;
+        if (!watchdog) watch(t.ms);
+        next().then(
+          (value) => {
+            if (waiting !== read) return;
+            waiting = undefined;
+            if (value === undefined) clearTimeout(watchdog);
+            resolve(value);
+          },
+          (e: unknown) => {
+            if (waiting === read) waiting = undefined;
+            reject(e);
+          },
+        );
+      });
+    },
+    recycle(chunk) {
+      const buffer = chunk.buffer as ArrayBuffer;
+      if (ours.has(buffer) && buffer.byteLength === size.max) {
+        ours.delete(buffer);
+        spare.push(buffer);
+      }
+    },
+    cancel,
+  };
+}
+
+/**
+ * The chunks of `body`. A body from withIdleTimeout that nobody read yet is read directly, under its timeout;
+ * any other stream is read as it is (its own wrapper, if any, applies the timeout).
+ */
+export function chunksOf(body: ReadableStream<Uint8Array>): ChunkSource {
+  const t = timedBodies.get(body);
+  if (t && !t.claimed) {
+    t.claimed = "chunks";
+    return rawChunks(t, PUMP_CHUNK);
+  }
+  const reader = body.getReader();
+  return {
+    read: async () => {
+      const { done, value } = await reader.read();
+      return done ? undefined : value;
+    },
+    recycle: () => undefined,
+    cancel: (reason) => reader.cancel(reason),
+  };
 }
 
 /**
@@ -64,31 +170,30 @@ export function withIdleTimeout(
   origin = "origin",
   length?: number,
 ): ReadableStream<Uint8Array> {
-  const reader = largeChunkReader(body, length);
+  const t: Timed = { body, ms, onTimeout, origin, length };
+  let chunks: ChunkSource | undefined;
+  const claim = () => {
+    if (t.claimed === "chunks") throw new TypeError("the body is already being read");
+    t.claimed = "stream";
+    return (chunks ??= rawChunks(t, STREAM_CHUNK));
+  };
   // Pull-based rather than pipeThrough: a consumer that errors (the integrity check) cancels this stream,
-  // which cancels the origin's body without leaving a rejected pipe behind.
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let timer: number | undefined;
-      const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new OriginTimeout(origin, "between-bytes")), ms) as unknown as number;
-      });
-      try {
-        const { done, value } = await Promise.race([reader.read(), stalled]);
-        if (value && value.byteLength > 0) controller.enqueue(value);
-        if (done) controller.close();
-      } catch (e) {
-        if (e instanceof OriginTimeout) {
-          onTimeout();
-          reader.cancel(e).catch(() => undefined);
-        }
-        throw e;
-      } finally {
-        clearTimeout(timer);
-      }
+  // which cancels the origin's body without leaving a rejected pipe behind. No high-water mark: nothing is read
+  // before someone asks, so chunksOf can still take the body over.
+  const wrapper = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const value = await claim().read();
+        if (value) controller.enqueue(value);
+        else controller.close();
+      },
+      cancel(reason) {
+        if (t.claimed === "chunks") return;
+        return claim().cancel(reason);
+      },
     },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
+    { highWaterMark: 0 },
+  );
+  timedBodies.set(wrapper, t);
+  return wrapper;
 }

@@ -384,6 +384,8 @@ function serveStream(
   let edgeWrite: Promise<void> | undefined;
   const fan = fanOut(object.body!, {
     branches: 1 + (cacheable ? 1 : 0) + targets.length,
+    // Copies exist only of the whole file, whose length is then the client's too.
+    length: plan.length,
     // Only the whole file can be checked against its hash; a range is the origin's bytes for that range.
     expected: plan.whole ? { sha256, length } : { length: plan.cut ? undefined : plan.length },
     cut: plan.cut,
@@ -419,26 +421,19 @@ function serveStream(
     const stored = storeHeaders(headers, length, verified);
     edgeWrite = rc.edge.put(
       route.key,
-      new Response(withKnownLength(copies.shift()!, length), { status: 200, headers: stored, encodeBody: "manual" }),
+      new Response(copies.shift()!, { status: 200, headers: stored, encodeBody: "manual" }),
       fan.passed,
     );
   }
   for (const [i, bucket] of targets.entries()) {
     rc.ctx.waitUntil(
-      backfill(
-        bucket,
-        route.key,
-        withKnownLength(copies[i]!, length),
-        length,
-        backfillMetadata(route, object),
-        fan.passed,
-      ).then((stored) => {
+      backfill(bucket, route.key, copies[i]!, length, backfillMetadata(route, object), fan.passed).then((stored) => {
         if (stored) log("info", "backfilled", { key: route.key, from: origin.name });
       }),
     );
   }
-  // Content-Length is in the headers; workerd sends a stream body with the length it is given.
-  return new Response(withKnownLength(forClient!, plan.length), {
+  // The branch has the length in Content-Length (a FixedLengthStream): workerd sends it as such, not chunked.
+  return new Response(forClient!, {
     status: plan.status,
     headers: sized(headers, plan.length, plan.status === 206 ? { offset: plan.offset, size: plan.size } : undefined),
     encodeBody: "manual",
