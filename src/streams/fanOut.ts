@@ -3,13 +3,14 @@
  * origin's body under its idle timeout, counts and hashes each chunk and writes the same chunk to every branch —
  * the client first, then the copies (edge cache, backfills). Unlike `ReadableStream.tee()`, it reads from the
  * origin only while every live branch has room in its window, so a slow client slows the read instead of growing
- * memory: a request holds at most one window of chunks (they are shared, not copied) plus the read in flight.
+ * memory: each branch has at most one window of writes outstanding, plus the read in flight.
  *
  * Each branch is the readable side of a runtime pipe (FixedLengthStream when the length is known, otherwise
- * IdentityTransformStream) that the pump writes into: the runtime sends it to the socket or the store natively, and
- * a write settles only once its bytes were copied out of the chunk (bench/RESULTS.md, NAR streaming). A chunk that
- * every write (and the hash) is done with goes back to the origin reader for reuse, so a transfer allocates its
- * buffers once instead of leaving every chunk it sent to V8's next full collection.
+ * IdentityTransformStream) that the pump writes into: the runtime sends it to the socket or the store natively.
+ * This workerd copies a chunk into its pipe when `write()` is called (test/integration/pipeWrites.test.ts), and a
+ * write settles only after that; a chunk that every write (and the hash) is done with goes back to the origin reader
+ * for reuse, so a transfer allocates its buffers once instead of leaving every chunk it sent to V8's next full
+ * collection. Waiting for every write before reuse keeps that safe even on a runtime that did not copy.
  *
  * The last chunk is held back until the whole body is known good (length, and the sha256 when expected), so a
  * corrupt or truncated body ends every branch in an error rather than a clean end. On failure the copies fail

@@ -541,62 +541,68 @@ function randomBytes(size: number): Uint8Array {
   return bytes;
 }
 
-describe("§5 chunk buffers are reused only once every reader took them", { timeout: 60_000 }, () => {
-  it("a chunk handed back is the memory of the next read; one not handed back stays intact (byte-stream stub)", async () => {
-    const bytes = randomBytes(512 * 1024);
-    const seen = { byob: false };
-    const source = chunksOf(withIdleTimeout(byteBody(bytes, seen), 5_000, () => undefined));
-    const first = (await source.read())!;
-    const kept = first.slice();
-    const second = (await source.read())!;
-    // Not handed back: the second read had a fresh buffer, the first chunk is as it was.
-    expect(first).toEqual(kept);
-    expect(second).toEqual(bytes.subarray(first.byteLength, first.byteLength + second.byteLength));
-    source.recycle(first);
-    const third = (await source.read())!;
-    // Handed back: its buffer went into the third read (transferred, so this view is now empty).
-    expect(first.byteLength).toBe(0);
-    const at = kept.byteLength + second.byteLength;
-    expect(third).toEqual(bytes.subarray(at, at + third.byteLength));
-    expect(seen.byob).toBe(true);
-    await source.cancel();
-  });
-
-  it("a slow client, an edge copy and an R2 backfill of a 24 MiB NAR all get every byte right (byte-stream stub)", async () => {
-    const size = 24 * 1024 * 1024;
-    const bytes = randomBytes(size);
-    const url = `nar/${nix32Encode(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)))}.nar`;
-    const seen = { byob: false };
-    stubOrigins(() => new Response(byteBody(bytes, seen), { headers: { "content-length": String(size) } }));
-    const env = testEnv({
-      ORIGINS: [r2({ backfill: true }), upstream("bytes")],
-      VERIFY_BEFORE_SEND_MAX_BYTES: "0",
+// What the runtime does with a written chunk (it copies it at write()) is proven in pipeWrites.test.ts; these prove
+// the pump's own bookkeeping: which buffers come back, and that reuse never reaches the bytes of any branch.
+describe(
+  "§5 chunk buffers come back to the origin reader without changing any branch's bytes",
+  { timeout: 60_000 },
+  () => {
+    it("a chunk handed back is the memory of the next read; one not handed back stays intact (byte-stream stub)", async () => {
+      const bytes = randomBytes(512 * 1024);
+      const seen = { byob: false };
+      const source = chunksOf(withIdleTimeout(byteBody(bytes, seen), 5_000, () => undefined));
+      const first = (await source.read())!;
+      const kept = first.slice();
+      const second = (await source.read())!;
+      // Not handed back: the second read had a fresh buffer, the first chunk is as it was.
+      expect(first).toEqual(kept);
+      expect(second).toEqual(bytes.subarray(first.byteLength, first.byteLength + second.byteLength));
+      source.recycle(first);
+      const third = (await source.read())!;
+      // Handed back: its buffer went into the third read (transferred, so this view is now empty).
+      expect(first.byteLength).toBe(0);
+      const at = kept.byteLength + second.byteLength;
+      expect(third).toEqual(bytes.subarray(at, at + third.byteLength));
+      expect(seen.byob).toBe(true);
+      await source.cancel();
     });
-    const { response, settled } = await callStreamingUnread(env, `/${url}`);
-    expect(response.status).toBe(200);
-    // The client reads in small steps with pauses, so the copies run ahead and the pump's window fills: chunks
-    // are written to the client long after the copies took them, while later reads reuse buffers.
-    const reader = response.body!.getReader({ mode: "byob" });
-    const got = new Uint8Array(size);
-    let offset = 0;
-    for (let step = 0; offset < size; step++) {
-      const { done, value } = await reader.read(new Uint8Array(Math.min(256 * 1024, size - offset)));
-      if (done) break;
-      got.set(value, offset);
-      offset += value.byteLength;
-      if (step % 16 === 0) await scheduler.wait(5);
-    }
-    await settled();
-    expect(seen.byob).toBe(true);
-    expect(offset).toBe(size);
-    expect(equal(got, bytes)).toBe(true);
-    const copy = await bucket().get(url);
-    expect(equal(new Uint8Array(await copy!.arrayBuffer()), bytes)).toBe(true);
-    const hit = await call(env, `/${url}`);
-    expect(hit.headers.get("x-cache-status")).toBe("HIT");
-    expect(equal(await bytesOf(hit), bytes)).toBe(true);
-  });
-});
+
+    it("a slow client, an edge copy and an R2 backfill of a 24 MiB NAR all get every byte right (byte-stream stub)", async () => {
+      const size = 24 * 1024 * 1024;
+      const bytes = randomBytes(size);
+      const url = `nar/${nix32Encode(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)))}.nar`;
+      const seen = { byob: false };
+      stubOrigins(() => new Response(byteBody(bytes, seen), { headers: { "content-length": String(size) } }));
+      const env = testEnv({
+        ORIGINS: [r2({ backfill: true }), upstream("bytes")],
+        VERIFY_BEFORE_SEND_MAX_BYTES: "0",
+      });
+      const { response, settled } = await callStreamingUnread(env, `/${url}`);
+      expect(response.status).toBe(200);
+      // The client reads in small steps with pauses, so the copies run ahead and the pump's window fills: chunks
+      // are written to the client long after the copies took them, while later reads reuse buffers.
+      const reader = response.body!.getReader({ mode: "byob" });
+      const got = new Uint8Array(size);
+      let offset = 0;
+      for (let step = 0; offset < size; step++) {
+        const { done, value } = await reader.read(new Uint8Array(Math.min(256 * 1024, size - offset)));
+        if (done) break;
+        got.set(value, offset);
+        offset += value.byteLength;
+        if (step % 16 === 0) await scheduler.wait(5);
+      }
+      await settled();
+      expect(seen.byob).toBe(true);
+      expect(offset).toBe(size);
+      expect(equal(got, bytes)).toBe(true);
+      const copy = await bucket().get(url);
+      expect(equal(new Uint8Array(await copy!.arrayBuffer()), bytes)).toBe(true);
+      const hit = await call(env, `/${url}`);
+      expect(hit.headers.get("x-cache-status")).toBe("HIT");
+      expect(equal(await bytesOf(hit), bytes)).toBe(true);
+    });
+  },
+);
 
 /** Byte equality without a per-byte diff in the failure message (the buffers are megabytes). */
 function equal(a: Uint8Array, b: Uint8Array): boolean {
