@@ -260,6 +260,51 @@ describe("parseNarinfo", () => {
   ])("control characters: %s", (_name, text, want) => {
     expect(served(text)).toBe(want);
   });
+
+  const message = (text: string) => {
+    try {
+      parseNarinfo(text);
+      return "parsed";
+    } catch (e) {
+      if (e instanceof FormatError) return e.message;
+      throw e;
+    }
+  };
+  // Every known field but Sig, a control character at its start, middle and end: the message names the control
+  // character, whether the field's value is searched first or only once its parser refused it.
+  const line = (key: string) => PROTOCOL_NARINFO.match(new RegExp(`^${key}: (.*)$`, "m"))![1]!;
+  const FIELDS = ["StorePath", "URL", "Compression", "FileHash", "FileSize", "NarHash", "NarSize", "References"];
+  const cases: [string, string][] = [];
+  for (const key of [...FIELDS, "Deriver"]) {
+    const v = line(key);
+    for (const [where, bad] of [
+      ["start", `\x01${v}`],
+      ["middle", `${v.slice(0, 5)}\t${v.slice(5)}`],
+      ["end", `${v}\x7f`],
+    ]) {
+      cases.push([`${key}, ${where}`, PROTOCOL_NARINFO.replace(`${key}: ${v}`, `${key}: ${bad}`)]);
+    }
+  }
+  cases.push(
+    ["System", `${PROTOCOL_NARINFO}System: x86_64\x01linux\n`],
+    ["CA", `${PROTOCOL_NARINFO}CA: \x01\n`],
+    ["References, a second line", `${PROTOCOL_NARINFO}References: \x01\n`],
+    [
+      "References, spaces and a tab only",
+      PROTOCOL_NARINFO.replace(`References: ${line("References")}`, "References:  \t "),
+    ],
+    ["Compression, empty but for a tab", PROTOCOL_NARINFO.replace("Compression: xz", "Compression: \t")],
+    [
+      "NarHash, after the '=' of an SRI hash",
+      PROTOCOL_NARINFO.replace(
+        `NarHash: ${line("NarHash")}`,
+        `NarHash: sha256-${base64Encode(parseNarinfo(PROTOCOL_NARINFO).narHash.bytes)}\x01`,
+      ),
+    ],
+  );
+  it.each(cases)("a control character in %s is refused as one", (_name, text) => {
+    expect(message(text)).toMatch(/^line \d+: control character$/);
+  });
 });
 
 describe("narinfoFingerprint", () => {
