@@ -214,11 +214,15 @@ async function benchCore(worker) {
   // Our share of parse + verify: the runtime's bare verify subtracted within the same request, the two loops in
   // alternating slices (workers/core-bench.ts, pair), one difference per round; the median of those differences.
   const [whole, floor] = ["parse+verify", "ed25519-verify (runtime)"];
+  // The runtime's clock moves in whole milliseconds: each slice must be long for the difference of two ~55 µs
+  // operations to be read to a fraction of a microsecond, so the pair runs ~5 loops' worth (~0.5 s per operation,
+  // slices of ~50 ms).
+  const pairN = 5 * sizes[floor];
   const oursPerRound = [];
   for (let i = 0; i < P.rounds; i++) {
     for (const op of ops) perOp[op].push(((await call(op, sizes[op])) / sizes[op]) * 1000);
     const r = await fetch(
-      `${worker.url}/?a=${encodeURIComponent(whole)}&b=${encodeURIComponent(floor)}&n=${sizes[whole]}&slices=10`,
+      `${worker.url}/?a=${encodeURIComponent(whole)}&b=${encodeURIComponent(floor)}&n=${pairN}&slices=10`,
     );
     if (!r.ok) throw new Error(`core bench ${whole} − ${floor}: HTTP ${r.status} ${await r.text()}`);
     const p = /** @type {{ n: number, msA: number, msB: number }} */ (await r.json());
@@ -235,7 +239,7 @@ async function benchCore(worker) {
   results.ours = {
     us: median(oursPerRound),
     minUs: Math.min(...oursPerRound),
-    n: sizes[whole],
+    n: pairN,
     rounds: P.rounds,
     perRound: oursPerRound,
   };

@@ -254,7 +254,7 @@ export function renderResults(r) {
   out.push(`## 4. Pure core (per operation, inside workerd)`);
   out.push("");
   out.push(
-    "A realistic narinfo (6 references, one Sig), each operation looped inside a workerd isolate; timed with the runtime's clock around the loop only (n chosen so one loop takes ~100 ms; rounds interleave the operations). The `(runtime)` rows are the bare Web Crypto call over the same fingerprint: the floor no code of ours can go under. The target is on our share: in each round, parse+verify and the runtime's bare verify run in one request, in 10 alternating slices of n/10 (`workers/core-bench.ts`, `pair`), and the difference of the two is taken there; the row gives the median of those per-round differences and the smallest one.",
+    "A realistic narinfo (6 references, one Sig), each operation looped inside a workerd isolate; timed with the runtime's clock around the loop only (n chosen so one loop takes ~100 ms: the runtime's clock moves in whole milliseconds; rounds interleave the operations). The `(runtime)` rows are the bare Web Crypto call over the same fingerprint: the floor no code of ours can go under. The target is on our share: in each round, parse+verify and the runtime's bare verify run n times each in one request, in 10 alternating slices of n/10 (~50 ms each) (`workers/core-bench.ts`, `pair`), and the difference of the two is taken there; the row gives the median of those per-round differences and the smallest one.",
   );
   out.push("");
   const coreRows = Object.entries(c)
