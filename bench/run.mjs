@@ -43,7 +43,7 @@ const PROFILE = SMOKE
       slow: { bytes: 16 * 1024 ** 2, rate: "2M" },
     }
   : {
-      hit: { threads: 2, connections: 32, warmupS: 2, seconds: 4, rounds: 3 },
+      hit: { threads: 2, connections: 32, warmupS: 2, seconds: 4, rounds: 5 },
       miss: { concurrencies: [1, 8], seconds: 4, rounds: 3, keys: 9000 },
       nar: { bytes: 1024 ** 3, rounds: 3 },
       core: { rounds: 7, targetMs: 100 },
