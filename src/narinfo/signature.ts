@@ -69,12 +69,18 @@ function importVerifyKey(key: PublicKey): Promise<CryptoKey> {
 
 const UTF8 = new TextEncoder();
 
-/** Ed25519 signatures are over the fingerprint's UTF-8 bytes (libutil/signature/local-keys.cc, verifyDetached). */
-export async function verifyFingerprint(fingerprint: string, sig: Uint8Array, key: PublicKey): Promise<boolean> {
-  if (key.key.length !== PUBLIC_KEY_BYTES) throw new FormatError("public key", `key is not ${PUBLIC_KEY_BYTES} bytes`);
-  if (sig.length !== SIGNATURE_BYTES) return false;
-  const imported = importedVerifyKeys.get(key.key) ?? (await importVerifyKey(key));
-  return crypto.subtle.verify(ED25519, imported, sig, UTF8.encode(fingerprint));
+/**
+ * Ed25519 signatures are over the fingerprint's UTF-8 bytes (libutil/signature/local-keys.cc, verifyDetached). Not
+ * an async function: with the key imported already, the runtime's promise is returned as it is.
+ */
+export function verifyFingerprint(fingerprint: string, sig: Uint8Array, key: PublicKey): Promise<boolean> {
+  if (key.key.length !== PUBLIC_KEY_BYTES)
+    return Promise.reject(new FormatError("public key", `key is not ${PUBLIC_KEY_BYTES} bytes`));
+  if (sig.length !== SIGNATURE_BYTES) return Promise.resolve(false);
+  const data = UTF8.encode(fingerprint);
+  const imported = importedVerifyKeys.get(key.key);
+  if (imported) return crypto.subtle.verify(ED25519, imported, sig, data);
+  return importVerifyKey(key).then((k) => crypto.subtle.verify(ED25519, k, sig, data));
 }
 
 /** Whether `line` is a Sig that parseSignature accepts. */
