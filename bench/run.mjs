@@ -214,9 +214,9 @@ async function benchCore(worker) {
   // Our share of parse + verify: the runtime's bare verify subtracted within the same request, the two loops in
   // alternating slices (workers/core-bench.ts, pair), one difference per round; the median of those differences.
   const [whole, floor] = ["parse+verify", "ed25519-verify (runtime)"];
-  // The runtime's clock moves in whole milliseconds: each slice must be long for the difference of two ~55 µs
-  // operations to be read to a fraction of a microsecond, so the pair runs ~5 loops' worth (~0.5 s per operation,
-  // slices of ~50 ms).
+  // The runtime's clock moves in whole milliseconds (docs/toolchain.md, Benchmarks): for the difference of two ~55 µs
+  // operations to be read to a fraction of a microsecond, the pair runs ~5 loops' worth (~0.5 s per operation, slices
+  // of ~50 ms).
   const pairN = 5 * sizes[floor];
   const oursPerRound = [];
   for (let i = 0; i < P.rounds; i++) {
