@@ -43,7 +43,7 @@ const PROFILE = SMOKE
       slow: { bytes: 16 * 1024 ** 2, rate: "2M" },
     }
   : {
-      hit: { threads: 2, connections: 32, warmupS: 2, seconds: 4, rounds: 3 },
+      hit: { threads: 2, connections: 32, warmupS: 2, seconds: 4, rounds: 5 },
       miss: { concurrencies: [1, 8], seconds: 4, rounds: 3, keys: 9000 },
       nar: { bytes: 1024 ** 3, rounds: 3 },
       core: { rounds: 7, targetMs: 100 },
@@ -214,8 +214,24 @@ async function benchCore(worker) {
   // Rounds outside, operations inside: a burst of load from elsewhere on the machine then hits every operation
   // alike instead of all rounds of one.
   const perOp = Object.fromEntries(ops.map((op) => [op, []]));
+  // Our share of parse + verify: the runtime's bare verify subtracted within the same request, the two loops in
+  // alternating slices (workers/core-bench.ts, pair), one difference per round; the median of those differences.
+  const [whole, floor] = ["parse+verify", "ed25519-verify (runtime)"];
+  // The runtime's clock moves in whole milliseconds (docs/toolchain.md, Benchmarks): for the difference of two ~55 µs
+  // operations to be read to a fraction of a microsecond, the pair runs ~5 loops' worth (~0.5 s per operation, slices
+  // of ~50 ms).
+  const pairN = 5 * sizes[floor];
+  const oursPerRound = [];
   for (let i = 0; i < P.rounds; i++) {
     for (const op of ops) perOp[op].push(((await call(op, sizes[op])) / sizes[op]) * 1000);
+    const r = await fetch(
+      `${worker.url}/?a=${encodeURIComponent(whole)}&b=${encodeURIComponent(floor)}&n=${pairN}&slices=10`,
+    );
+    if (!r.ok) throw new Error(`core bench ${whole} − ${floor}: HTTP ${r.status} ${await r.text()}`);
+    const p = /** @type {{ n: number, msA: number, msB: number }} */ (await r.json());
+    if (!(p.msA > 0 && p.msB > 0))
+      throw new Error(`core bench ${whole} − ${floor}: the runtime's clock did not advance`);
+    oursPerRound.push(((p.msA - p.msB) / p.n) * 1000);
   }
   const results = {};
   for (const op of ops) {
@@ -223,6 +239,16 @@ async function benchCore(worker) {
     results[op] = { us: median(perOp[op]), minUs: Math.min(...perOp[op]), n: sizes[op], rounds: P.rounds };
     say(`core ${op}: median ${results[op].us.toFixed(1)} µs/op, best ${results[op].minUs.toFixed(1)}`);
   }
+  results.ours = {
+    us: median(oursPerRound),
+    minUs: Math.min(...oursPerRound),
+    n: pairN,
+    rounds: P.rounds,
+    perRound: oursPerRound,
+  };
+  say(
+    `core ours (${whole} − ${floor}, same request): per round ${oursPerRound.map((d) => d.toFixed(1)).join(", ")} µs`,
+  );
   return results;
 }
 
@@ -233,7 +259,8 @@ async function benchHit(targets) {
   for (const t of targets) await load(t, P.warmupS);
   const rounds = Object.fromEntries(targets.map((t) => [t.name, []]));
   for (let i = 0; i < P.rounds; i++) {
-    for (const t of targets) {
+    // Every other round in reverse order, so that no worker always runs right after the same neighbour.
+    for (const t of i % 2 === 0 ? targets : [...targets].reverse()) {
       const r = await load(t, P.seconds);
       if (r.errors > 0) throw new Error(`narinfo hit ${t.name}: ${JSON.stringify(r.errorDetail)} errors`);
       rounds[t.name].push(r);
@@ -243,7 +270,11 @@ async function benchHit(targets) {
       );
     }
   }
-  return summarize(rounds);
+  // The target's ratio: ours against the floor (trivial + one Cache API match), taken within each round (the two
+  // ran seconds apart, under the same outside load), then the median over rounds.
+  const vsFloor = rounds.cache.map((r, i) => r.rps / rounds.cacheApiOnly[i].rps);
+  say(`hit cache / cacheApiOnly per round: ${vsFloor.map((x) => x.toFixed(2)).join(", ")}`);
+  return { ...summarize(rounds), vsFloor: { median: median(vsFloor), perRound: vsFloor } };
 }
 
 function summarize(rounds) {
@@ -255,6 +286,7 @@ function summarize(rounds) {
         p50Ms: median(rs.map((r) => r.p50Ms)),
         p99Ms: median(rs.map((r) => r.p99Ms)),
         cpuUsPerReq: median(rs.map((r) => r.cpuUsPerReq)),
+        rpsPerRound: rs.map((r) => r.rps),
         requests: rs.reduce((a, r) => a + r.requests, 0),
         rounds: rs.length,
       },
@@ -651,9 +683,10 @@ async function main() {
       }
       hit = await benchHit([
         { name: "trivial", url: `${trivial.url}/${hitNarinfo.key}`, pid: trivial.workerdPid },
+        // The target's pair side by side.
         { name: "cacheApiOnly", url: `${cacheOnly.url}/${hitNarinfo.key}`, pid: cacheOnly.workerdPid },
-        { name: "cacheNoDenylist", url: `${noDeny.url}/${hitNarinfo.key}`, pid: noDeny.workerdPid },
         { name: "cache", url: hitUrl, pid: cache.workerdPid },
+        { name: "cacheNoDenylist", url: `${noDeny.url}/${hitNarinfo.key}`, pid: noDeny.workerdPid },
         { name: "nginx", url: `${nginx.url}/${hitNarinfo.key}` },
       ]);
       const after = await get(hitUrl);

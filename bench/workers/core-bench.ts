@@ -77,22 +77,54 @@ async function setup(env: Env) {
 
 let ops: Promise<Record<string, () => unknown>> | undefined;
 
+async function loop(op: () => unknown, n: number): Promise<number> {
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    const r = op();
+    sink = r instanceof Promise ? await r : r;
+  }
+  return performance.now() - started;
+}
+
+/**
+ * `GET /?a=<op>&b=<op>&n=<count>&slices=<k>`: a difference measured within one request. Both operations run n
+ * times, in k alternating slices (a then b, then b then a, ...), so that whatever else the machine does in that
+ * moment weighs on both alike; answers the total milliseconds of each.
+ */
+async function pair(table: Record<string, () => unknown>, a: string, b: string, url: URL): Promise<Response> {
+  const opA = table[a];
+  const opB = table[b];
+  if (!opA || !opB) return new Response(`unknown op ${opA ? b : a}`, { status: 404 });
+  const slices = Number(url.searchParams.get("slices") ?? "10");
+  const per = Math.ceil(Number(url.searchParams.get("n") ?? "1") / slices);
+  let msA = 0;
+  let msB = 0;
+  for (let k = 0; k < slices; k++) {
+    if (k % 2 === 0) {
+      msA += await loop(opA, per);
+      msB += await loop(opB, per);
+    } else {
+      msB += await loop(opB, per);
+      msA += await loop(opA, per);
+    }
+  }
+  return Response.json({ a, b, n: per * slices, msA, msB, result: typeof sink });
+}
+
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     ops ??= setup(env);
     const table = await ops;
     const url = new URL(request.url);
     const name = url.searchParams.get("op");
+    const a = url.searchParams.get("a");
+    const b = url.searchParams.get("b");
+    if (a !== null && b !== null) return pair(table, a, b, url);
     if (!name) return Response.json(Object.keys(table));
     const op = table[name];
     if (!op) return new Response(`unknown op ${name}`, { status: 404 });
     const n = Number(url.searchParams.get("n") ?? "1");
-    const started = performance.now();
-    for (let i = 0; i < n; i++) {
-      const r = op();
-      sink = r instanceof Promise ? await r : r;
-    }
-    const ms = performance.now() - started;
+    const ms = await loop(op, n);
     // The last result is read (its type is reported) so that the loop's work is never dead code.
     return Response.json({ op: name, n, ms, result: typeof sink });
   },

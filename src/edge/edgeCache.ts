@@ -18,7 +18,8 @@ export class EdgeCache {
   /** The Cache API answers Range requests from a full cached object itself (206 or 416). */
   async match(key: string, range?: string | null): Promise<Response | undefined> {
     try {
-      return await this.cache.match(cacheKeyRequest(this.base, key, range));
+      // Without a range the key URL itself is the request (a plain GET): no Request and Headers to build.
+      return await this.cache.match(range ? cacheKeyRequest(this.base, key, range) : cacheKeyUrl(this.base, key));
     } catch (e) {
       log("warn", "edge-cache-match-failed", { key, error: String(e) });
       return undefined;

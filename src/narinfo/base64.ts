@@ -2,7 +2,12 @@ import { FormatError } from "./errors";
 
 const BASE64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const BASE64_VALUES = reverseTable(BASE64_CHARS);
+const BASE64_CODES = Array.from(BASE64_CHARS, (c) => c.charCodeAt(0));
+const PAD = 0x3d; // "="
+const NEWLINE = 0x0a;
 const BASE16_CHARS = "0123456789abcdef";
+/** Arguments per String.fromCharCode call, well below any engine's limit. */
+const MAX_ARGUMENTS = 4096;
 
 function reverseTable(alphabet: string): Int8Array {
   const table = new Int8Array(128).fill(-1);
@@ -12,16 +17,28 @@ function reverseTable(alphabet: string): Int8Array {
 
 /** Standard padded base64 (RFC 4648 §4), as Nix writes keys, signatures and SRI hashes. */
 export function base64Encode(bytes: Uint8Array): string {
-  let out = "";
+  const codes = new Array<number>(Math.ceil(bytes.length / 3) * 4);
+  let o = 0;
   for (let i = 0; i < bytes.length; i += 3) {
-    const a = bytes[i]!;
-    const b = bytes[i + 1];
-    const c = bytes[i + 2];
-    const n = (a << 16) | ((b ?? 0) << 8) | (c ?? 0);
-    out += BASE64_CHARS[(n >> 18) & 63]! + BASE64_CHARS[(n >> 12) & 63]!;
-    out += b === undefined ? "=" : BASE64_CHARS[(n >> 6) & 63]!;
-    out += c === undefined ? "=" : BASE64_CHARS[n & 63]!;
+    const left = bytes.length - i;
+    const n = (bytes[i]! << 16) | (left > 1 ? bytes[i + 1]! << 8 : 0) | (left > 2 ? bytes[i + 2]! : 0);
+    codes[o++] = BASE64_CODES[(n >> 18) & 63]!;
+    codes[o++] = BASE64_CODES[(n >> 12) & 63]!;
+    codes[o++] = left > 1 ? BASE64_CODES[(n >> 6) & 63]! : PAD;
+    codes[o++] = left > 2 ? BASE64_CODES[n & 63]! : PAD;
   }
+  return fromCharCodes(codes);
+}
+
+/**
+ * A string from character codes, in one piece: appending one character at a time builds a chain of string pieces
+ * that every later use (comparison, hashing, encoding) has to flatten first (bench/RESULTS.md, pure core).
+ */
+export function fromCharCodes(codes: number[]): string {
+  if (codes.length <= MAX_ARGUMENTS) return String.fromCharCode(...codes);
+  let out = "";
+  for (let k = 0; k < codes.length; k += MAX_ARGUMENTS)
+    out += String.fromCharCode(...codes.slice(k, k + MAX_ARGUMENTS));
   return out;
 }
 
@@ -63,24 +80,47 @@ export function base64Decode(s: string): Uint8Array {
  * canonically before they are served.
  */
 export function base64DecodeAsNix(s: string): Uint8Array {
-  const out: number[] = [];
+  let end = s.indexOf("=");
+  if (end < 0) end = s.length;
+  let chars = end;
+  if (s.includes("\n")) {
+    chars = 0;
+    for (let i = 0; i < end; i++) if (s.charCodeAt(i) !== NEWLINE) chars++;
+  }
+  // Exactly the bytes the characters before the first '=' carry: one allocation, no copy.
+  const out = new Uint8Array(Math.floor((chars * 6) / 8));
+  let o = 0;
   let bits = 0;
   let acc = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === "=") break;
-    if (c === "\n") continue;
+  for (let i = 0; i < end; i++) {
     const code = s.charCodeAt(i);
+    if (code === NEWLINE) continue;
     const v = code < 128 ? BASE64_VALUES[code]! : -1;
     if (v < 0) throw new FormatError("base64", `invalid character at offset ${i}`);
     acc = ((acc << 6) | v) & 0xffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out.push((acc >> bits) & 0xff);
+      out[o++] = (acc >> bits) & 0xff;
     }
   }
-  return Uint8Array.from(out);
+  return out;
+}
+
+/**
+ * Whether `s`, which base64DecodeAsNix read as `byteLength` bytes, is already what base64Encode writes for them:
+ * the canonical length with its padding, and no bits set under the padding. Saves encoding a value only to find it
+ * unchanged (Sig lines, on every narinfo parsed).
+ */
+export function isCanonicalBase64(s: string, byteLength: number): boolean {
+  const length = Math.ceil(byteLength / 3) * 4;
+  if (s.length !== length) return false;
+  const dataChars = Math.ceil((byteLength * 8) / 6);
+  for (let i = dataChars; i < length; i++) if (s.charCodeAt(i) !== PAD) return false;
+  if (dataChars === 0) return true;
+  // Having read byteLength bytes before the first '=', the first dataChars characters are all in the alphabet.
+  const spareBits = dataChars * 6 - byteLength * 8;
+  return (BASE64_VALUES[s.charCodeAt(dataChars - 1)]! & ((1 << spareBits) - 1)) === 0;
 }
 
 /** Lower-case hex, as Nix prints base-16 hashes. */

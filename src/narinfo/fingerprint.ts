@@ -1,7 +1,7 @@
 import { FormatError } from "./errors";
 import { formatNixHash } from "./hash";
 import type { Narinfo } from "./narinfo";
-import { STORE_DIR, formatStorePath } from "./storePath";
+import { STORE_DIR, formatStorePath, storePathBaseName } from "./storePath";
 
 /**
  * What a narinfo Sig signs (libstore/path-info.cc, ValidPathInfo::fingerprint):
@@ -13,6 +13,13 @@ export function narinfoFingerprint(n: Narinfo, storeDir: string = STORE_DIR): st
   // Nix 2.x refuses to fingerprint a non-SHA-256 NarHash ("its hash is not SHA-256").
   if (n.narHash.algo !== "sha256") throw new FormatError("narinfo", "NarHash is not sha256");
   if (n.narSize === 0) throw new FormatError("narinfo", "NarSize is zero");
-  const refs = [...new Set(n.references.map((r) => formatStorePath(r, storeDir)))].sort();
-  return `1;${formatStorePath(n.storePath, storeDir)};${formatNixHash(n.narHash)};${n.narSize};${refs.join(",")}`;
+  // Full paths share the store directory, so sorting base names sorts them; equal ones end up side by side.
+  const names = n.references.map(storePathBaseName).sort();
+  const prefix = `${storeDir}/`;
+  let refs = "";
+  for (let i = 0; i < names.length; i++) {
+    if (i > 0 && names[i] === names[i - 1]) continue;
+    refs += i > 0 ? `,${prefix}${names[i]!}` : `${prefix}${names[i]!}`;
+  }
+  return `1;${formatStorePath(n.storePath, storeDir)};${formatNixHash(n.narHash)};${n.narSize};${refs}`;
 }

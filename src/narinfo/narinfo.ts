@@ -28,11 +28,12 @@
  * FileHash, FileSize, Deriver, System, CA — can be changed by whoever serves the file, so nothing
  * here may trust them beyond what the client itself re-checks (NarHash and NarSize of the NAR).
  */
-import { base16Encode, base64Encode } from "./base64";
+import { base16Encode, base64Encode, isCanonicalBase64 } from "./base64";
 import { parseContentAddress } from "./contentAddress";
 import { FormatError } from "./errors";
 import { type NixHash, parseNixHash, formatNixHash } from "./hash";
-import { formatSignature, parseSignature } from "./signature";
+import { nix32EncodedLength } from "./nix32";
+import { SIGNATURE_BYTES, formatSignature, parseSignature } from "./signature";
 import {
   STORE_DIR,
   type StorePath,
@@ -120,6 +121,12 @@ const KNOWN_KEYS = new Set([
 ]);
 const KEY = /^[A-Za-z][A-Za-z0-9-]*$/;
 const CONTROL = /[\x00-\x1f\x7f]/;
+/**
+ * Known keys whose values the parser below refuses on any control character anyway (sizes, names from a fixed set,
+ * store path base names): they are not searched first, only a refused one is, so the message stays "control
+ * character". Hashes are not among them: base64 reading stops at the first '=', whatever follows.
+ */
+const STRICT_VALUES: ReadonlySet<string> = new Set(["Compression", "FileSize", "NarSize", "References", "Deriver"]);
 
 /**
  * Parse as libstore/nar-info.cc (NarInfo::NarInfo) does in every supported Nix, so that nothing they all accept is
@@ -155,11 +162,10 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
   const lines = body.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
-    const fail = (detail: string) => new FormatError("narinfo", `line ${i + 1}: ${detail}`);
     const colon = line.indexOf(":");
     // Nix takes the key up to the first ':' of the text and skips two characters after it; without a ':' or a
     // character after it on this line, it would read the next line as part of this one.
-    if (colon < 0 || colon === line.length - 1) throw fail("expected 'Key: value'");
+    if (colon < 0 || colon === line.length - 1) throw lineError(i, "expected 'Key: value'");
     const key = line.slice(0, colon);
     if (!KNOWN_KEYS.has(key)) {
       // Ignored by every Nix; kept for round-tripping (e.g. newer Nix's fields) when it can be written back.
@@ -167,19 +173,23 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
       if (KEY.test(key) && line[colon + 1] === " " && !CONTROL.test(value)) n.extra.push([key, value]);
       continue;
     }
-    if (line[colon + 1] !== " ") throw fail("expected 'Key: value'");
+    if (line[colon + 1] !== " ") throw lineError(i, "expected 'Key: value'");
     const value = line.slice(colon + 2);
     if (key === "Sig") {
       // Dropped, not refused: a Sig Nix ≥ 2.34 cannot parse would make it reject the narinfo.
       try {
-        const sig = formatSignature(parseSignature(value));
+        const parsed = parseSignature(value);
+        // Written back as Nix writes it; most are already (then the line itself is kept, nothing is re-encoded).
+        const canonical = isCanonicalBase64(value.slice(parsed.keyName.length + 1), SIGNATURE_BYTES);
+        const sig = canonical ? value : formatSignature(parsed);
         if (!n.sigs.includes(sig)) n.sigs.push(sig);
       } catch (e) {
         if (!(e instanceof FormatError)) throw e;
       }
       continue;
     }
-    if (CONTROL.test(value)) throw fail("control character");
+    const strict = STRICT_VALUES.has(key);
+    if (!strict && CONTROL.test(value)) throw lineError(i, "control character");
     try {
       switch (key) {
         case "StorePath":
@@ -189,7 +199,7 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
           url = value;
           break;
         case "Compression":
-          if (value !== "" && !KNOWN_COMPRESSIONS.has(value)) throw fail(`unknown Compression '${value}'`);
+          if (value !== "" && !KNOWN_COMPRESSIONS.has(value)) throw lineError(i, `unknown Compression '${value}'`);
           n.compression = value;
           break;
         case "FileHash":
@@ -208,15 +218,16 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
           haveNarSize = true;
           break;
         case "References": {
-          if (n.references.length > 0) throw fail("duplicate References");
-          const refs = value
-            .split(" ")
-            .filter((r) => r !== "")
-            .map(parseStorePathBaseName);
-          // A set in Nix: a repeated reference is one reference.
-          n.references = refs.filter(
-            (r, j) => refs.findIndex((q) => storePathBaseName(q) === storePathBaseName(r)) === j,
-          );
+          if (n.references.length > 0) throw lineError(i, "duplicate References");
+          // A set in Nix: a repeated reference is one reference (the first one stays, in file order).
+          const seen = new Set<string>();
+          const refs: StorePath[] = [];
+          for (const token of value.split(" ")) {
+            if (token === "" || seen.has(token)) continue;
+            seen.add(token);
+            refs.push(parseStorePathBaseName(token));
+          }
+          n.references = refs;
           break;
         }
         case "Deriver":
@@ -228,14 +239,15 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
           n.system = value;
           break;
         case "CA":
-          if (n.ca !== undefined && n.ca !== "") throw fail("duplicate CA");
+          if (n.ca !== undefined && n.ca !== "") throw lineError(i, "duplicate CA");
           // Empty is no content address (ContentAddress::parseOpt).
           if (value !== "") parseContentAddress(value);
           n.ca = value;
           break;
       }
     } catch (e) {
-      if (e instanceof FormatError && e.what !== "narinfo") throw fail(`${key}: ${e.message}`);
+      if (e instanceof FormatError && strict && CONTROL.test(value)) throw lineError(i, "control character");
+      if (e instanceof FormatError && e.what !== "narinfo") throw lineError(i, `${key}: ${e.message}`);
       throw e;
     }
   }
@@ -247,6 +259,10 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
   if (!haveNarSize) throw new FormatError("narinfo", "NarSize missing");
   if (narSize === 0) throw new FormatError("narinfo", "NarSize is zero");
   return { storePath, url, narHash, narHashText, narSize, ...n };
+}
+
+function lineError(index: number, detail: string): FormatError {
+  return new FormatError("narinfo", `line ${index + 1}: ${detail}`);
 }
 
 /**
@@ -268,9 +284,18 @@ function parseSize(s: string): number {
  */
 function hashText(h: NixHash, text: string | undefined): string {
   if (text !== undefined) {
-    const b64 = base64Encode(h.bytes);
-    const forms = [`${h.algo}:${base16Encode(h.bytes)}`, formatNixHash(h), `${h.algo}:${b64}`, `${h.algo}-${b64}`];
-    if (forms.includes(text)) return text;
+    // The forms differ in separator or length, so the text can only be the one its shape names: only that one is
+    // encoded to compare.
+    const typed = `${h.algo}:`;
+    let form: string | undefined;
+    if (text.startsWith(`${h.algo}-`)) form = `${h.algo}-${base64Encode(h.bytes)}`;
+    else if (text.startsWith(typed)) {
+      const digits = text.length - typed.length;
+      if (digits === h.bytes.length * 2) form = typed + base16Encode(h.bytes);
+      else if (digits === nix32EncodedLength(h.bytes.length)) form = formatNixHash(h);
+      else form = typed + base64Encode(h.bytes);
+    }
+    if (form === text) return text;
   }
   return formatNixHash(h);
 }
@@ -295,12 +320,15 @@ export function formatNarinfo(n: Narinfo, storeDir: string = STORE_DIR): string 
   if (n.system !== undefined) lines.push(["System", n.system]);
   for (const sig of n.sigs) lines.push(["Sig", sig]);
   if (n.ca !== undefined) lines.push(["CA", n.ca]);
+  const known = lines.length;
   lines.push(...n.extra);
 
   let out = "";
-  for (const [key, value] of lines) {
-    if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(key)) throw new FormatError("narinfo", `invalid key '${key}'`);
-    if (/[\x00-\x1f\x7f]/.test(value)) throw new FormatError("narinfo", `${key} contains a control character`);
+  for (let i = 0; i < lines.length; i++) {
+    const [key, value] = lines[i]!;
+    // Nix's own keys are valid by construction; only the unknown ones kept from a parse need checking.
+    if (i >= known && !KEY.test(key)) throw new FormatError("narinfo", `invalid key '${key}'`);
+    if (CONTROL.test(value)) throw new FormatError("narinfo", `${key} contains a control character`);
     out += `${key}: ${value}\n`;
   }
   return out;

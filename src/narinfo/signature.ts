@@ -48,25 +48,50 @@ const ED25519 = { name: "Ed25519" } as const;
 
 // Imported verify keys, keyed by the parsed key's bytes (parsed once per config, so the same object on every
 // request): a cache of parsed configuration that goes when the config does. Keying by object rather than by an
-// encoding of the key saves work on every verify (bench/RESULTS.md, pure core).
+// encoding of the key saves work on every verify (bench/RESULTS.md, pure core); once imported, the key itself is at
+// hand without waiting on a promise.
 const verifyKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
+const importedVerifyKeys = new WeakMap<Uint8Array, CryptoKey>();
 
 function importVerifyKey(key: PublicKey): Promise<CryptoKey> {
   let k = verifyKeys.get(key.key);
   if (k === undefined) {
     k = crypto.subtle.importKey("raw", key.key, ED25519, false, ["verify"]);
     // A failed import must not stay cached.
-    k.catch(() => verifyKeys.delete(key.key));
+    k.then(
+      (imported) => importedVerifyKeys.set(key.key, imported),
+      () => verifyKeys.delete(key.key),
+    );
     verifyKeys.set(key.key, k);
   }
   return k;
 }
 
-/** Ed25519 signatures are over the fingerprint's UTF-8 bytes (libutil/signature/local-keys.cc, verifyDetached). */
-export async function verifyFingerprint(fingerprint: string, sig: Uint8Array, key: PublicKey): Promise<boolean> {
-  if (key.key.length !== PUBLIC_KEY_BYTES) throw new FormatError("public key", `key is not ${PUBLIC_KEY_BYTES} bytes`);
-  if (sig.length !== SIGNATURE_BYTES) return false;
-  return crypto.subtle.verify(ED25519, await importVerifyKey(key), sig, new TextEncoder().encode(fingerprint));
+const UTF8 = new TextEncoder();
+
+/**
+ * Ed25519 signatures are over the fingerprint's UTF-8 bytes (libutil/signature/local-keys.cc, verifyDetached). Not
+ * an async function: with the key imported already, the runtime's promise is returned as it is.
+ */
+export function verifyFingerprint(fingerprint: string, sig: Uint8Array, key: PublicKey): Promise<boolean> {
+  if (key.key.length !== PUBLIC_KEY_BYTES)
+    return Promise.reject(new FormatError("public key", `key is not ${PUBLIC_KEY_BYTES} bytes`));
+  if (sig.length !== SIGNATURE_BYTES) return Promise.resolve(false);
+  const data = UTF8.encode(fingerprint);
+  const imported = importedVerifyKeys.get(key.key);
+  if (imported) return crypto.subtle.verify(ED25519, imported, sig, data);
+  return importVerifyKey(key).then((k) => crypto.subtle.verify(ED25519, k, sig, data));
+}
+
+/** Whether `line` is a Sig that parseSignature accepts. */
+function isWellFormed(line: string): boolean {
+  try {
+    parseSignature(line);
+    return true;
+  } catch (e) {
+    if (e instanceof FormatError) return false;
+    throw e;
+  }
 }
 
 /**
@@ -82,18 +107,30 @@ export async function verifyNarinfo(
   keys: PublicKey[],
   storeDir: string = STORE_DIR,
 ): Promise<VerifyResult> {
-  const sigs: NarinfoSignature[] = [];
+  // Only Sigs by a key named in `keys` are decoded; the others matter only to tell "unsigned" from
+  // "no-trusted-key", and only when no trusted one is there.
+  const candidates: { s: NarinfoSignature; k: PublicKey }[] = [];
+  const others: string[] = [];
   for (const line of n.sigs) {
+    const colon = line.indexOf(":");
+    const name = colon < 0 ? undefined : line.slice(0, colon);
+    if (!keys.some((k) => k.name === name)) {
+      others.push(line);
+      continue;
+    }
+    let s: NarinfoSignature;
     try {
-      sigs.push(parseSignature(line));
+      s = parseSignature(line);
     } catch (e) {
       if (!(e instanceof FormatError)) throw e;
+      continue;
     }
+    for (const k of keys) if (k.name === s.keyName) candidates.push({ s, k });
   }
-  if (sigs.length === 0) return { valid: false, reason: "unsigned" };
-
-  const candidates = sigs.flatMap((s) => keys.filter((k) => k.name === s.keyName).map((k) => ({ s, k })));
-  if (candidates.length === 0) return { valid: false, reason: "no-trusted-key" };
+  if (candidates.length === 0) {
+    // A trusted key's Sig that did not parse is not well-formed either: only the others can decide.
+    return { valid: false, reason: others.some(isWellFormed) ? "no-trusted-key" : "unsigned" };
+  }
 
   let fingerprint: string;
   try {
@@ -152,7 +189,7 @@ function base64UrlEncode(bytes: Uint8Array): string {
 /** Returns the raw 64-byte signature of the fingerprint's UTF-8 bytes. */
 export async function signFingerprint(fingerprint: string, sk: SecretKey): Promise<Uint8Array> {
   const key = await importSigningKey(sk);
-  const sig = await crypto.subtle.sign(ED25519, key, new TextEncoder().encode(fingerprint));
+  const sig = await crypto.subtle.sign(ED25519, key, UTF8.encode(fingerprint));
   return new Uint8Array(sig);
 }
 

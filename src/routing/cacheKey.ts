@@ -6,7 +6,7 @@
 import { encodeObjectPath } from "./objectPath";
 
 export function cacheKeyUrl(publicBase: string, objectKey: string): string {
-  const base = publicBase.replace(/\/+$/, "");
+  const base = publicBase.endsWith("/") ? publicBase.replace(/\/+$/, "") : publicBase;
   // One encoding for every spelling a client may use (`+`, `%2B`, `%2b`): the key is built from the decoded object key.
   return `${base}/${encodeObjectPath(objectKey)}`;
 }
