@@ -94,6 +94,8 @@ export default defineConfig({
           name: "browser",
           include: ["test/browser/**/*.test.ts"],
           environment: "node",
+          // As in e2e: what its `wrangler dev` printed during a failing test is shown with it.
+          setupFiles: ["test/e2e/setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 240_000,
         },
