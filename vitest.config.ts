@@ -1,7 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { defineConfig } from "vitest/config";
-import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 // Nix run as root builds as the users of `build-users-group` (default nixbld). Debian creates them only with
 // nix-setup-systemd, which nix-bin merely recommends (.ci/run installs without recommends); without the group every
@@ -10,22 +9,6 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 const nixbldExists = /^nixbld:/m.test(readFileSync("/etc/group", "utf8"));
 if (process.getuid?.() === 0 && !nixbldExists && !/build-users-group/.test(process.env.NIX_CONFIG ?? "")) {
   process.env.NIX_CONFIG = [process.env.NIX_CONFIG, "build-users-group ="].filter(Boolean).join("\n");
-}
-
-/**
- * vitest's order (projects by name, then the larger or slower files first) would start the e2e files after the
- * admin project's. The e2e and browser files mostly wait on Nix, wrangler dev and S3, and the longest of them,
- * test/e2e/substitute.test.ts, is the suite's critical path (README.md): they start first, largest file first (the
- * longest, whether or not vitest has timings cached), and the other projects fill the time beside them.
- */
-class LongestFirst extends BaseSequencer {
-  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const sorted = await super.sort(files);
-    const early = (f: TestSpecification) => ["e2e", "browser"].includes(f.project.name);
-    const size = (f: TestSpecification) => statSync(f.moduleId).size;
-    const first = sorted.filter(early).sort((a, b) => size(b) - size(a));
-    return [...first, ...sorted.filter((f) => !early(f))];
-  }
 }
 
 // Three kinds of test, mirroring src/: pure core and integration tests run inside workerd;
@@ -40,7 +23,6 @@ export default defineConfig({
     // Files of different projects run side by side: the e2e files mostly wait on Nix, wrangler dev and S3, so the
     // workerd and infra tests fill that time. (vitest's default on 2 cores would be one file at a time.)
     maxWorkers: 3,
-    sequence: { sequencer: LongestFirst },
     projects: [
       {
         plugins: [
