@@ -53,9 +53,11 @@ export default defineConfig({
           include: ["test/admin/**/*.test.ts"],
           testTimeout: 60_000,
           globalSetup: ["test/workerdLog.ts", "test/integration/globalSetup.ts"],
+          // Each test file gets a Miniflare of its own (vitest-pool-workers starts one per pool worker, and every file
+          // runs in a fresh one), so its KV denylist, audit table, R2 and Cache API are its own: the files run side by
+          // side. (`fileParallelism: false` would also put the project after every other one: vitest runs such
+          // projects last, one file at a time, which adds their whole time to the suite's wall time.)
           setupFiles: ["test/admin/applyMigrations.ts"],
-          // Files share the KV denylist and the audit table; one at a time keeps their assertions independent.
-          fileParallelism: false,
         },
       },
       {
@@ -92,7 +94,8 @@ export default defineConfig({
           name: "browser",
           include: ["test/browser/**/*.test.ts"],
           environment: "node",
-          fileParallelism: false,
+          // As in e2e: what its `wrangler dev` printed during a failing test is shown with it.
+          setupFiles: ["test/e2e/setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 240_000,
         },

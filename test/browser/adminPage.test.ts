@@ -167,7 +167,9 @@ beforeAll(async () => {
       "--persist-to",
       persistTo,
     ],
-    { env: { ...WRANGLER_ENV }, timeoutMs: 60_000 },
+    // A hang guard, not a speed target: starting wrangler alone took 33 s of a 60 s guard when the suite's heavy
+    // starts (Nix builds, wrangler dev, Chromium) met on 2 loaded cores, and the guard killed it as it finished.
+    { env: { ...WRANGLER_ENV }, timeoutMs: 180_000 },
   );
   await seedR2From(persistTo, join(REPO_ROOT, "demo/cache"));
   dev = await startDevWorkers({
@@ -192,7 +194,7 @@ beforeAll(async () => {
     ],
     viewport: { width: 1280, height: 900 },
   });
-}, 240_000);
+}, 360_000);
 
 afterAll(async () => {
   await context?.close();

@@ -125,7 +125,9 @@ beforeAll(async () => {
       "--persist-to",
       persistTo,
     ],
-    { env: { ...WRANGLER_ENV }, timeoutMs: 60_000 },
+    // A hang guard, not a speed target: starting wrangler alone took 33 s of a 60 s guard when the suite's heavy
+    // starts (Nix builds, wrangler dev, Chromium) met on 2 loaded cores, and the guard killed it as it finished.
+    { env: { ...WRANGLER_ENV }, timeoutMs: 180_000 },
   );
   // demo/cache plus a build log for the top path's derivation, so that blocks can be seen to hide logs.
   const cacheDir = join(work, "cache-content");
@@ -140,7 +142,7 @@ beforeAll(async () => {
     registryDir: work,
     readyUrl: `${url}/nix-cache-info`,
   });
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await dev?.stop();
