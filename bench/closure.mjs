@@ -255,15 +255,22 @@ export function renderClosure(c, { smoke = false } = {}) {
     ].join("\n"),
   );
   out.push("");
+  const ms = (/** @type {number[]} */ xs) => xs.map((x) => f(x, 0)).join(", ");
   if (c.ms.coldProxyEdge !== undefined) {
     const edge = c.ms.coldProxyEdge / c.ms.coldProxy;
     out.push(
-      `Attribution (not a target): the same cold closures through the pass-through worker plus one Cache API match (a miss) and one put per request (\`workers/s3-proxy.ts\` with \`EDGE_CACHE=1\`; its turn in each round rotates): ${f(c.ms.coldProxyEdge, 0)} ms, ${f(edge)} × the pass-through — the runtime's Cache API share of a cold substitution, which any edge cache pays here; the cache worker over it: ${f(c.ms.coldWorker / c.ms.coldProxyEdge)} ×.`,
+      `Attribution (not a target): the same cold closures through the pass-through worker plus one ` +
+        `Cache API match (a miss) and one put per request (\`workers/s3-proxy.ts\` with \`EDGE_CACHE=1\`; ` +
+        `its turn in each round rotates): ${f(c.ms.coldProxyEdge, 0)} ms, ${f(edge)} × the pass-through ` +
+        `— the runtime's Cache API share of a cold substitution, which any edge cache pays here; the ` +
+        `cache worker over it: ${f(c.ms.coldWorker / c.ms.coldProxyEdge)} ×.`,
     );
     out.push("");
   }
   out.push(
-    `Per round (ms): cold worker ${c.perRound.coldWorker.map((x) => f(x, 0)).join(", ")}; cold pass-through ${c.perRound.coldProxy.map((x) => f(x, 0)).join(", ")};${c.perRound.coldProxyEdge ? ` cold pass-through + Cache API ${c.perRound.coldProxyEdge.map((x) => f(x, 0)).join(", ")};` : ""} warm worker ${c.perRound.warmWorker.map((x) => f(x, 0)).join(", ")}; warm pass-through ${c.perRound.warmProxy.map((x) => f(x, 0)).join(", ")}.`,
+    `Per round (ms): cold worker ${ms(c.perRound.coldWorker)}; cold pass-through ${ms(c.perRound.coldProxy)};` +
+      (c.perRound.coldProxyEdge ? ` cold pass-through + Cache API ${ms(c.perRound.coldProxyEdge)};` : "") +
+      ` warm worker ${ms(c.perRound.warmWorker)}; warm pass-through ${ms(c.perRound.warmProxy)}.`,
   );
   out.push("");
   return out.join("\n");

@@ -393,7 +393,11 @@ async function benchMiss({ worker, proxy, proxyEdge, cacheOnly, s3, dir, narinfo
       rounds.proxyEdge.push(e);
       rounds.cacheApi.push(k);
       say(
-        `miss c=${c} round ${i + 1}: direct p50 ${d.p50Ms.toFixed(2)} ms (${d.rps.toFixed(0)}/s), proxy p50 ${p.p50Ms.toFixed(2)} ms (${p.cpuUsPerReq.toFixed(0)} µs CPU), proxy + Cache API p50 ${e.p50Ms.toFixed(2)} ms (${e.cpuUsPerReq.toFixed(0)} µs), worker p50 ${w.p50Ms.toFixed(2)} ms (${w.rps.toFixed(0)}/s, ${w.cpuUsPerReq.toFixed(0)} µs CPU)`,
+        `miss c=${c} round ${i + 1}: direct p50 ${d.p50Ms.toFixed(2)} ms (${d.rps.toFixed(0)}/s), proxy ` +
+          `p50 ${p.p50Ms.toFixed(2)} ms (${p.cpuUsPerReq.toFixed(0)} µs CPU), ` +
+          `proxy + Cache API p50 ${e.p50Ms.toFixed(2)} ` +
+          `ms (${e.cpuUsPerReq.toFixed(0)} µs), worker p50 ${w.p50Ms.toFixed(2)} ms (${w.rps.toFixed(0)}/s, ` +
+          `${w.cpuUsPerReq.toFixed(0)} µs CPU)`,
       );
     }
     out[c] = summarize(rounds);
@@ -438,8 +442,12 @@ async function benchNar({ worker, proxy, proxyHash, nginx, s3, narKey, size }) {
     ]))
       rounds[name].push(size / r.seconds / 1024 ** 2);
     memory.push(mem);
+    const mibs = (/** @type {{ seconds: number }} */ r) => (size / r.seconds / 1024 ** 2).toFixed(0);
     say(
-      `NAR round ${i + 1}: direct ${(size / d.seconds / 1024 ** 2).toFixed(0)} MiB/s, worker ${(size / w.seconds / 1024 ** 2).toFixed(0)} MiB/s, pass-through ${(size / p.seconds / 1024 ** 2).toFixed(0)}, + sha256 ${(size / h.seconds / 1024 ** 2).toFixed(0)}, nginx ${(size / n.seconds / 1024 ** 2).toFixed(0)} MiB/s; workerd RSS ${(mem.idle / 1024 ** 2).toFixed(0)} → ${(mem.peak / 1024 ** 2).toFixed(0)} MiB`,
+      `NAR round ${i + 1}: direct ${mibs(d)} MiB/s, worker ${mibs(w)} ` +
+        `MiB/s, pass-through ${mibs(p)}, + sha256 ${mibs(h)}, ` +
+        `nginx ${(size / n.seconds / 1024 ** 2).toFixed(0)} MiB/s; workerd RSS ${(mem.idle / 1024 ** 2).toFixed(0)} ` +
+        `→ ${(mem.peak / 1024 ** 2).toFixed(0)} MiB`,
     );
   }
   return {

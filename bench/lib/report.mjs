@@ -86,7 +86,14 @@ export function renderResults(r) {
   out.push(`## 1. Narinfo edge hit`);
   out.push("");
   out.push(
-    `wrk ${P.hit.threads} threads × ${P.hit.connections} connections, ${P.hit.seconds} s per round, one narinfo answered from the edge cache (Cache API) after the denylist check (the document held in the isolate; DENYLIST bound, empty, re-read from KV at most every 30 s). Baseline: the trivial worker plus one Cache API match (\`workers/cache-only.mjs\`), the floor no code of ours can beat; the trivial worker alone for context. The target ratio is taken within each round (the two run back to back, the order alternating between rounds), then the median${hit.vsFloor ? ` (per round: ${hit.vsFloor.perRound.map((x) => f(x, 2)).join(", ")})` : ""}. CPU is the workerd process's user+system time per request.`,
+    `wrk ${P.hit.threads} threads × ${P.hit.connections} connections, ${P.hit.seconds} s per round, ` +
+      `one narinfo answered from the edge cache (Cache API) after the denylist check (the document ` +
+      `held in the isolate; DENYLIST bound, empty, re-read from KV at most every 30 s). Baseline: ` +
+      `the trivial worker plus one Cache API match (\`workers/cache-only.mjs\`), the floor no code ` +
+      `of ours can beat; the trivial worker alone for context. The target ratio is taken within each ` +
+      `round (the two run back to back, the order alternating between rounds), then the median` +
+      (hit.vsFloor ? ` (per round: ${hit.vsFloor.perRound.map((x) => f(x, 2)).join(", ")})` : "") +
+      `. CPU is the workerd process's user+system time per request.`,
   );
   out.push("");
   out.push(
@@ -151,7 +158,13 @@ export function renderResults(r) {
   out.push(`## 2. Narinfo miss (S3 origin, signature checked)`);
   out.push("");
   out.push(
-    `Every request a distinct narinfo (${P.miss.keys} signed ones uploaded; each key requested once by the worker, every answer checked to be \`x-cache-status: MISS\`). Baselines: wrk sending presigned (SigV4 query) GETs for the same keys straight to the S3 server, and the pass-through worker (\`workers/s3-proxy.ts\`: an aws4fetch-signed GET to S3, its body passed through), same threads and connections. ${P.miss.seconds} s per round. The targets are at 1 connection, as Nix 2.8 substitutes one path at a time; 8 connections is context. CPU is the workerd process's user+system time per request, the pass-through worker's measured the same way in its own workerd.`,
+    `Every request a distinct narinfo (${P.miss.keys} signed ones uploaded; each key requested ` +
+      `once by the worker, every answer checked to be \`x-cache-status: MISS\`). Baselines: wrk sending ` +
+      `presigned (SigV4 query) GETs for the same keys straight to the S3 server, and the pass-through ` +
+      `worker (\`workers/s3-proxy.ts\`: an aws4fetch-signed GET to S3, its body passed through), ` +
+      `same threads and connections. ${P.miss.seconds} s per round. The targets are at 1 connection, ` +
+      `as Nix 2.8 substitutes one path at a time; 8 connections is context. CPU is the workerd process's ` +
+      `user+system time per request, the pass-through worker's measured the same way in its own workerd.`,
   );
   out.push("");
   const missRows = [];
@@ -212,7 +225,11 @@ export function renderResults(r) {
   );
   out.push("");
   out.push(
-    "Where the time goes (attribution, same keys, same load): the pass-through worker; the same worker plus a Cache API match that misses and a put of the answer (`workers/s3-proxy.ts` with `EDGE_CACHE=1`): what any edge cache pays on a miss in this runtime, around its own code; and the trivial worker plus a Cache API miss and put with no origin at all (`workers/cache-only.mjs` on fresh paths).",
+    "Where the time goes (attribution, same keys, same load): the pass-through worker; the same " +
+      "worker plus a Cache API match that misses and a put of the answer (`workers/s3-proxy.ts` with " +
+      "`EDGE_CACHE=1`): what any edge cache pays on a miss in this runtime, around its own code; " +
+      "and the trivial worker plus a Cache API miss and put with no origin at all (`workers/cache-only.mjs` " +
+      "on fresh paths).",
   );
   out.push("");
   const missAttr = [];
@@ -231,7 +248,10 @@ export function renderResults(r) {
         "pass-through worker + Cache API match (miss) + put",
         f(s.proxyEdge.p50Ms, 2),
         int(s.proxyEdge.cpuUsPerReq),
-        `${signed(s.proxyEdge.p50Ms - s.proxy.p50Ms, (x) => f(x, 2))} ms, ${signed(s.proxyEdge.cpuUsPerReq - s.proxy.cpuUsPerReq, int)} µs CPU over the pass-through: the runtime's Cache API on a miss, the floor of any edge cache here`,
+        `${signed(s.proxyEdge.p50Ms - s.proxy.p50Ms, (x) => f(x, 2))} ms, ` +
+          `${signed(s.proxyEdge.cpuUsPerReq - s.proxy.cpuUsPerReq, int)} ` +
+          `µs CPU over the pass-through: the runtime's Cache API on a miss, the floor of any edge cache ` +
+          `here`,
       ]);
     missAttr.push([
       c,
@@ -246,8 +266,12 @@ export function renderResults(r) {
       f(s.worker.p50Ms, 2),
       int(s.worker.cpuUsPerReq),
       s.proxyEdge
-        ? `${signed(s.worker.p50Ms - s.proxyEdge.p50Ms, (x) => f(x, 2))} ms, ${signed(s.worker.cpuUsPerReq - s.proxyEdge.cpuUsPerReq, int)} µs CPU over the pass-through with Cache API: our code (route, parse, verify, format, headers)`
-        : `${signed(s.worker.p50Ms - s.proxy.p50Ms, (x) => f(x, 2))} ms, ${signed(s.worker.cpuUsPerReq - s.proxy.cpuUsPerReq, int)} µs CPU over the pass-through: Cache API match + put, our parse/verify/format`,
+        ? `${signed(s.worker.p50Ms - s.proxyEdge.p50Ms, (x) => f(x, 2))} ms, ` +
+          `${signed(s.worker.cpuUsPerReq - s.proxyEdge.cpuUsPerReq, int)} ` +
+          `µs CPU over the pass-through with Cache API: our code (route, parse, verify, format, headers)`
+        : `${signed(s.worker.p50Ms - s.proxy.p50Ms, (x) => f(x, 2))} ms, ` +
+          `${signed(s.worker.cpuUsPerReq - s.proxy.cpuUsPerReq, int)} ` +
+          `µs CPU over the pass-through: Cache API match + put, our parse/verify/format`,
     ]);
   }
   out.push(table(["connections", "worker", "p50 (ms)", "workerd CPU/req (µs)", "what it shows"], missAttr));
@@ -332,7 +356,14 @@ export function renderResults(r) {
   out.push(`## 4. Pure core (per operation, inside workerd)`);
   out.push("");
   out.push(
-    "A realistic narinfo (6 references, one Sig), each operation looped inside a workerd isolate; timed with the runtime's clock around the loop only (n chosen so one loop takes ~100 ms: the runtime's clock moves in whole milliseconds; rounds interleave the operations). The `(runtime)` rows are the bare Web Crypto call over the same fingerprint: the floor no code of ours can go under. The target is on our share: in each round, parse+verify and the runtime's bare verify run n times each in one request, in 10 alternating slices of n/10 (~50 ms each) (`workers/core-bench.ts`, `pair`), and the difference of the two is taken there; the row gives the median of those per-round differences and the smallest one.",
+    "A realistic narinfo (6 references, one Sig), each operation looped inside a workerd isolate; " +
+      "timed with the runtime's clock around the loop only (n chosen so one loop takes ~100 ms: the " +
+      "runtime's clock moves in whole milliseconds; rounds interleave the operations). The `(runtime)` " +
+      "rows are the bare Web Crypto call over the same fingerprint: the floor no code of ours can " +
+      "go under. The target is on our share: in each round, parse+verify and the runtime's bare verify " +
+      "run n times each in one request, in 10 alternating slices of n/10 (~50 ms each) (`workers/core-bench.ts`, " +
+      "`pair`), and the difference of the two is taken there; the row gives the median of those per-round " +
+      "differences and the smallest one.",
   );
   out.push("");
   const coreRows = Object.entries(c)

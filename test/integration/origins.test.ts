@@ -395,7 +395,7 @@ describe("origin bodies under the idle timeout (src/origins/timeouts.ts)", () =>
   const read = async (body: ReadableStream<Uint8Array>) => new Uint8Array(await new Response(body).arrayBuffer());
   const bytes = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7) % 251);
 
-  it("a body of announced length comes through whole, in pieces sized by what is left (small and multi-chunk)", async () => {
+  it("an announced length: the body whole, in pieces sized by what is left (small and multi-chunk)", async () => {
     const { withIdleTimeout } = await import("../../src/origins/timeouts");
     for (const n of [0, 1, 800, 64 * 1024, 300 * 1024 + 5]) {
       const sent = bytes(n);
@@ -404,7 +404,7 @@ describe("origin bodies under the idle timeout (src/origins/timeouts.ts)", () =>
     }
   });
 
-  it("the announced length only sizes the reads: bytes past it (or short of it) are passed on as they come", async () => {
+  it("the announced length only sizes reads: bytes past it (or short of it) pass as they come", async () => {
     const { withIdleTimeout } = await import("../../src/origins/timeouts");
     const sent = bytes(200 * 1024);
     for (const announced of [10, 150 * 1024, 400 * 1024]) {

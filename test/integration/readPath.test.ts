@@ -547,7 +547,7 @@ describe(
   "§5 chunk buffers come back to the origin reader without changing any branch's bytes",
   { timeout: 60_000 },
   () => {
-    it("a chunk handed back is the memory of the next read; one not handed back stays intact (byte-stream stub)", async () => {
+    it("a chunk handed back is the next read's memory; one not handed back is intact (byte stream)", async () => {
       const bytes = randomBytes(512 * 1024);
       const seen = { byob: false };
       const source = chunksOf(withIdleTimeout(byteBody(bytes, seen), 5_000, () => undefined));
@@ -567,7 +567,7 @@ describe(
       await source.cancel();
     });
 
-    it("a slow client, an edge copy and an R2 backfill of a 24 MiB NAR all get every byte right (byte-stream stub)", async () => {
+    it("slow client, edge copy and R2 backfill of a 24 MiB NAR: every byte right (byte stream)", async () => {
       const size = 24 * 1024 * 1024;
       const bytes = randomBytes(size);
       const url = `nar/${nix32Encode(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)))}.nar`;
