@@ -17,15 +17,21 @@ import { tmpdir } from "node:os";
 import { join, resolve, sep } from "node:path";
 import { Miniflare } from "miniflare";
 import { inject } from "vitest";
+import type { CacheWorkerBundle } from "./globalSetup";
 import { check, freePort, freePortRange, REPO_ROOT, run, sleep, type RunResult } from "../../scripts/lib/processes.mjs";
 import { contentTypeFor } from "../../scripts/lib/content-type.mjs";
 import { seedR2 } from "../../scripts/seed-r2.mjs";
 import { s3Client } from "../../scripts/s3-client.mjs";
 import { WRANGLER_ENV as QUIET_WRANGLER } from "../../scripts/wrangler-env.mjs";
 
-/** NAR_BUCKET's R2 bucket name in wrangler.toml's top level (the local demo), as test/e2e/globalSetup.ts read it. */
-function r2Bucket(): string {
-  const binding = inject("cacheWorker").r2Buckets.NAR_BUCKET;
+/**
+ * NAR_BUCKET's R2 bucket name in wrangler.toml's top level (the local demo): as test/e2e/globalSetup.ts read it, or,
+ * in a project without that setup (the browser test seeds R2 for its `wrangler dev`), read the same way here.
+ */
+async function r2Bucket(): Promise<string> {
+  const bundle: Pick<CacheWorkerBundle, "r2Buckets"> =
+    inject("cacheWorker") ?? (await import("./globalSetup")).demoBindings(join(REPO_ROOT, "wrangler.toml"));
+  const binding = bundle.r2Buckets.NAR_BUCKET;
   const name = typeof binding === "string" ? binding : (binding as { id?: unknown } | undefined)?.id;
   if (typeof name !== "string") throw new Error(`wrangler.toml: no NAR_BUCKET R2 bucket (${JSON.stringify(binding)})`);
   return name;
@@ -592,6 +598,7 @@ export async function startWorker(opts: {
   logFile?: string;
 }): Promise<WorkerHandle> {
   const bundle = inject("cacheWorker");
+  if (!bundle) throw new Error("startWorker needs the e2e project's globalSetup (test/e2e/globalSetup.ts)");
   await mkdir(opts.persistTo, { recursive: true });
   const port = await freePort();
   const optionsFile = join(opts.persistTo, `worker-server-${port}.json`);
@@ -693,7 +700,7 @@ export function tail(text: string, lines = 60): string {
 // R2 (Miniflare's persistence, as `wrangler dev --persist-to` uses it)
 
 export async function seedR2From(persistTo: string, cacheDir: string): Promise<string[]> {
-  return seedR2({ persistTo, bucket: r2Bucket(), cacheDir });
+  return seedR2({ persistTo, bucket: await r2Bucket(), cacheDir });
 }
 
 /** Opens the local R2 bucket under `persistTo` (the worker need not be running) for `use`. */
@@ -705,7 +712,7 @@ async function withR2<T>(
     modules: true,
     script: "export default { fetch() { return new Response(null, { status: 404 }); } }",
     defaultPersistRoot: join(persistTo, "v3"),
-    r2Buckets: { BUCKET: r2Bucket() },
+    r2Buckets: { BUCKET: await r2Bucket() },
   });
   try {
     return await use(await mf.getR2Bucket("BUCKET"));
