@@ -12,7 +12,8 @@ if (process.getuid?.() === 0 && !nixbldExists && !/build-users-group/.test(proce
 }
 
 // Three kinds of test, mirroring src/: pure core and integration tests run inside workerd;
-// end-to-end tests drive `wrangler dev` with a real Nix client and a real S3 server from node.
+// end-to-end tests drive the deployed bundle in workerd (and both workers under `wrangler dev`) with a real Nix
+// client and a real S3 server from node.
 export default defineConfig({
   test: {
     // Console output is captured per test and shown only for a failing one. (Set here: the reporter reads the root
@@ -20,7 +21,7 @@ export default defineConfig({
     silent: "passed-only",
     // A green run lists only tests slower than this (vitest's default 300 ms lists dozens on a loaded machine).
     slowTestThreshold: 10_000,
-    // Files of different projects run side by side: the e2e files mostly wait on Nix, wrangler dev and S3, so the
+    // Files of different projects run side by side: the e2e files mostly wait on Nix, workerd and S3, so the
     // workerd and infra tests fill that time. (vitest's default on 2 cores would be one file at a time.)
     maxWorkers: 3,
     projects: [
@@ -76,6 +77,8 @@ export default defineConfig({
           // The e2e files share nothing (own temp dirs, ports, dev registry, salted store paths or a chroot store),
           // so they run beside each other and beside the other projects.
           setupFiles: ["test/e2e/setup.ts"],
+          // The cache worker's deploy bundle, built once for every file's workers (test/e2e/globalSetup.ts).
+          globalSetup: ["test/e2e/globalSetup.ts"],
           testTimeout: 600_000,
           hookTimeout: 600_000,
         },

@@ -1,5 +1,5 @@
 // The processes a benchmark run starts, each stopped by the handle it returns (never by name):
-// workers in workerd (bench/lib/worker-server.mjs), the Swift S3 server (scripts/s3-origin.sh), nginx.
+// workers in workerd (scripts/lib/worker-server.mjs), the Swift S3 server (scripts/s3-origin.sh), nginx.
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -36,7 +36,7 @@ export async function startWorker(dir, name, options) {
   await mkdir(join(dir, `${name}-state`), { recursive: true });
   await writeFile(optionsFile, JSON.stringify({ ...options, port, persistRoot: join(dir, `${name}-state`) }));
   const log = createWriteStream(join(dir, `${name}.log`));
-  const child = spawn(process.execPath, [join(REPO_ROOT, "bench", "lib", "worker-server.mjs"), optionsFile], {
+  const child = spawn(process.execPath, [join(REPO_ROOT, "scripts", "lib", "worker-server.mjs"), optionsFile], {
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });

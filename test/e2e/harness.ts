@@ -1,6 +1,7 @@
 /**
- * End-to-end harness: a real Nix client (Debian's nix-bin, Nix 2.8), `wrangler dev`, an upstream binary cache served
- * over HTTP on loopback, the local R2 that `wrangler dev --persist-to` uses, and a real SigV4-checking S3 server
+ * End-to-end harness: a real Nix client (Debian's nix-bin, Nix 2.8), the cache worker's deploy bundle in workerd
+ * (Miniflare, as the benchmarks run it) or both workers under `wrangler dev`, an upstream binary cache served over
+ * HTTP on loopback, the local R2 in the layout `wrangler dev --persist-to` keeps, and a real SigV4-checking S3 server
  * (scripts/s3-origin.sh, OpenStack Swift + s3api) behind a counting proxy.
  *
  * Everything runs on 127.0.0.1 with free ports and lives under one temp dir, removed at the end
@@ -15,14 +16,26 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve, sep } from "node:path";
 import { Miniflare } from "miniflare";
+import { inject } from "vitest";
+import type { CacheWorkerBundle } from "./globalSetup";
 import { check, freePort, freePortRange, REPO_ROOT, run, sleep, type RunResult } from "../../scripts/lib/processes.mjs";
 import { contentTypeFor } from "../../scripts/lib/content-type.mjs";
 import { seedR2 } from "../../scripts/seed-r2.mjs";
 import { s3Client } from "../../scripts/s3-client.mjs";
 import { WRANGLER_ENV as QUIET_WRANGLER } from "../../scripts/wrangler-env.mjs";
 
-/** The R2 bucket name of NAR_BUCKET in wrangler.toml's top level (the local demo), which `wrangler dev` uses. */
-export const R2_BUCKET = "nix-cache-demo";
+/**
+ * NAR_BUCKET's R2 bucket name in wrangler.toml's top level (the local demo): as test/e2e/globalSetup.ts read it, or,
+ * in a project without that setup (the browser test seeds R2 for its `wrangler dev`), read the same way here.
+ */
+async function r2Bucket(): Promise<string> {
+  const bundle: Pick<CacheWorkerBundle, "r2Buckets"> =
+    inject("cacheWorker") ?? (await import("./globalSetup")).demoBindings(join(REPO_ROOT, "wrangler.toml"));
+  const binding = bundle.r2Buckets.NAR_BUCKET;
+  const name = typeof binding === "string" ? binding : (binding as { id?: unknown } | undefined)?.id;
+  if (typeof name !== "string") throw new Error(`wrangler.toml: no NAR_BUCKET R2 bucket (${JSON.stringify(binding)})`);
+  return name;
+}
 const NIX_FEATURES = ["--extra-experimental-features", "nix-command"];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -120,7 +133,7 @@ function narinfoField(text: string, field: string): string {
 /**
  * Builds, signs and `nix copy`s a new closure. `bigMiB` sizes the big path: over 100 MB where issue 2's closure is
  * proven, 20 MiB where only being above every in-memory bound matters (the 16 MiB cap of verify-before-send and the
- * pump's 8 MiB window, docs/request-flow.md), since each pass through `wrangler dev` costs CPU in proportion.
+ * pump's 8 MiB window, docs/request-flow.md), since each pass through the worker costs CPU in proportion.
  */
 export async function buildClosure(workDir: string, bigMiB: number): Promise<Closure> {
   const salt = randomBytes(12).toString("hex");
@@ -490,7 +503,7 @@ export function rawRequest(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// wrangler dev
+// workers: the cache worker under Miniflare (startWorker), both workers under `wrangler dev` (startDevWorkers)
 
 export interface LogEvent {
   level?: string;
@@ -502,7 +515,7 @@ export interface WorkerHandle {
   url: string;
   port: number;
   persistTo: string;
-  /** Everything wrangler dev printed (stdout and stderr). */
+  /** Everything the worker's process printed (stdout and stderr), the worker's console lines included. */
   output(): string;
   /** The worker's JSON log lines. */
   events(): LogEvent[];
@@ -543,7 +556,7 @@ function parseEvents(text: string): LogEvent[] {
   return events;
 }
 
-/** Kills a process group (wrangler and the workerd it started), then waits for the leader to exit. */
+/** Kills a process group (the worker's node process and the workerd it started), then waits for the leader. */
 async function killGroup(child: ChildProcess): Promise<void> {
   const pid = child.pid;
   if (pid === undefined) return;
@@ -565,38 +578,42 @@ async function killGroup(child: ChildProcess): Promise<void> {
   running.delete(child);
 }
 
-/** Stops every wrangler dev still running (for afterAll). */
+/** Stops every cache worker `startWorker` started that is still running (for afterAll). */
 export async function stopAllWorkers(): Promise<void> {
   await Promise.all([...running].map(killGroup));
 }
 
+/**
+ * Starts the cache worker on a free port: the deploy bundle (built once per test run, test/e2e/globalSetup.ts) with
+ * the bindings of wrangler.toml's top level (the local demo), `vars` over them, served by Miniflare in a node process
+ * of its own (scripts/lib/worker-server.mjs, as the benchmarks run it) with its state under `persistTo/v3`, where
+ * `wrangler dev --persist-to persistTo` keeps it (the R2 and edge-cache helpers below open it there). Not through
+ * `wrangler dev`: its proxy streams a 100 MiB NAR ten to twenty times slower than workerd alone
+ * (docs/toolchain.md), which made the e2e files' wall time; `wrangler dev` runs in admin.e2e.test.ts, the browser
+ * test and `npm start`. Resolves once /nix-cache-info answers 200.
+ */
 export async function startWorker(opts: {
   persistTo: string;
   vars: Record<string, string>;
   logFile?: string;
 }): Promise<WorkerHandle> {
+  const bundle = inject("cacheWorker");
+  if (!bundle) throw new Error("startWorker needs the e2e project's globalSetup (test/e2e/globalSetup.ts)");
   await mkdir(opts.persistTo, { recursive: true });
   const port = await freePort();
-  const inspectorPort = await freePort();
-  const args = [
-    join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
-    "dev",
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--inspector-port",
-    String(inspectorPort),
-    "--persist-to",
-    opts.persistTo,
-    "--show-interactive-dev-session=false",
-    "--log-level",
-    "log",
-    ...Object.entries(opts.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-  ];
-  const child = spawn(process.execPath, args, {
+  const optionsFile = join(opts.persistTo, `worker-server-${port}.json`);
+  await writeFile(
+    optionsFile,
+    JSON.stringify({
+      ...bundle,
+      bindings: { ...bundle.bindings, ...opts.vars },
+      port,
+      persistRoot: join(opts.persistTo, "v3"),
+    }),
+  );
+  const child = spawn(process.execPath, [join(REPO_ROOT, "scripts", "lib", "worker-server.mjs"), optionsFile], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...WRANGLER_ENV, ...devRegistryEnv(opts.persistTo) },
+    env: { ...process.env, ...WRANGLER_ENV },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group, so stop() reaches workerd too.
     detached: true,
@@ -608,7 +625,7 @@ export async function startWorker(opts: {
   };
   child.stdout!.on("data", append);
   child.stderr!.on("data", append);
-  recordOutput(`wrangler dev on port ${port} (${opts.persistTo})`, () => out);
+  recordOutput(`cache worker on port ${port} (${opts.persistTo})`, () => out);
   const handle: WorkerHandle = {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -630,36 +647,27 @@ export async function startWorker(opts: {
     },
   };
   const deadline = Date.now() + 60_000;
-  while (!/Ready on/.test(out)) {
+  while (!/^READY /m.test(out)) {
     if (child.exitCode !== null || child.signalCode !== null) {
       running.delete(child);
-      throw new Error(`wrangler dev exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out}`);
+      throw new Error(`the cache worker exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out}`);
     }
     if (Date.now() > deadline) {
       await handle.stop();
-      throw new Error(`wrangler dev not ready after 60 s:\n${out}`);
+      throw new Error(`the cache worker was not ready after 60 s:\n${out}`);
     }
-    await sleep(100);
+    await sleep(50);
   }
-  // "Ready on" comes before the first request is served; wait until one is.
-  for (;;) {
-    try {
-      const r = await rawRequest(`${handle.url}/nix-cache-info`);
-      if (r.status === 200) break;
-      if (Date.now() > deadline) throw new Error(`/nix-cache-info answered ${r.status}: ${r.body.toString()}\n${out}`);
-    } catch (e) {
-      if (Date.now() > deadline) {
-        await handle.stop();
-        throw e;
-      }
-    }
-    await sleep(100);
+  const r = await rawRequest(`${handle.url}/nix-cache-info`);
+  if (r.status !== 200) {
+    await handle.stop();
+    throw new Error(`/nix-cache-info answered ${r.status}: ${r.body.toString()}\n${out}`);
   }
   return handle;
 }
 
 /**
- * Output of every process the e2e tests start and keep running (wrangler dev), by name. test/e2e/setup.ts prints
+ * Output of every process the e2e tests start and keep running (the workers), by name. test/e2e/setup.ts prints
  * what each printed during a test when that test fails; a passing test prints nothing.
  */
 const outputs = new Map<string, () => string>();
@@ -692,10 +700,10 @@ export function tail(text: string, lines = 60): string {
 // R2 (Miniflare's persistence, as `wrangler dev --persist-to` uses it)
 
 export async function seedR2From(persistTo: string, cacheDir: string): Promise<string[]> {
-  return seedR2({ persistTo, bucket: R2_BUCKET, cacheDir });
+  return seedR2({ persistTo, bucket: await r2Bucket(), cacheDir });
 }
 
-/** Opens wrangler dev's local R2 bucket under `persistTo` (the worker need not be running) for `use`. */
+/** Opens the local R2 bucket under `persistTo` (the worker need not be running) for `use`. */
 async function withR2<T>(
   persistTo: string,
   use: (r2: Awaited<ReturnType<Miniflare["getR2Bucket"]>>) => Promise<T>,
@@ -704,7 +712,7 @@ async function withR2<T>(
     modules: true,
     script: "export default { fetch() { return new Response(null, { status: 404 }); } }",
     defaultPersistRoot: join(persistTo, "v3"),
-    r2Buckets: { BUCKET: R2_BUCKET },
+    r2Buckets: { BUCKET: await r2Bucket() },
   });
   try {
     return await use(await mf.getR2Bucket("BUCKET"));
@@ -739,7 +747,7 @@ export async function putR2(
   });
 }
 
-/** Drops wrangler dev's local Cache API state (the "edge cache"), keeping R2. */
+/** Drops the worker's local Cache API state (the "edge cache"), keeping R2. */
 export async function clearEdgeCache(persistTo: string): Promise<void> {
   await rm(join(persistTo, "v3", "cache"), { recursive: true, force: true });
 }

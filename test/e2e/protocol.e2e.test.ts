@@ -1,5 +1,6 @@
 /**
- * End to end through `wrangler dev`, with an upstream cache over HTTP (a static file server over a temp dir):
+ * End to end through the cache worker (its deploy bundle in workerd, test/e2e/harness.ts `startWorker`), with an
+ * upstream cache over HTTP (a static file server over a temp dir):
  * - debuginfo in both forms Nix and nixseparatedebuginfod use, and deeper NAR URLs such as snix's;
  * - Debian's Nix 2.8 substitutes unsigned content-addressed paths (test/fixtures/nix-2.8-ca, made by Nix 2.8):
  *   the worker accepts them because their CA computes to their StorePath (docs/protocol.md), and so does Nix;
@@ -7,7 +8,7 @@
  *   that differ from a plain `nix copy` cache: an upstream that wants `?hash=` on NAR URLs (a stub shaped like
  *   harmonia), one that names zstd NARs by their NarHash (a stub shaped like ncps and nix-casync, `narNames =
  *   "opaque"`), and R2 objects stored with `Content-Encoding: gzip` (docs/request-flow.md, "Content-Encoding").
- * One `wrangler dev` serves all of them: each origin holds only its own paths, and a miss falls through to the next.
+ * One worker serves all of them: each origin holds only its own paths, and a miss falls through to the next.
  */
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import http from "node:http";
@@ -173,7 +174,7 @@ afterAll(async () => {
   if (work) await removeDir(work);
 });
 
-describe("issue 10 through wrangler dev", () => {
+describe("issue 10 through the worker", () => {
   it("serves debuginfo/<build id>.debug and debuginfo/<build id>; a build id nobody has is 404", async () => {
     const dot = await rawRequest(`${worker.url}/debuginfo/${BUILD_ID}.debug`);
     expect(dot.status, tail(worker.output())).toBe(200);
@@ -207,7 +208,7 @@ describe("issue 10 through wrangler dev", () => {
   });
 });
 
-describe("issue 10: origins that differ from a plain `nix copy` cache, through wrangler dev", () => {
+describe("issue 10: origins that differ from a plain `nix copy` cache, through the worker", () => {
   /** Deletes `target` (and the paths referring to it), substitutes it with Nix 2.8 and expects it valid after. */
   async function substituteFresh(target: FixturePath) {
     const referrers = target === signed.dep ? [signed.app, signed.lib] : [];

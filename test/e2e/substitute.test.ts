@@ -1,19 +1,20 @@
 /**
- * End to end: Debian's nix-bin (Nix 2.8) substitutes a freshly built closure through `wrangler dev`, from an
- * upstream cache over HTTP, from R2, and from a real SigV4-checking S3 server (issues 2 and 3).
+ * End to end: Debian's nix-bin (Nix 2.8) substitutes a freshly built closure through the cache worker (its deploy
+ * bundle in workerd, test/e2e/harness.ts `startWorker`), from an upstream cache over HTTP, from R2, and from a real
+ * SigV4-checking S3 server (issues 2 and 3).
  *
  * The closure (test/e2e/harness.ts) has four paths, built with a per-run salt so they are new every run:
  *   e2e-dep (xz) ← e2e-c++-tool (xz, `+` in its name) ← e2e-app (xz) → e2e-big (random bytes, zstd)
  * The big path has 105 MiB (over 100 MB, as issue 2 asks) in the closure that Nix substitutes from HTTP and from R2
  * in (1) and (2); everywhere else only being larger than every in-memory bound of the worker matters (16 MiB,
  * docs/request-flow.md), so the S3 chain's closure has a 20 MiB one, and the HEAD/Range scenario reads that one.
- * Every scenario starts its own `wrangler dev` with its own --persist-to dir (so its own R2 and edge cache), deletes
+ * Every scenario starts its own worker with its own state dir (so its own R2 and edge cache), deletes
  * the paths from the local store first and substitutes them with `nix-store -r`.
  *
  * Two chains of scenarios run side by side, each in order: HTTP and R2 (issues 2 and 9) and S3 (issue 3). Each chain
  * has a closure of its own (two salts, so two sets of store paths): a chain's `nix-store --delete` and `nix-store -r`
  * never touch a path the other chain is substituting, and each has its own Nix client cache dir. Most of the time
- * goes to streaming the big NARs through `wrangler dev` and to starting it, so the two chains share the work: the
+ * goes to Nix (unpacking and hashing the big NARs) and to starting workers, so the two chains share the work: the
  * S3 chain also runs (9b), on its closure.
  */
 import { join } from "node:path";
@@ -114,7 +115,7 @@ async function substitute(
 function explain(r: RunResult, worker?: WorkerHandle): string {
   return (
     `nix-store exited ${r.code ?? r.signal} after ${r.ms} ms\n--- nix stderr\n${tail(r.stderr, 40)}` +
-    (worker ? `\n--- wrangler dev output (tail)\n${tail(worker.output())}` : "")
+    (worker ? `\n--- worker output (tail)\n${tail(worker.output())}` : "")
   );
 }
 
@@ -192,7 +193,7 @@ afterAll(async () => {
 
 // The two chains (see the header): suites marked concurrent run beside each other, the scenarios inside each in order.
 describe.concurrent("HTTP and R2 chain", () => {
-  describe.sequential("issue 2: nix-bin substitutes through wrangler dev from HTTP and R2", () => {
+  describe.sequential("issue 2: nix-bin substitutes through the worker from HTTP and R2", () => {
     it("the closure has what the issue asks for: ≥3 paths, one over 100 MB, a `+` name, xz and zstd", () => {
       expect(closure.paths.length).toBeGreaterThanOrEqual(3);
       expect(closure.byRole.big.narSize).toBeGreaterThan(100 * 1000 * 1000);
@@ -218,7 +219,7 @@ describe.concurrent("HTTP and R2 chain", () => {
       );
     });
 
-    it("HEAD and Range via wrangler dev: 206/416 from R2, from the upstream on a miss, from the edge", async () => {
+    it("HEAD and Range via the worker: 206/416 from R2, from the upstream on a miss, from the edge", async () => {
       // No Nix here, only requests: the S3 chain's closure (its 20 MiB big NAR, above every in-memory bound, see the
       // header) read through an upstream of its own, so nothing touches that chain's store paths or counters.
       const lean = s3Closure;
@@ -355,7 +356,7 @@ describe.concurrent("HTTP and R2 chain", () => {
           expect(served.countFor(p.narKey)).toBe(0);
         }
       }
-      // The worker's log lines reach wrangler's stdout after its answers: wait (bounded) until both are there.
+      // The worker's log lines reach its process's stdout after its answers: wait (bounded) until both are there.
       const logged = () => eventsNamed(w, "origin-object-rejected");
       for (let i = 0; i < 50 && ![tool, app].every((p) => logged().some((e) => e.key === p.narinfoKey)); i++) {
         await sleep(100);
@@ -521,7 +522,7 @@ const expectSubstitutedFrom = expectSubstituted;
 const withWorkerFor = withWorker;
 
 describe.concurrent("S3 chain", () => {
-  describe.sequential("issue 3: S3 origin (real Swift s3api, SigV4) through wrangler dev", () => {
+  describe.sequential("issue 3: S3 origin (real Swift s3api, SigV4) through the worker", () => {
     // This chain's closure, Nix client and HTTP upstream. The names shadow the file-level ones (the HTTP and R2
     // chain's), so the scenarios below read like the ones above and cannot reach the other chain's paths.
     let closure: Closure;
@@ -580,7 +581,7 @@ describe.concurrent("S3 chain", () => {
     });
 
     afterAll(async () => {
-      // Each scenario stops its own wrangler dev; the file's afterAll stops any left (stopping all here would stop
+      // Each scenario stops its own worker; the file's afterAll stops any left (stopping all here would stop
       // the other chain's).
       await upstream?.close();
       await proxy?.close();
