@@ -120,28 +120,23 @@ export async function benchClosure({ dir, s3, bucket, cacheWorker, proxyWorker, 
     },
     kvNamespaces: { DENYLIST: "denylist" },
   });
+  const proxyBindings = {
+    S3_ENDPOINT: s3.endpoint,
+    S3_BUCKET: bucket,
+    S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+    S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+  };
   const proxy = await startWorker(dir, "closure-proxy", {
     scriptPath: proxyWorker,
     compatibilityDate: COMPATIBILITY_DATE,
-    bindings: {
-      S3_ENDPOINT: s3.endpoint,
-      S3_BUCKET: bucket,
-      S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-    },
+    bindings: proxyBindings,
   });
   // Attribution for the cold rounds: the pass-through worker plus a Cache API match (always a miss) and a put per
   // request, the runtime's share of what any edge cache adds to a cold substitution here.
   const proxyEdge = await startWorker(dir, "closure-proxy-edge", {
     scriptPath: proxyWorker,
     compatibilityDate: COMPATIBILITY_DATE,
-    bindings: {
-      S3_ENDPOINT: s3.endpoint,
-      S3_BUCKET: bucket,
-      S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-      EDGE_CACHE: "1",
-    },
+    bindings: { ...proxyBindings, EDGE_CACHE: "1" },
   });
   let runs = 0;
   const substitute = async (url, closure) => {

@@ -124,7 +124,7 @@ async function bundle(dir) {
       timeoutMs: 120_000,
     },
   );
-  for (const name of ["core-bench", "s3-proxy", "s3-proxy-hash"]) {
+  for (const name of ["core-bench", "s3-proxy"]) {
     await build({
       entryPoints: [join(REPO_ROOT, "bench", "workers", `${name}.ts`)],
       bundle: true,
@@ -139,7 +139,6 @@ async function bundle(dir) {
     cacheWorker: join(dir, "dist", "index.js"),
     coreWorker: join(dir, "core-bench.js"),
     proxyWorker: join(dir, "s3-proxy.js"),
-    proxyHashWorker: join(dir, "s3-proxy-hash.js"),
   };
 }
 
@@ -526,7 +525,7 @@ async function main() {
   if (free < PROFILE.nar.bytes * 3)
     throw new Error(`not enough disk under ${dir}: need ${(PROFILE.nar.bytes * 3) / 1024 ** 3} GiB`);
   try {
-    const { cacheWorker, coreWorker, proxyWorker, proxyHashWorker } = await bundle(dir);
+    const { cacheWorker, coreWorker, proxyWorker } = await bundle(dir);
     const lib = await loadNarinfoLib(dir);
     const keys = makeKeyPair("nix-edge-bench-1");
     say("signing narinfos");
@@ -639,9 +638,9 @@ async function main() {
     });
     // Attribution for section 3: the same pass-through, hashing every byte natively (no JavaScript per chunk).
     const proxyHash = await startWorker(dir, "s3-proxy-hash", {
-      scriptPath: proxyHashWorker,
+      scriptPath: proxyWorker,
       compatibilityDate: COMPATIBILITY_DATE,
-      bindings: proxyBindings,
+      bindings: { ...proxyBindings, HASH_BODY: "1" },
     });
     // Attribution for the miss: the pass-through worker plus the Cache API match and put any edge cache does.
     const proxyEdge = runs("miss")

@@ -318,8 +318,8 @@ export function renderResults(r) {
     out.push(
       "Where the time goes (same rounds, interleaved; attribution, not targets): the pass-through worker " +
         "(`workers/s3-proxy.ts`: signed GET, S3 body returned as it is, the runtime pumps it, nothing hashed) and " +
-        "the same with a sha256 of every byte done the runtime's own way (`workers/s3-proxy-hash.ts`: the body " +
-        "tee'd natively, one branch piped into a DigestStream; no JavaScript per chunk).",
+        "the same with a sha256 of every byte done the runtime's own way (`workers/s3-proxy.ts` with " +
+        "`HASH_BODY=1`: the body tee'd natively, one branch piped into a DigestStream; no JavaScript per chunk).",
     );
     out.push("");
     out.push(

@@ -7,6 +7,11 @@
  * before the origin, and a put of the answer after it, in the background. The cache key carries a fresh random
  * part, so every match misses even when the benchmark repeats an S3 key (it may, like the plain pass-through). What
  * the cache worker costs over this is our own code (routing, parse, verify, format, headers).
+ *
+ * With HASH_BODY=1 (the NAR-streaming benchmark) it also takes a sha256 of every byte the way the runtime offers
+ * without JavaScript per chunk: the S3 body is tee'd natively and one branch piped into a DigestStream. It answers
+ * whether streaming and hashing could be left to the runtime altogether (it does not hold back the last chunk, so it
+ * could not serve the cache anyway); bench/RESULTS.md, NAR streaming, has the answer.
  */
 import { AwsClient } from "aws4fetch";
 
@@ -16,6 +21,7 @@ interface Env {
   S3_ACCESS_KEY_ID: string;
   S3_SECRET_ACCESS_KEY: string;
   EDGE_CACHE?: string;
+  HASH_BODY?: string;
 }
 
 let client: AwsClient | undefined;
@@ -37,6 +43,11 @@ export default {
       headers: { "x-amz-request-payer": "requester" },
     });
     const response = await fetch(signed);
+    if (env.HASH_BODY === "1" && response.body) {
+      const [body, hashed] = response.body.tee();
+      ctx.waitUntil(hashed.pipeTo(new crypto.DigestStream("SHA-256")));
+      return new Response(body, response);
+    }
     if (!edge || response.status !== 200) return new Response(response.body, response);
     const answer = new Response(await response.arrayBuffer(), {
       headers: {
