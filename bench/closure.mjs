@@ -13,7 +13,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { startWorker } from "./lib/services.mjs";
+import { s3CacheWorkerBindings, startWorker } from "./lib/services.mjs";
 import { COMPATIBILITY_DATE, median, run, say, sleep } from "./lib/util.mjs";
 
 const PROFILES = {
@@ -102,22 +102,7 @@ export async function benchClosure({ dir, s3, bucket, cacheWorker, proxyWorker, 
   const worker = await startWorker(dir, "closure-cache", {
     scriptPath: cacheWorker,
     compatibilityDate: COMPATIBILITY_DATE,
-    bindings: {
-      ORIGINS: JSON.stringify([
-        {
-          type: "s3",
-          name: "s3-bench",
-          endpoint: s3.endpoint,
-          bucket,
-          region: "us-east-1",
-          requesterPays: true,
-          credentials: "S3",
-        },
-      ]),
-      TRUSTED_PUBLIC_KEYS: keys.publicKey,
-      S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-    },
+    bindings: s3CacheWorkerBindings(s3, bucket, keys.publicKey),
     kvNamespaces: { DENYLIST: "denylist" },
   });
   const proxyBindings = {

@@ -13,8 +13,8 @@ import os from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { loadNarinfoLib, makeKeyPair, makeNarinfos } from "./lib/narinfos.mjs";
-import { startS3, startWorker, stopAll } from "./lib/services.mjs";
-import { COMPATIBILITY_DATE, REPO_ROOT, WRANGLER_ENV, freePort, run, say, sleep } from "./lib/util.mjs";
+import { s3CacheWorkerBindings, startS3, startWorker, stopAll } from "./lib/services.mjs";
+import { COMPATIBILITY_DATE, WRANGLER_ENV, bundleCacheWorker, freePort, run, say, sleep } from "./lib/util.mjs";
 import { wrk } from "./lib/wrk.mjs";
 
 const scenario = process.argv[2] ?? "hit";
@@ -72,17 +72,7 @@ function summarize(profile, top = 30) {
 async function main() {
   const dir = await mkdtemp(join(os.tmpdir(), "nix-edge-profile-"));
   say(`profiling "${scenario}" in ${dir}`);
-  await run(
-    process.execPath,
-    [
-      join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
-      "deploy",
-      "--dry-run",
-      "--outdir",
-      join(dir, "dist"),
-    ],
-    { env: WRANGLER_ENV },
-  );
+  const cacheWorker = await bundleCacheWorker(join(dir, "dist"), { env: WRANGLER_ENV, timeoutMs: 300_000 });
   const lib = await loadNarinfoLib(dir);
   const keys = makeKeyPair("nix-edge-bench-1");
   const narinfos = await makeNarinfos(lib, keys.secretKey, scenario === "miss" ? 3000 : 1);
@@ -100,24 +90,10 @@ async function main() {
     }
     const inspectorPort = await freePort();
     const worker = await startWorker(dir, "cache", {
-      scriptPath: join(dir, "dist", "index.js"),
+      scriptPath: cacheWorker,
       compatibilityDate: COMPATIBILITY_DATE,
       inspectorPort,
-      bindings: {
-        ORIGINS: JSON.stringify([
-          {
-            type: "s3",
-            name: "s3-bench",
-            endpoint: s3.endpoint,
-            bucket: BUCKET,
-            requesterPays: true,
-            credentials: "S3",
-          },
-        ]),
-        TRUSTED_PUBLIC_KEYS: keys.publicKey,
-        S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-        S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-      },
+      bindings: s3CacheWorkerBindings(s3, BUCKET, keys.publicKey),
       kvNamespaces: { DENYLIST: "denylist" },
     });
     const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();

@@ -14,8 +14,18 @@ import os from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { loadNarinfoLib, makeKeyPair, makeNarinfos } from "./lib/narinfos.mjs";
-import { startNginx, startS3, startWorker, stopAll } from "./lib/services.mjs";
-import { COMPATIBILITY_DATE, REPO_ROOT, WRANGLER_ENV, median, run, say, sampleRss, sleep } from "./lib/util.mjs";
+import { s3CacheWorkerBindings, startNginx, startS3, startWorker, stopAll } from "./lib/services.mjs";
+import {
+  COMPATIBILITY_DATE,
+  REPO_ROOT,
+  WRANGLER_ENV,
+  bundleCacheWorker,
+  median,
+  run,
+  say,
+  sampleRss,
+  sleep,
+} from "./lib/util.mjs";
 import { wrk } from "./lib/wrk.mjs";
 import { writeResults } from "./lib/report.mjs";
 import { extraSelection, renderExtra, runExtra } from "./extra.mjs";
@@ -110,20 +120,7 @@ async function machineInfo() {
 /** The cache worker exactly as `wrangler deploy` would upload it, and the core-bench worker. */
 async function bundle(dir) {
   say("bundling the cache worker (wrangler deploy --dry-run)");
-  await run(
-    process.execPath,
-    [
-      join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
-      "deploy",
-      "--dry-run",
-      "--outdir",
-      join(dir, "dist"),
-    ],
-    {
-      env: WRANGLER_ENV,
-      timeoutMs: 120_000,
-    },
-  );
+  const cacheWorker = await bundleCacheWorker(join(dir, "dist"), { env: WRANGLER_ENV, timeoutMs: 120_000 });
   for (const name of ["core-bench", "s3-proxy"]) {
     await build({
       entryPoints: [join(REPO_ROOT, "bench", "workers", `${name}.ts`)],
@@ -136,7 +133,7 @@ async function bundle(dir) {
     });
   }
   return {
-    cacheWorker: join(dir, "dist", "index.js"),
+    cacheWorker,
     coreWorker: join(dir, "core-bench.js"),
     proxyWorker: join(dir, "s3-proxy.js"),
   };
@@ -468,7 +465,9 @@ async function benchNar({ worker, proxy, proxyHash, nginx, s3, narKey, size }) {
  * at origin speed, the client at 2 MiB/s, and the pump (src/streams/fanOut.ts) must hold the difference to its
  * window. A second, unthrottled request must then be a HIT with every byte: the copy was whole.
  */
-async function benchSlow({ dir, cacheOptions, s3Origin, narKey, size }) {
+async function benchSlow({ dir, cacheOptions, narKey, size }) {
+  // The S3 origin of section 1's worker, alone and behind an R2 that is backfilled.
+  const [s3Origin] = JSON.parse(cacheOptions.bindings.ORIGINS);
   const P = PROFILE.slow;
   const variants = [
     { name: "edge copy", origins: [s3Origin] },
@@ -584,25 +583,11 @@ async function main() {
     const narKey = runs("nar") ? await uploadNar(PROFILE.nar.bytes) : undefined;
     const slowNarKey = runs("slow") ? await uploadNar(PROFILE.slow.bytes) : undefined;
 
-    const s3Origin = {
-      type: "s3",
-      name: "s3-bench",
-      endpoint: s3.endpoint,
-      bucket: BUCKET,
-      region: "us-east-1",
-      requesterPays: true,
-      credentials: "S3",
-    };
     const cacheOptions = {
       scriptPath: cacheWorker,
       compatibilityDate: COMPATIBILITY_DATE,
-      bindings: {
-        ORIGINS: JSON.stringify([s3Origin]),
-        TRUSTED_PUBLIC_KEYS: keys.publicKey,
-        S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-        S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-      },
-      // As deployed: the denylist KV is bound (empty), so every request pays its lookup.
+      bindings: s3CacheWorkerBindings(s3, BUCKET, keys.publicKey),
+      // As deployed: the denylist KV is bound (empty; the isolate re-reads it at most every 30 s).
       kvNamespaces: { DENYLIST: "denylist" },
     };
     say("starting workers");
@@ -721,7 +706,7 @@ async function main() {
     let slow;
     if (runs("slow")) {
       say("6. slow client on an edge miss");
-      slow = await benchSlow({ dir, cacheOptions, s3Origin, narKey: slowNarKey, size: PROFILE.slow.bytes });
+      slow = await benchSlow({ dir, cacheOptions, narKey: slowNarKey, size: PROFILE.slow.bytes });
     }
 
     const extra = await runExtra(EXTRA, extraContext);

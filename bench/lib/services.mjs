@@ -10,6 +10,28 @@ import { REPO_ROOT, freePort, freePortRange, run, sleep } from "./util.mjs";
 
 const started = new Set();
 
+/**
+ * The cache worker's bindings in sections 1–4 and 8: one S3 origin (Requester Pays, its secrets under `S3_`), the
+ * bench's signing key trusted. Started with the DENYLIST KV bound, as deployed.
+ */
+export function s3CacheWorkerBindings(s3, bucket, publicKey) {
+  const origin = {
+    type: "s3",
+    name: "s3-bench",
+    endpoint: s3.endpoint,
+    bucket,
+    region: "us-east-1",
+    requesterPays: true,
+    credentials: "S3",
+  };
+  return {
+    ORIGINS: JSON.stringify([origin]),
+    TRUSTED_PUBLIC_KEYS: publicKey,
+    S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+    S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+  };
+}
+
 /** Stops everything still running (on exit or error). */
 export async function stopAll() {
   await Promise.all([...started].map((s) => s.stop().catch(() => undefined)));

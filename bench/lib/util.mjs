@@ -6,7 +6,7 @@ import { REPO_ROOT, check } from "../../scripts/lib/processes.mjs";
 import { WRANGLER_ENV as QUIET_WRANGLER } from "../../scripts/wrangler-env.mjs";
 
 // Processes and ports: the module the end-to-end harness uses too.
-export { REPO_ROOT, freePort, freePortRange, sleep } from "../../scripts/lib/processes.mjs";
+export { REPO_ROOT, bundleCacheWorker, freePort, freePortRange, sleep } from "../../scripts/lib/processes.mjs";
 
 /** The cache worker's compatibility_date (wrangler.toml); every benchmark worker runs with it. */
 export const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(

@@ -4,7 +4,7 @@
 // picked reaches all of them.
 import { spawn } from "node:child_process";
 import net from "node:net";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -72,6 +72,22 @@ export async function check(cmd, args, opts) {
     );
   }
   return r;
+}
+
+/**
+ * The cache worker exactly as `wrangler deploy` would upload it (`wrangler deploy --dry-run --outdir`), for the
+ * benchmarks and the e2e tests, which run it under Miniflare. Returns the bundle's entry module.
+ * @param {string} outDir
+ * @param {RunOptions} [opts] `env`: wrangler's quiet settings (scripts/wrangler-env.mjs)
+ * @returns {Promise<string>}
+ */
+export async function bundleCacheWorker(outDir, opts = {}) {
+  const wrangler = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+  await check(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", outDir], {
+    timeoutMs: 180_000,
+    ...opts,
+  });
+  return join(outDir, "index.js");
 }
 
 /**

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { check, REPO_ROOT } from "../../scripts/lib/processes.mjs";
+import { bundleCacheWorker, REPO_ROOT } from "../../scripts/lib/processes.mjs";
 import { WRANGLER_ENV } from "../../scripts/wrangler-env.mjs";
 
 /** What `startWorker` needs to run the cache worker as deployed, in the local demo's configuration. */
@@ -64,13 +64,9 @@ let outDir: string | undefined;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   outDir = await mkdtemp(join(tmpdir(), "nix-edge-e2e-bundle-"));
-  await check(
-    process.execPath,
-    [join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js"), "deploy", "--dry-run", "--outdir", outDir],
-    { env: WRANGLER_ENV, timeoutMs: 180_000 },
-  );
+  const scriptPath = await bundleCacheWorker(outDir, { env: WRANGLER_ENV });
   project.provide("cacheWorker", {
-    scriptPath: join(outDir, "index.js"),
+    scriptPath,
     ...demoBindings(join(REPO_ROOT, "wrangler.toml")),
   });
   return async () => {
