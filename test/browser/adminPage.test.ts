@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  applyAdminMigrations,
   check,
   freePort,
   makeTempDir,
@@ -153,24 +154,7 @@ beforeAll(async () => {
   adminUrl = `http://localhost:${port}`;
   const sqlPort = await startSqlApi();
   const { gateway, cache, admin } = await writeConfigs(work, port, sqlPort);
-  await check(
-    process.execPath,
-    [
-      join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"),
-      "d1",
-      "migrations",
-      "apply",
-      "nix-cache-audit",
-      "--local",
-      "-c",
-      admin,
-      "--persist-to",
-      persistTo,
-    ],
-    // A hang guard, not a speed target: starting wrangler alone took 33 s of a 60 s guard when the suite's heavy
-    // starts (Nix builds, wrangler dev, Chromium) met on 2 loaded cores, and the guard killed it as it finished.
-    { env: { ...WRANGLER_ENV }, timeoutMs: 180_000 },
-  );
+  await applyAdminMigrations(admin, persistTo);
   await seedR2From(persistTo, join(REPO_ROOT, "demo/cache"));
   dev = await startDevWorkers({
     configs: [gateway, cache, admin],

@@ -14,7 +14,7 @@ import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  check,
+  applyAdminMigrations,
   freePort,
   makeTempDir,
   rawRequest,
@@ -26,7 +26,6 @@ import {
   seedR2From,
   sleep,
   startDevWorkers,
-  WRANGLER_ENV,
   writeGateway,
   writeWorkerConfigs,
 } from "./harness";
@@ -111,24 +110,7 @@ beforeAll(async () => {
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
   const { gateway, cache, admin } = await writeConfigs(work, port);
-  await check(
-    process.execPath,
-    [
-      join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"),
-      "d1",
-      "migrations",
-      "apply",
-      "nix-cache-audit",
-      "--local",
-      "-c",
-      admin,
-      "--persist-to",
-      persistTo,
-    ],
-    // A hang guard, not a speed target: starting wrangler alone took 33 s of a 60 s guard when the suite's heavy
-    // starts (Nix builds, wrangler dev, Chromium) met on 2 loaded cores, and the guard killed it as it finished.
-    { env: { ...WRANGLER_ENV }, timeoutMs: 180_000 },
-  );
+  await applyAdminMigrations(admin, persistTo);
   // demo/cache plus a build log for the top path's derivation, so that blocks can be seen to hide logs.
   const cacheDir = join(work, "cache-content");
   await cp(join(REPO_ROOT, "demo/cache"), cacheDir, { recursive: true });

@@ -855,6 +855,18 @@ export async function writeWorkerConfigs(dir: string): Promise<{ cache: string; 
   return { cache, admin };
 }
 
+/** Applies the admin worker's D1 migrations (its config from writeWorkerConfigs) to the local state of `persistTo`. */
+export async function applyAdminMigrations(adminConfig: string, persistTo: string): Promise<void> {
+  const wrangler = join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js");
+  await check(
+    process.execPath,
+    [wrangler, "d1", "migrations", "apply", "nix-cache-audit", "--local", "-c", adminConfig, "--persist-to", persistTo],
+    // A hang guard, not a speed target: starting wrangler alone took 33 s of a 60 s guard when the suite's heavy
+    // starts (Nix builds, wrangler dev, Chromium) met on 2 loaded cores, and the guard killed it as it finished.
+    { env: { ...WRANGLER_ENV }, timeoutMs: 180_000 },
+  );
+}
+
 /**
  * A gateway worker for one `wrangler dev` serving both workers on one port, as one zone does in production: a
  * request goes to the admin worker when `adminWhen` (a JavaScript expression over `url`, the request's URL) holds,
