@@ -1,6 +1,6 @@
 /**
- * The type of `env` from "cloudflare:test" in the two workerd projects of vitest.config.ts, so that tests use it
- * without casts. "workers" gets wrangler.toml's bindings and vars (the cache worker's Env); "admin" gets
+ * The type of `env` from "cloudflare:test" in the workerd projects of vitest.config.ts, so that tests use it
+ * without casts. "unit" and "workers" get wrangler.toml's bindings and vars (the cache worker's Env); "admin" gets
  * wrangler.admin.toml's (AdminEnv) plus the D1 migrations. Both configurations bind NAR_BUCKET and DENYLIST.
  */
 import type { D1Migration } from "cloudflare:test";
