@@ -69,11 +69,13 @@ export default defineConfig({
           include: ["test/admin/**/*.test.ts"],
           testTimeout: 60_000,
           globalSetup: ["test/workerdLog.ts", "test/integration/globalSetup.ts"],
-          // Each test file gets a Miniflare of its own (vitest-pool-workers starts one per pool worker, and every file
-          // runs in a fresh one), so its KV denylist, audit table, R2 and Cache API are its own: the files run side by
-          // side. (`fileParallelism: false` would also put the project after every other one: vitest runs such
-          // projects last, one file at a time, which adds their whole time to the suite's wall time.)
-          setupFiles: ["test/admin/applyMigrations.ts"],
+          // The files share one runtime (a workerd start costs ~1.3 CPU-s a file here); test/admin/freshStorage.ts
+          // gives each file empty storage first: no audit rows, blocks or hook events, an empty denylist and bucket.
+          // (The edge cache needs no reset: every test's env has a PUBLIC_URL of its own, harness.ts envs.)
+          // (`fileParallelism: false` would put the project after every other one: vitest runs such projects last,
+          // one file at a time, which adds their whole time to the suite's wall time.)
+          isolate: false,
+          setupFiles: ["test/admin/freshStorage.ts"],
         },
       },
       {

@@ -12,7 +12,7 @@ declare global {
     interface Env extends CacheEnv, AdminEnv {
       NAR_BUCKET: R2Bucket;
       DENYLIST: KVNamespace;
-      /** "admin" project only: migrations/admin, read by vitest.config.ts, applied by test/admin/applyMigrations.ts. */
+      /** "admin" project only: migrations/admin, read by vitest.config.ts, applied by test/admin/freshStorage.ts. */
       TEST_MIGRATIONS?: D1Migration[];
     }
   }
