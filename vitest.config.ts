@@ -1,6 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { readFileSync } from "node:fs";
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 // Nix run as root builds as the users of `build-users-group` (default nixbld). Debian creates them only with
 // nix-setup-systemd, which nix-bin merely recommends (.ci/run installs without recommends); without the group every
@@ -9,6 +10,25 @@ import { defineConfig } from "vitest/config";
 const nixbldExists = /^nixbld:/m.test(readFileSync("/etc/group", "utf8"));
 if (process.getuid?.() === 0 && !nixbldExists && !/build-users-group/.test(process.env.NIX_CONFIG ?? "")) {
   process.env.NIX_CONFIG = [process.env.NIX_CONFIG, "build-users-group ="].filter(Boolean).join("\n");
+}
+
+/**
+ * The order in which the projects' files start. vitest's own order is by project name, which put the longest file of
+ * all (test/e2e/substitute.test.ts, mostly waiting on Nix and S3) behind two other projects: the suite then ended
+ * with it running alone. Files that take longest start first; the short workerd and node files fill the gaps.
+ */
+const PROJECT_ORDER = ["e2e", "browser", "workers", "infra", "admin", "unit", "node", "repo"];
+
+class LongestProjectsFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (f: TestSpecification) => {
+      const i = PROJECT_ORDER.indexOf(f.project.name);
+      if (i < 0) throw new Error(`vitest.config.ts: project ${f.project.name} is missing from PROJECT_ORDER`);
+      return i;
+    };
+    // Array sort is stable: within a project, vitest's own order (slowest first when it knows the durations).
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
+  }
 }
 
 // Three kinds of test, mirroring src/: pure core and integration tests run inside workerd;
@@ -24,6 +44,7 @@ export default defineConfig({
     // Files of different projects run side by side: the e2e files mostly wait on Nix, workerd and S3, so the
     // workerd and infra tests fill that time. (vitest's default on 2 cores would be one file at a time.)
     maxWorkers: 3,
+    sequence: { sequencer: LongestProjectsFirst },
     projects: [
       {
         plugins: [
