@@ -21,8 +21,9 @@ async function* walk(dir) {
 
 // The objects go in through a worker's own R2 binding, each file as one request body streamed from disk with node's
 // http client to Miniflare's address: Miniflare's node-side `getR2Bucket()` proxy passes a body through its own
-// serialisation, and `dispatchFetch` through undici, each of which takes seconds of CPU per 100 MiB.
-const SEEDER = `export default {
+// serialisation, and `dispatchFetch` through undici, each of which takes seconds of CPU per 100 MiB. The same worker
+// also runs beside a cache worker in its workerd (scripts/lib/worker-server.mjs, `seedR2From`), bound to its bucket.
+export const SEEDER = `export default {
   async fetch(request, env) {
     const key = decodeURIComponent(new URL(request.url).pathname.slice(1));
     // R2 wants a body of known length; Miniflare's entry worker passes the request on as a plain stream.
@@ -56,6 +57,27 @@ function put(url, headers, path) {
   });
 }
 
+/**
+ * PUTs every file under `cacheDir` to the seeder worker (SEEDER) at `base`, keyed by its path relative to `cacheDir`.
+ * Returns the keys.
+ * @param {URL} base
+ * @param {string} cacheDir
+ * @param {string} [prefix]
+ * @returns {Promise<string[]>}
+ */
+export async function uploadDir(base, cacheDir, prefix = "") {
+  const keys = [];
+  for await (const path of walk(cacheDir)) {
+    const key = prefix + relative(cacheDir, path).split("\\").join("/");
+    const { size } = await stat(path);
+    const headers = { "content-type": contentTypeFor(key), "content-length": size, "x-length": String(size) };
+    const answer = await put(new URL(`/${encodeURIComponent(key)}`, base), headers, path);
+    if (answer.status !== 204) throw new Error(`seeding ${key}: ${answer.status} ${answer.body}`);
+    keys.push(key);
+  }
+  return keys;
+}
+
 /** Puts every file under `cacheDir` into `bucket`, keyed by its path relative to `cacheDir`. Returns the keys. */
 export async function seedR2({ persistTo, bucket, cacheDir, prefix = "" }) {
   const mf = new Miniflare({
@@ -65,21 +87,11 @@ export async function seedR2({ persistTo, bucket, cacheDir, prefix = "" }) {
     defaultPersistRoot: join(persistTo, "v3"),
     r2Buckets: { BUCKET: bucket },
   });
-  const keys = [];
   try {
-    const base = await mf.ready;
-    for await (const path of walk(cacheDir)) {
-      const key = prefix + relative(cacheDir, path).split("\\").join("/");
-      const { size } = await stat(path);
-      const headers = { "content-type": contentTypeFor(key), "content-length": size, "x-length": String(size) };
-      const answer = await put(new URL(`/${encodeURIComponent(key)}`, base), headers, path);
-      if (answer.status !== 204) throw new Error(`seeding ${key}: ${answer.status} ${answer.body}`);
-      keys.push(key);
-    }
+    return await uploadDir(await mf.ready, cacheDir, prefix);
   } finally {
     await mf.dispose();
   }
-  return keys;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

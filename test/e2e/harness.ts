@@ -659,6 +659,12 @@ export async function startWorker(opts: {
   persistTo: string;
   vars: Record<string, string>;
   logFile?: string;
+  /**
+   * A cache dir (as `nix copy --to file://…` lays it out) put into the worker's R2 before it is ready, by the seeder
+   * of scripts/seed-r2.mjs in the worker's own workerd (scripts/lib/worker-server.mjs): what `seedR2From` does
+   * without a workerd start of its own.
+   */
+  seedR2From?: string;
 }): Promise<WorkerHandle> {
   const bundle = inject("cacheWorker");
   if (!bundle) throw new Error("startWorker needs the e2e project's globalSetup (test/e2e/globalSetup.ts)");
@@ -672,6 +678,7 @@ export async function startWorker(opts: {
       bindings: { ...bundle.bindings, ...opts.vars },
       port,
       persistRoot: join(opts.persistTo, "v3"),
+      ...(opts.seedR2From ? { seedR2From: opts.seedR2From } : {}),
     }),
   );
   const server = idleServers.pop() ?? spawnWorkerServer();
@@ -713,7 +720,7 @@ export async function startWorker(opts: {
   };
   server.child.stdin!.write(`${JSON.stringify({ start: optionsFile })}\n`);
   try {
-    await awaitOutput(server, from, /^READY .*$/m, 60_000);
+    await awaitOutput(server, from, /^READY .*$/m, 120_000);
   } catch (e) {
     await killGroup(server.child);
     until = server.out.length;
