@@ -1,8 +1,7 @@
 // Uploads a directory laid out by `nix copy --to file://…` into the local R2 bucket that `wrangler dev` uses
 // (the same Miniflare persistence `wrangler r2 object put --local` writes to). Usable as a module and a CLI:
 //   node scripts/seed-r2.mjs <persist dir> <bucket name> <cache dir>
-import { createReadStream } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import http from "node:http";
 import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -19,11 +18,10 @@ async function* walk(dir) {
   }
 }
 
-// The objects go in through a worker's own R2 binding, each file as one request body streamed from disk with node's
-// http client to Miniflare's address: Miniflare's node-side `getR2Bucket()` proxy passes a body through its own
-// serialisation, and `dispatchFetch` through undici, each of which takes seconds of CPU per 100 MiB. The same worker
-// also runs beside a cache worker in its workerd (scripts/lib/worker-server.mjs, `seedR2From`), bound to its bucket.
-export const SEEDER = `export default {
+// The objects go in through a worker's own R2 binding, each file as one request body sent with node's http client to
+// Miniflare's address: Miniflare's node-side `getR2Bucket()` proxy passes a body through its own
+// serialisation, and `dispatchFetch` through undici, each of which takes seconds of CPU per 100 MiB.
+const SEEDER = `export default {
   async fetch(request, env) {
     const key = decodeURIComponent(new URL(request.url).pathname.slice(1));
     // R2 wants a body of known length; Miniflare's entry worker passes the request on as a plain stream.
@@ -51,31 +49,8 @@ function put(url, headers, path) {
       response.on("error", reject);
     });
     request.on("error", reject);
-    const file = createReadStream(path);
-    file.on("error", (e) => request.destroy(e));
-    file.pipe(request);
+    readFile(path).then((body) => request.end(body), reject);
   });
-}
-
-/**
- * PUTs every file under `cacheDir` to the seeder worker (SEEDER) at `base`, keyed by its path relative to `cacheDir`.
- * Returns the keys.
- * @param {URL} base
- * @param {string} cacheDir
- * @param {string} [prefix]
- * @returns {Promise<string[]>}
- */
-export async function uploadDir(base, cacheDir, prefix = "") {
-  const keys = [];
-  for await (const path of walk(cacheDir)) {
-    const key = prefix + relative(cacheDir, path).split("\\").join("/");
-    const { size } = await stat(path);
-    const headers = { "content-type": contentTypeFor(key), "content-length": size, "x-length": String(size) };
-    const answer = await put(new URL(`/${encodeURIComponent(key)}`, base), headers, path);
-    if (answer.status !== 204) throw new Error(`seeding ${key}: ${answer.status} ${answer.body}`);
-    keys.push(key);
-  }
-  return keys;
 }
 
 /** Puts every file under `cacheDir` into `bucket`, keyed by its path relative to `cacheDir`. Returns the keys. */
@@ -87,11 +62,21 @@ export async function seedR2({ persistTo, bucket, cacheDir, prefix = "" }) {
     defaultPersistRoot: join(persistTo, "v3"),
     r2Buckets: { BUCKET: bucket },
   });
+  const keys = [];
   try {
-    return await uploadDir(await mf.ready, cacheDir, prefix);
+    const base = await mf.ready;
+    for await (const path of walk(cacheDir)) {
+      const key = prefix + relative(cacheDir, path).split("\\").join("/");
+      const { size } = await stat(path);
+      const headers = { "content-type": contentTypeFor(key), "content-length": size, "x-length": String(size) };
+      const answer = await put(new URL(`/${encodeURIComponent(key)}`, base), headers, path);
+      if (answer.status !== 204) throw new Error(`seeding ${key}: ${answer.status} ${answer.body}`);
+      keys.push(key);
+    }
   } finally {
     await mf.dispose();
   }
+  return keys;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

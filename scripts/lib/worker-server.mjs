@@ -11,7 +11,7 @@
 //   node scripts/lib/worker-server.mjs --serve
 //
 // options.json: { scriptPath, port, persistRoot, compatibilityDate, compatibilityFlags?, bindings?, r2Buckets?,
-//                kvNamespaces?, analyticsEngineDatasets?, inspectorPort?, seedR2From? }
+//                kvNamespaces?, analyticsEngineDatasets?, inspectorPort? }
 // The worker's console output (workerd's stdout and stderr) comes out on this process's stdout and stderr. Prints
 // one line `READY {"url":…,"workerdPid":…}` on stdout when the worker answers, then runs until SIGTERM.
 //
@@ -24,7 +24,6 @@ import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import { Miniflare } from "miniflare";
 import { sleep } from "./processes.mjs";
-import { SEEDER, uploadDir } from "../seed-r2.mjs";
 
 /** Direct children of `pid` (Linux /proc). @param {number} pid @returns {number[]} */
 function childrenOf(pid) {
@@ -51,38 +50,19 @@ function commOf(pid) {
  */
 async function startWorker(optionsFile) {
   const options = JSON.parse(readFileSync(optionsFile, "utf8"));
-  /** @type {import("miniflare").WorkerOptions} */
-  const worker = {
+  const mf = new Miniflare({
     modules: true,
     scriptPath: options.scriptPath,
     // Module names are relative to this root; the bundles live in the run's temp dir.
     modulesRoot: dirname(options.scriptPath),
     compatibilityDate: options.compatibilityDate,
     compatibilityFlags: options.compatibilityFlags ?? [],
+    host: "127.0.0.1",
+    port: options.port,
     bindings: options.bindings ?? {},
     r2Buckets: options.r2Buckets ?? {},
     kvNamespaces: options.kvNamespaces ?? {},
     ...(options.analyticsEngineDatasets ? { analyticsEngineDatasets: options.analyticsEngineDatasets } : {}),
-  };
-  // seedR2From: a cache dir put into the NAR_BUCKET bucket before the worker is reported ready, through the seeder
-  // of scripts/seed-r2.mjs run beside the worker in the same workerd (its own socket, bound to the same bucket),
-  // which spares the workerd start of a separate seeding.
-  const bucket = options.r2Buckets?.NAR_BUCKET;
-  if (options.seedR2From && !bucket) throw new Error("seedR2From: the worker has no NAR_BUCKET R2 bucket");
-  /** @type {import("miniflare").WorkerOptions} */
-  const seeder = {
-    name: "r2-seeder",
-    modules: true,
-    script: SEEDER,
-    compatibilityDate: options.compatibilityDate,
-    // The cache worker's binding itself, so the same bucket.
-    r2Buckets: { BUCKET: bucket },
-    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-  };
-  const mf = new Miniflare({
-    ...(options.seedR2From ? { workers: [worker, seeder] } : worker),
-    host: "127.0.0.1",
-    port: options.port,
     // Cache API, R2 and KV state on disk under persistRoot, in the layout `wrangler dev --persist-to DIR` keeps
     // under DIR/v3 (so its tools and ours open the same state).
     defaultPersistRoot: options.persistRoot,
@@ -90,8 +70,6 @@ async function startWorker(optionsFile) {
     // Only for bench/profile.mjs: the DevTools protocol, to take CPU profiles of the worker.
     ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
   });
-  // With the seeder, the first worker (the cache worker) is the one served on `port`.
-  if (options.seedR2From) await uploadDir(await mf.unsafeGetDirectURL("r2-seeder"), options.seedR2From);
   const url = (await mf.ready).toString().replace(/\/$/, "");
   // Miniflare starts workerd as a direct child of this process (the only one: a disposed worker's workerd is gone).
   /** @type {number | undefined} */

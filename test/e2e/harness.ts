@@ -645,9 +645,9 @@ async function awaitOutput(server: WorkerServer, from: number, pattern: RegExp, 
 }
 
 /**
- * Starts the cache worker on a free port: the deploy bundle (built once per test run, test/e2e/globalSetup.ts) with
- * the bindings of wrangler.toml's top level (the local demo), `vars` over them, served by Miniflare (a workerd of its
- * own) from a node process that runs one worker at a time (scripts/lib/worker-server.mjs --serve, the script the
+ * Starts the cache worker on a port of its own: the deploy bundle (built once per test run, test/e2e/globalSetup.ts)
+ * with the bindings of wrangler.toml's top level (the local demo), `vars` over them, served by Miniflare (a workerd of
+ * its own) from a node process that runs one worker at a time (scripts/lib/worker-server.mjs --serve, the script the
  * benchmarks run), its state under `persistTo/v3`, where `wrangler dev --persist-to persistTo` keeps it (the R2 and
  * edge-cache helpers below open it there). `stop()` disposes of the worker (its workerd exits, so its port and state
  * are closed) and keeps the node process for this file's next worker. Not through `wrangler dev`: its proxy streams
@@ -659,26 +659,20 @@ export async function startWorker(opts: {
   persistTo: string;
   vars: Record<string, string>;
   logFile?: string;
-  /**
-   * A cache dir (as `nix copy --to file://…` lays it out) put into the worker's R2 before it is ready, by the seeder
-   * of scripts/seed-r2.mjs in the worker's own workerd (scripts/lib/worker-server.mjs): what `seedR2From` does
-   * without a workerd start of its own.
-   */
-  seedR2From?: string;
 }): Promise<WorkerHandle> {
   const bundle = inject("cacheWorker");
   if (!bundle) throw new Error("startWorker needs the e2e project's globalSetup (test/e2e/globalSetup.ts)");
   await mkdir(opts.persistTo, { recursive: true });
-  const port = await freePort();
-  const optionsFile = join(opts.persistTo, `worker-server-${port}.json`);
+  // Port 0: workerd binds a free port itself and READY names it. (A port found free and then bound by workerd could
+  // be taken in between by any other process; it was, once in a run.)
+  const optionsFile = join(opts.persistTo, `worker-server-${++workerStarts}.json`);
   await writeFile(
     optionsFile,
     JSON.stringify({
       ...bundle,
       bindings: { ...bundle.bindings, ...opts.vars },
-      port,
+      port: 0,
       persistRoot: join(opts.persistTo, "v3"),
-      ...(opts.seedR2From ? { seedR2From: opts.seedR2From } : {}),
     }),
   );
   const server = idleServers.pop() ?? spawnWorkerServer();
@@ -686,11 +680,26 @@ export async function startWorker(opts: {
   /** Where this worker's output ends in its server's (set once it is stopped). */
   let until: number | undefined;
   const out = () => server.out.slice(from, until);
-  recordOutput(`cache worker on port ${port} (${opts.persistTo})`, out);
+  recordOutput(`cache worker ${workerStarts} (${opts.persistTo})`, out);
+  server.child.stdin!.write(`${JSON.stringify({ start: optionsFile })}\n`);
+  let ready: { url: string };
+  try {
+    const end = await awaitOutput(server, from, /^READY .*$/m, 120_000);
+    const line = server.out
+      .slice(from, end)
+      .split("\n")
+      .findLast((l) => l.startsWith("READY "))!;
+    ready = JSON.parse(line.slice("READY ".length));
+  } catch (e) {
+    await killGroup(server.child);
+    until = server.out.length;
+    throw new Error(`the cache worker did not start: ${(e as Error).message}`);
+  }
+  const url = new URL(ready.url);
   let stopped = false;
   const handle: WorkerHandle = {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: url.origin,
+    port: Number(url.port),
     persistTo: opts.persistTo,
     output: out,
     events: () => parseEvents(out()),
@@ -718,14 +727,6 @@ export async function startWorker(opts: {
       if (opts.logFile) await writeFile(opts.logFile, out());
     },
   };
-  server.child.stdin!.write(`${JSON.stringify({ start: optionsFile })}\n`);
-  try {
-    await awaitOutput(server, from, /^READY .*$/m, 120_000);
-  } catch (e) {
-    await killGroup(server.child);
-    until = server.out.length;
-    throw new Error(`the cache worker did not start: ${(e as Error).message}`);
-  }
   const r = await rawRequest(`${handle.url}/nix-cache-info`);
   if (r.status !== 200) {
     await handle.stop();
@@ -733,6 +734,9 @@ export async function startWorker(opts: {
   }
   return handle;
 }
+
+/** Numbers the workers `startWorker` starts (their options files and output names). */
+let workerStarts = 0;
 
 /**
  * Output of every process the e2e tests start and keep running (the workers), by name. test/e2e/setup.ts prints

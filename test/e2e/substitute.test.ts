@@ -15,7 +15,7 @@
  * has a closure of its own (two salts, so two sets of store paths): a chain's `nix-store --delete` and `nix-store -r`
  * never touch a path the other chain is substituting, and each has its own Nix client cache dir. Most of the time
  * goes to Nix (unpacking and hashing the big NARs) and to starting workers, so the two chains share the work: the
- * S3 chain also runs (9b), on its closure. The HEAD/Range scenario, which runs no Nix, runs beside both.
+ * S3 chain also runs (9b), on its closure.
  */
 import { join } from "node:path";
 import { readFile, writeFile, mkdir } from "node:fs/promises";
@@ -35,6 +35,7 @@ import {
   run,
   s3For,
   S3_CREDENTIALS,
+  seedR2From,
   sleep,
   startCountingProxy,
   startS3,
@@ -78,7 +79,7 @@ async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
 
 async function withWorker<T>(
   name: string,
-  opts: { origins: unknown[]; vars?: Record<string, string>; persistTo?: string; closure?: Closure; seed?: string },
+  opts: { origins: unknown[]; vars?: Record<string, string>; persistTo?: string; closure?: Closure },
   fn: (worker: WorkerHandle) => Promise<T>,
 ): Promise<T> {
   const n = ++workerCount;
@@ -86,8 +87,6 @@ async function withWorker<T>(
   const worker = await startWorker({
     persistTo,
     logFile: join(work, "logs", `${n}-${name}.log`),
-    // R2 seeded (scripts/seed-r2.mjs) before the worker answers, in its own workerd.
-    seedR2From: opts.seed,
     vars: {
       ORIGINS: JSON.stringify(opts.origins),
       TRUSTED_PUBLIC_KEYS: (opts.closure ?? closure).publicKey,
@@ -224,9 +223,10 @@ describe.concurrent("HTTP and R2 chain", () => {
 
     it("(2) R2 only (seeded with scripts/seed-r2.mjs): the whole closure substitutes and verifies", async () => {
       await timed("(2) R2 only", async () => {
+        const persistTo = join(work, "persist", "r2-only");
+        await seedR2From(persistTo, closure.cacheDir);
         const before = upstream.requests.length;
-        const origins = [{ type: "r2", binding: "NAR_BUCKET" }];
-        await withWorker("r2-only", { origins, seed: closure.cacheDir }, async (w) => {
+        await withWorker("r2-only", { origins: [{ type: "r2", binding: "NAR_BUCKET" }], persistTo }, async (w) => {
           await deletePaths(allPaths());
           const r = await substitute("R2", allPaths(), w);
           await expectSubstituted(r, closure.paths, w);
@@ -302,7 +302,9 @@ describe.concurrent("HTTP and R2 chain", () => {
       await timed("(3r) tampered narinfo, R2", async () => {
         const dir = join(work, "tampered-r2");
         await tamperedCache(dir);
-        await withWorker("tampered-r2", { origins: [{ type: "r2", binding: "NAR_BUCKET" }], seed: dir }, (w) =>
+        const persistTo = join(work, "persist", "tampered-r2");
+        await seedR2From(persistTo, dir);
+        await withWorker("tampered-r2", { origins: [{ type: "r2", binding: "NAR_BUCKET" }], persistTo }, (w) =>
           expectTamperedRefused(w, "r2"),
         );
       });
@@ -441,8 +443,10 @@ describe.concurrent("HEAD and Range", () => {
     const bigFile = await readFile(join(lean.cacheDir, big.narKey));
     const toolFile = await readFile(join(lean.cacheDir, tool.narKey));
     // The big NAR in R2, the small one only at the HTTP upstream, so both origins' range paths are exercised.
+    const persistTo = join(work, "persist", "range");
     const r2Dir = join(work, "r2-big-only");
     await subsetCache(lean, ["big"], r2Dir);
+    await seedR2From(persistTo, r2Dir);
     await timed("HEAD and Range", () =>
       withWorker(
         "range",
@@ -451,7 +455,7 @@ describe.concurrent("HEAD and Range", () => {
             { type: "r2", binding: "NAR_BUCKET" },
             { type: "http", name: "upstream", url: upstream.url },
           ],
-          seed: r2Dir,
+          persistTo,
           closure: lean,
         },
         async (w) => {
@@ -541,7 +545,7 @@ describe.concurrent("S3 chain", () => {
       expectSubstitutedFrom(r, paths, worker, closure);
     const withWorker = <T>(
       name: string,
-      opts: { origins: unknown[]; vars?: Record<string, string>; persistTo?: string; seed?: string },
+      opts: { origins: unknown[]; vars?: Record<string, string>; persistTo?: string },
       fn: (worker: WorkerHandle) => Promise<T>,
     ) => withWorkerFor(name, { ...opts, closure }, fn);
     let s3: S3Server;
@@ -613,11 +617,13 @@ describe.concurrent("S3 chain", () => {
 
     it("(5) R2 first, S3 fallback for the paths only S3 has", async () => {
       await timed("(5) R2 first, S3 fallback", async () => {
+        const persistTo = join(work, "persist", "r2-then-s3");
         const partial = join(work, "r2-partial");
         await subsetCache(closure, ["dep", "big"], partial);
+        await seedR2From(persistTo, partial);
         await withWorker(
           "r2-then-s3",
-          { origins: [{ type: "r2", binding: "NAR_BUCKET" }, s3Origin("s3")], vars: S3_VARS, seed: partial },
+          { origins: [{ type: "r2", binding: "NAR_BUCKET" }, s3Origin("s3")], vars: S3_VARS, persistTo },
           async (w) => {
             await deletePaths(allPaths());
             const before = snapshotCounts(proxy, closure.paths);
