@@ -228,13 +228,24 @@ export async function isValidPath(storePath: string): Promise<boolean> {
   return (await run("nix-store", ["--check-validity", storePath])).code === 0;
 }
 
-/** Deletes store paths referrers first (pass them dependencies first, as Closure.paths is ordered). */
+/** Which of `storePaths` are valid, in one `nix-store` call (each call costs a Nix start and a database open). */
+export async function validPaths(storePaths: readonly string[]): Promise<Set<string>> {
+  if (storePaths.length === 0) return new Set();
+  const r = await check("nix-store", ["--check-validity", "--print-invalid", ...storePaths]);
+  const invalid = new Set(r.stdout.split("\n").filter(Boolean));
+  return new Set(storePaths.filter((p) => !invalid.has(p)));
+}
+
+/**
+ * Deletes store paths (one `nix-store --delete` for all of them: Nix deletes referrers in the set before what they
+ * refer to) and fails unless every one is invalid afterwards.
+ */
 export async function deletePaths(storePaths: readonly string[]): Promise<void> {
-  for (const p of [...storePaths].reverse()) {
-    if (!(await isValidPath(p))) continue;
-    await check("nix-store", ["--delete", p], { timeoutMs: 60_000 });
-    if (await isValidPath(p)) throw new Error(`nix-store --delete left ${p} valid`);
-  }
+  const valid = await validPaths(storePaths);
+  if (valid.size === 0) return;
+  await check("nix-store", ["--delete", ...valid], { timeoutMs: 60_000 });
+  const left = await validPaths([...valid]);
+  if (left.size > 0) throw new Error(`nix-store --delete left ${[...left].join(" ")} valid`);
 }
 
 export interface NixClient {
@@ -578,19 +589,71 @@ async function killGroup(child: ChildProcess): Promise<void> {
   running.delete(child);
 }
 
-/** Stops every cache worker `startWorker` started that is still running (for afterAll). */
+/** Stops every cache worker `startWorker` started that is still running, and their servers (for afterAll). */
 export async function stopAllWorkers(): Promise<void> {
+  idleServers.length = 0;
   await Promise.all([...running].map(killGroup));
 }
 
 /**
- * Starts the cache worker on a free port: the deploy bundle (built once per test run, test/e2e/globalSetup.ts) with
- * the bindings of wrangler.toml's top level (the local demo), `vars` over them, served by Miniflare in a node process
- * of its own (scripts/lib/worker-server.mjs, as the benchmarks run it) with its state under `persistTo/v3`, where
- * `wrangler dev --persist-to persistTo` keeps it (the R2 and edge-cache helpers below open it there). Not through
- * `wrangler dev`: its proxy streams a 100 MiB NAR ten to twenty times slower than workerd alone
- * (docs/toolchain.md), which made the e2e files' wall time; `wrangler dev` runs in admin.e2e.test.ts, the browser
- * test and `npm start`. Resolves once /nix-cache-info answers 200.
+ * A node process running scripts/lib/worker-server.mjs --serve: one cache worker after another, each its own
+ * workerd (own port, own state), so a file's dozen workers cost one node start and one Miniflare load, not a dozen.
+ */
+interface WorkerServer {
+  child: ChildProcess;
+  /** Everything it printed (stdout and stderr), every worker it ran included. */
+  out: string;
+}
+
+/** Servers whose worker was stopped, ready for the next `startWorker` of this file. */
+const idleServers: WorkerServer[] = [];
+
+function spawnWorkerServer(): WorkerServer {
+  const child = spawn(process.execPath, [join(REPO_ROOT, "scripts", "lib", "worker-server.mjs"), "--serve"], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...WRANGLER_ENV },
+    stdio: ["pipe", "pipe", "pipe"],
+    // Its own process group, so a kill reaches workerd too.
+    detached: true,
+  });
+  running.add(child);
+  const server: WorkerServer = { child, out: "" };
+  const append = (d: Buffer) => {
+    server.out += d.toString();
+  };
+  child.stdout!.on("data", append);
+  child.stderr!.on("data", append);
+  // A server that died is never reused (its stdin may be closed already).
+  child.stdin!.on("error", () => undefined);
+  return server;
+}
+
+/** Waits until `pattern` matches what `server` printed after `from`; fails when it exits or after `timeoutMs`. */
+async function awaitOutput(server: WorkerServer, from: number, pattern: RegExp, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = pattern.exec(server.out.slice(from));
+    if (m) return from + m.index + m[0].length;
+    const { exitCode, signalCode } = server.child;
+    if (exitCode !== null || signalCode !== null) {
+      running.delete(server.child);
+      throw new Error(`the cache worker's server exited (${exitCode ?? signalCode}):\n${server.out.slice(from)}`);
+    }
+    if (Date.now() > deadline) throw new Error(`no ${pattern} after ${timeoutMs / 1000} s:\n${server.out.slice(from)}`);
+    await sleep(50);
+  }
+}
+
+/**
+ * Starts the cache worker on a port of its own: the deploy bundle (built once per test run, test/e2e/globalSetup.ts)
+ * with the bindings of wrangler.toml's top level (the local demo), `vars` over them, served by Miniflare (a workerd of
+ * its own) from a node process that runs one worker at a time (scripts/lib/worker-server.mjs --serve, the script the
+ * benchmarks run), its state under `persistTo/v3`, where `wrangler dev --persist-to persistTo` keeps it (the R2 and
+ * edge-cache helpers below open it there). `stop()` disposes of the worker (its workerd exits, so its port and state
+ * are closed) and keeps the node process for this file's next worker. Not through `wrangler dev`: its proxy streams
+ * a 100 MiB NAR ten to twenty times slower than workerd alone (docs/toolchain.md), which made the e2e files' wall
+ * time; `wrangler dev` runs in admin.e2e.test.ts, the browser test and `npm start`. Resolves once /nix-cache-info
+ * answers 200.
  */
 export async function startWorker(opts: {
   persistTo: string;
@@ -600,71 +663,80 @@ export async function startWorker(opts: {
   const bundle = inject("cacheWorker");
   if (!bundle) throw new Error("startWorker needs the e2e project's globalSetup (test/e2e/globalSetup.ts)");
   await mkdir(opts.persistTo, { recursive: true });
-  const port = await freePort();
-  const optionsFile = join(opts.persistTo, `worker-server-${port}.json`);
+  // Port 0: workerd binds a free port itself and READY names it. (A port found free and then bound by workerd could
+  // be taken in between by any other process; it was, once in a run.)
+  const optionsFile = join(opts.persistTo, `worker-server-${++workerStarts}.json`);
   await writeFile(
     optionsFile,
     JSON.stringify({
       ...bundle,
       bindings: { ...bundle.bindings, ...opts.vars },
-      port,
+      port: 0,
       persistRoot: join(opts.persistTo, "v3"),
     }),
   );
-  const child = spawn(process.execPath, [join(REPO_ROOT, "scripts", "lib", "worker-server.mjs"), optionsFile], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...WRANGLER_ENV },
-    stdio: ["ignore", "pipe", "pipe"],
-    // Its own process group, so stop() reaches workerd too.
-    detached: true,
-  });
-  running.add(child);
-  let out = "";
-  const append = (d: Buffer) => {
-    out += d.toString();
-  };
-  child.stdout!.on("data", append);
-  child.stderr!.on("data", append);
-  recordOutput(`cache worker on port ${port} (${opts.persistTo})`, () => out);
+  const server = idleServers.pop() ?? spawnWorkerServer();
+  const from = server.out.length;
+  /** Where this worker's output ends in its server's (set once it is stopped). */
+  let until: number | undefined;
+  const out = () => server.out.slice(from, until);
+  recordOutput(`cache worker ${workerStarts} (${opts.persistTo})`, out);
+  server.child.stdin!.write(`${JSON.stringify({ start: optionsFile })}\n`);
+  let ready: { url: string };
+  try {
+    const end = await awaitOutput(server, from, /^READY .*$/m, 120_000);
+    const line = server.out
+      .slice(from, end)
+      .split("\n")
+      .findLast((l) => l.startsWith("READY "))!;
+    ready = JSON.parse(line.slice("READY ".length));
+  } catch (e) {
+    await killGroup(server.child);
+    until = server.out.length;
+    throw new Error(`the cache worker did not start: ${(e as Error).message}`);
+  }
+  const url = new URL(ready.url);
+  let stopped = false;
   const handle: WorkerHandle = {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: url.origin,
+    port: Number(url.port),
     persistTo: opts.persistTo,
-    output: () => out,
-    events: () => parseEvents(out),
+    output: out,
+    events: () => parseEvents(out()),
     async waitForEvents(predicate, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const events = parseEvents(out);
+        const events = parseEvents(out());
         if (predicate(events)) return events;
         if (Date.now() > deadline) return events;
         await sleep(200);
       }
     },
     async stop() {
-      await killGroup(child);
-      if (opts.logFile) await writeFile(opts.logFile, out);
+      if (stopped) return;
+      stopped = true;
+      try {
+        server.child.stdin!.write(`${JSON.stringify({ stop: true })}\n`);
+        until = await awaitOutput(server, from, /^STOPPED$/m, 30_000);
+        idleServers.push(server);
+      } catch {
+        // Not reusable: kill it (and its workerd) instead.
+        await killGroup(server.child);
+        until = server.out.length;
+      }
+      if (opts.logFile) await writeFile(opts.logFile, out());
     },
   };
-  const deadline = Date.now() + 60_000;
-  while (!/^READY /m.test(out)) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      running.delete(child);
-      throw new Error(`the cache worker exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out}`);
-    }
-    if (Date.now() > deadline) {
-      await handle.stop();
-      throw new Error(`the cache worker was not ready after 60 s:\n${out}`);
-    }
-    await sleep(50);
-  }
   const r = await rawRequest(`${handle.url}/nix-cache-info`);
   if (r.status !== 200) {
     await handle.stop();
-    throw new Error(`/nix-cache-info answered ${r.status}: ${r.body.toString()}\n${out}`);
+    throw new Error(`/nix-cache-info answered ${r.status}: ${r.body.toString()}\n${out()}`);
   }
   return handle;
 }
+
+/** Numbers the workers `startWorker` starts (their options files and output names). */
+let workerStarts = 0;
 
 /**
  * Output of every process the e2e tests start and keep running (the workers), by name. test/e2e/setup.ts prints
@@ -734,16 +806,18 @@ export async function listR2(persistTo: string): Promise<string[]> {
   });
 }
 
-/** Stores one object with the given HTTP metadata (e.g. `contentEncoding`), as `wrangler r2 object put` would. */
+/**
+ * Stores objects with the given HTTP metadata (e.g. `contentEncoding`), as `wrangler r2 object put` would; all in one
+ * Miniflare (each costs a workerd start). For small objects: a large body is slow through Miniflare's node-side
+ * R2 proxy (scripts/seed-r2.mjs).
+ */
 export async function putR2(
   persistTo: string,
-  key: string,
-  body: Uint8Array,
-  httpMetadata: { contentType?: string; contentEncoding?: string },
+  objects: { key: string; body: Uint8Array; httpMetadata: { contentType?: string; contentEncoding?: string } }[],
 ): Promise<void> {
   await withR2(persistTo, async (r2) => {
     // A copy: Miniflare wants a plain Uint8Array, not a Buffer over a shared pool.
-    await r2.put(key, new Uint8Array(body), { httpMetadata });
+    for (const o of objects) await r2.put(o.key, new Uint8Array(o.body), { httpMetadata: o.httpMetadata });
   });
 }
 
