@@ -1,7 +1,9 @@
 // Diagnostic: per-request latency of cold (edge-miss) narinfo and small-NAR requests, one at a time as Nix 2.8 fetches
 // NARs, through the cache worker, the pass-through worker and the pass-through worker with a Cache API match + put
 // (workers/s3-proxy.ts, EDGE_CACHE=1). Every request names a path its worker has never seen. Prints medians of the
-// time to headers and to the last byte, and the worker's own Server-Timing total. `npm run bench` does not run it.
+// time to headers and to the last byte, the worker's own Server-Timing total, and each workerd process's CPU per path
+// (narinfo + NAR). Requests are interleaved path by path across the workers. `npm run bench` does not run it.
+// LAT_VARIANTS="name=bundle.js,…" adds other builds of the cache worker to compare (e.g. one of an earlier commit).
 //
 //   node bench/miss-latency.mjs [paths per worker per round] [rounds]
 import { createHash, randomBytes } from "node:crypto";
@@ -27,14 +29,7 @@ async function timed(url) {
   const total = performance.now() - t0;
   if (r.status !== 200) throw new Error(`${url}: ${r.status}`);
   const st = /total;dur=(\d+)/.exec(r.headers.get("server-timing") ?? "");
-  const dbg = Object.fromEntries(
-    (r.headers.get("x-debug-t") ?? "")
-      .split(",")
-      .filter(Boolean)
-      .map((kv) => kv.split("="))
-      .map(([k, v]) => [k, Number(v)]),
-  );
-  return { head, total, server: st ? Number(st[1]) : NaN, cache: r.headers.get("x-cache-status"), dbg };
+  return { head, total, server: st ? Number(st[1]) : NaN, cache: r.headers.get("x-cache-status") };
 }
 
 async function main() {
@@ -154,17 +149,6 @@ async function main() {
           `${who.padEnd(11)} ${kind.padEnd(8)} ${row(results[who][kind], "head").padStart(8)} ` +
             `${row(results[who][kind], "total").padStart(9)} ${row(results[who][kind], "server").padStart(8)}`,
         );
-    for (const who of names)
-      for (const kind of ["narinfo", "nar"]) {
-        const xs = results[who][kind];
-        const keys = [...new Set(xs.flatMap((x) => Object.keys(x.dbg)))];
-        console.log(
-          `${who} ${kind} ` +
-            keys
-              .map((k) => `${k}=${median(xs.map((x) => x.dbg[k]).filter((v) => v !== undefined)).toFixed(1)}`)
-              .join(" "),
-        );
-      }
     for (const who of names) console.log(`${who}: workerd CPU per path (narinfo + NAR) ${cpu[who].toFixed(2)} ms`);
     say(`cache statuses: ${[...new Set(results.worker.nar.map((x) => x.cache))]}`);
   } finally {
