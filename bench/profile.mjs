@@ -1,13 +1,14 @@
 // Where the time goes: a CPU profile (DevTools protocol) of the cache worker's isolate during one scenario,
 // printed as the functions with the most self time. Diagnostic only; `npm run bench` does not run it.
 //
-//   node bench/profile.mjs hit|miss|nar [seconds] [connections]
+//   node bench/profile.mjs hit|miss|nar|cold [seconds] [connections]
 //
 // Sets up like bench/run.mjs (S3 server, signed narinfos, a NAR), starts the cache worker with an inspector port,
 // runs the load (wrk for hit/miss, curl for nar) while the profiler samples, prints the summary and leaves the
 // .cpuprofile in the system temp dir (its path is printed) to open in Chrome DevTools. Under heavy load from other
 // processes the self times smear (samples land wherever the descheduled thread stood): profile on a quiet machine.
-import { createHash, randomFillSync } from "node:crypto";
+import { createHash, randomBytes, randomFillSync } from "node:crypto";
+import { narOfFile } from "./closure.mjs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
@@ -75,13 +76,23 @@ async function main() {
   const cacheWorker = await bundleCacheWorker(join(dir, "dist"), { env: WRANGLER_ENV, timeoutMs: 300_000 });
   const lib = await loadNarinfoLib(dir);
   const keys = makeKeyPair("nix-edge-bench-1");
-  const narinfos = await makeNarinfos(lib, keys.secretKey, scenario === "miss" ? 3000 : 1);
+  const narinfos = await makeNarinfos(lib, keys.secretKey, scenario === "miss" ? 3000 : scenario === "cold" ? 300 : 1);
   const s3 = await startS3(dir);
   try {
     await s3.client.createBucket(BUCKET);
     for (let i = 0; i < narinfos.length; i += 16)
       await Promise.all(narinfos.slice(i, i + 16).map((n) => s3.client.putObject(BUCKET, n.key, n.text)));
     let narKey;
+    // "cold": small NARs (as in section 8's closure), each asked once after its narinfo, one at a time as Nix 2.8 does.
+    const cold = [];
+    if (scenario === "cold") {
+      for (let i = 0; i < 300; i++) {
+        const nar = narOfFile(randomBytes(512 + Math.floor(Math.random() * 7680)));
+        const key = `nar/${lib.nix32Encode(createHash("sha256").update(nar).digest())}.nar`;
+        cold.push({ narinfo: narinfos[i].key, nar: key });
+        await s3.client.putObject(BUCKET, key, nar);
+      }
+    }
     if (scenario === "nar") {
       const bytes = Buffer.alloc(256 * 1024 ** 2);
       randomFillSync(bytes);
@@ -118,6 +129,16 @@ async function main() {
           paths,
           expect: "x-cache-status=MISS",
         });
+    } else if (scenario === "cold") {
+      load = async () => {
+        for (const p of cold)
+          for (const key of [p.narinfo, p.nar]) {
+            const r = await fetch(`${worker.url}/${key}`);
+            await r.arrayBuffer();
+            if (r.headers.get("x-cache-status") !== "MISS") throw new Error(`/${key}: not a miss`);
+          }
+        return { paths: cold.length };
+      };
     } else {
       load = () =>
         run("curl", ["-sS", "-f", "-o", "/dev/null", "-w", "%{speed_download}\n", `${worker.url}/${narKey}`]);

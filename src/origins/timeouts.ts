@@ -139,13 +139,14 @@ function rawChunks(t: Timed, size: { min: number; max: number }): ChunkSource {
 
 /**
  * The chunks of `body`. A body from withIdleTimeout that nobody read yet is read directly, under its timeout;
- * any other stream is read as it is (its own wrapper, if any, applies the timeout).
+ * any other stream is read as it is (its own wrapper, if any, applies the timeout). `whole`: the body is read
+ * into one buffer (src/streams/readBounded.ts), so its chunks are not kept for reuse and need not be large.
  */
-export function chunksOf(body: ReadableStream<Uint8Array>): ChunkSource {
+export function chunksOf(body: ReadableStream<Uint8Array>, whole = false): ChunkSource {
   const t = timedBodies.get(body);
   if (t && !t.claimed) {
     t.claimed = "chunks";
-    return rawChunks(t, PUMP_CHUNK);
+    return rawChunks(t, whole ? STREAM_CHUNK : PUMP_CHUNK);
   }
   const reader = body.getReader();
   return {

@@ -414,6 +414,25 @@ describe("§4 stalls and broken bodies", { timeout: 30_000 }, () => {
     expect(res.headers.get("server-timing")).toContain("stall.stub failed");
   });
 
+  it("a small NAR whose body stalls (stub) is bounded by betweenBytesTimeout before anything is sent", async () => {
+    // Verify-before-send reads the body whole (src/streams/readBounded.ts, straight from the origin's body): the
+    // idle timeout must hold there too, and the next origin's good copy is the answer.
+    const app = fixturePath("feas-app");
+    const good = fixtureBytes(app.xz.narPath);
+    stubOrigins((req) =>
+      hostOf(req) === "stall.stub"
+        ? new Response(stallingBody(good.slice(0, 64)), { headers: { "content-length": String(good.byteLength) } })
+        : fixtureUpstream("xz")(req),
+    );
+    const res = await call(
+      testEnv({ ORIGINS: [upstream("stall", { betweenBytesTimeout: 1 }), upstream("good")] }),
+      `/${app.xz.url}`,
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get("server-timing")).toContain("stall.stub failed");
+    expect(await bytesOf(res)).toEqual(good);
+  });
+
   it("504 only when every origin timed out; a stall and a 404 make a 502 (stubs)", async () => {
     const hash = "7".repeat(32);
     stubOrigins((req) =>
