@@ -108,6 +108,24 @@ export function base64DecodeAsNix(s: string): Uint8Array {
 }
 
 /**
+ * How many bytes base64DecodeAsNix would read from `s` after `start`, or -1 where it would refuse it: the same scan
+ * without the decoding, for a caller that only needs to know the value is well-formed (a narinfo's Sig lines at
+ * parse, bench/RESULTS.md, pure core).
+ */
+export function base64LengthAsNix(s: string, start: number): number {
+  let end = s.indexOf("=", start);
+  if (end < 0) end = s.length;
+  let chars = 0;
+  for (let i = start; i < end; i++) {
+    const code = s.charCodeAt(i);
+    if (code === NEWLINE) continue;
+    if (code >= 128 || BASE64_VALUES[code]! < 0) return -1;
+    chars++;
+  }
+  return Math.floor((chars * 6) / 8);
+}
+
+/**
  * Whether `s`, which base64DecodeAsNix read as `byteLength` bytes, is already what base64Encode writes for them:
  * the canonical length with its padding, and no bits set under the padding. Saves encoding a value only to find it
  * unchanged (Sig lines, on every narinfo parsed).
