@@ -46,6 +46,11 @@ function sortedByBaseName(paths: StorePath[]): StorePath[] {
  * (32, in every parsed store path) the hashes do; only otherwise are the base names built and compared.
  */
 function compareBaseNames(a: StorePath, b: StorePath): number {
+  // Most pairs of hashes differ in their first character: that decides without comparing strings.
+  if (a.hash.length === b.hash.length && a.hash.length > 0) {
+    const first = a.hash.charCodeAt(0) - b.hash.charCodeAt(0);
+    if (first !== 0) return first;
+  }
   if (a.hash === b.hash) return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   if (a.hash.length === b.hash.length) return a.hash < b.hash ? -1 : 1;
   const x = storePathBaseName(a);

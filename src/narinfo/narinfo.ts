@@ -145,13 +145,21 @@ function hasControl(s: string, start: number, end: number): boolean {
   return false;
 }
 
+/** Whether a control character follows the first '=' of `s`. */
+function hasControlAfterPad(s: string): boolean {
+  const pad = s.indexOf("=");
+  return pad >= 0 && hasControl(s, pad, s.length);
+}
+
 /**
  * Known keys whose values the parser below refuses on any control character anyway (sizes, names from a fixed set,
  * store path base names): they are not searched first, only a refused one is, so the message stays "control
- * character". Hashes are not among them: base64 reading stops at the first '=', whatever follows.
+ * character". StorePath and the hashes are read the same way, except for the one part of each that their parsers let
+ * through (the store directory, which is configuration; what follows a hash's first '=', which base64 reading stops
+ * at): only that part is searched once the value is read.
  */
 function isStrict(key: string): boolean {
-  return key === "Compression" || key === "FileSize" || key === "NarSize" || key === "References" || key === "Deriver";
+  return key !== "URL" && key !== "System" && key !== "CA";
 }
 
 /**
@@ -225,6 +233,7 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
       switch (key) {
         case "StorePath":
           storePath = parseStorePathIn(text, from, end, storeDir);
+          if (hasControl(text, from, from + storeDir.length)) throw lineError(i, "control character");
           break;
         case "URL":
           url = text.slice(from, end);
@@ -238,6 +247,7 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
         case "FileHash": {
           const value = text.slice(from, end);
           n.fileHash = parseNixHash(value);
+          if (hasControlAfterPad(value)) throw lineError(i, "control character");
           n.fileHashText = value;
           break;
         }
@@ -247,6 +257,7 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
         case "NarHash": {
           const value = text.slice(from, end);
           narHash = parseNixHash(value);
+          if (hasControlAfterPad(value)) throw lineError(i, "control character");
           narHashText = value;
           break;
         }
@@ -316,8 +327,13 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
 /** Up to this many References are de-duplicated by comparing each with those before it. */
 export const FEW_REFERENCES = 16;
 
+/** Whether `paths` holds `p`; the hashes' first characters are compared first, which rules out nearly all. */
 function includesStorePath(paths: StorePath[], p: StorePath): boolean {
-  for (let i = 0; i < paths.length; i++) if (paths[i]!.hash === p.hash && paths[i]!.name === p.name) return true;
+  const first = p.hash.charCodeAt(0);
+  for (let i = 0; i < paths.length; i++) {
+    const q = paths[i]!;
+    if (q.hash.charCodeAt(0) === first && q.hash === p.hash && q.name === p.name) return true;
+  }
   return false;
 }
 

@@ -724,6 +724,18 @@ describe("parseNarinfo reads the text in place exactly as the split-into-lines d
   });
 });
 
+describe("parseNarinfo searches StorePath for control characters only in the store directory", () => {
+  // The rest of a store path is checked character by character; only the configured directory is taken as given.
+  it.each(["/nix/st\tore", "/nix/store\x7f", "\x01", "/nix/store"])("store directory %j", (dir) => {
+    for (const text of [PROTOCOL_NARINFO, NIX_SIGNED_WITH_REFERENCE]) {
+      const moved = text.replace("StorePath: /nix/store/", `StorePath: ${dir}/`);
+      expect(result(() => parseNarinfo(moved, dir))).toEqual(result(() => referenceParseNarinfo(moved, dir)));
+    }
+    const moved = PROTOCOL_NARINFO.replace("StorePath: /nix/store/", `StorePath: ${dir}/`);
+    expect(typeof result(() => parseNarinfo(moved, dir))).toBe(dir === "/nix/store" ? "object" : "string");
+  });
+});
+
 describe("narinfoFingerprint sorts few references by insertion, more with the runtime's sort", () => {
   const n = parseNarinfo(PROTOCOL_NARINFO);
   // Hashes that are not 32 nix32 characters never come from a parse; those here hold characters ordered before the
