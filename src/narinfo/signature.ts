@@ -26,7 +26,7 @@ export function parseSignature(s: string): NarinfoSignature {
   const colon = s.indexOf(":");
   if (colon <= 0) throw new FormatError("signature", "expected 'name:base64'");
   const keyName = s.slice(0, colon);
-  if (NAME_SPACE.test(keyName)) throw new FormatError("signature", "name has whitespace or control characters");
+  if (nameHasSpace(s, colon)) throw new FormatError("signature", "name has whitespace or control characters");
   let sig: Uint8Array;
   try {
     sig = base64DecodeAsNix(s.slice(colon + 1));
@@ -108,15 +108,16 @@ const PRINTABLE_LAST = 0x7e;
 export function isWellFormedSignature(s: string): boolean {
   const colon = s.indexOf(":");
   if (colon <= 0) return false;
-  // Printable ASCII other than space holds no whitespace or control character; anything else asks the expression.
-  for (let i = 0; i < colon; i++) {
+  return !nameHasSpace(s, colon) && base64LengthAsNix(s, colon + 1) === SIGNATURE_BYTES;
+}
+
+/** NAME_SPACE.test(s.slice(0, end)), without the expression for a name of printable ASCII other than space. */
+function nameHasSpace(s: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
     const code = s.charCodeAt(i);
-    if (code < PRINTABLE_FIRST || code > PRINTABLE_LAST) {
-      if (NAME_SPACE.test(s.slice(0, colon))) return false;
-      break;
-    }
+    if (code < PRINTABLE_FIRST || code > PRINTABLE_LAST) return NAME_SPACE.test(s.slice(0, end));
   }
-  return base64LengthAsNix(s, colon + 1) === SIGNATURE_BYTES;
+  return false;
 }
 
 /**
@@ -127,11 +128,17 @@ export function isWellFormedSignature(s: string): boolean {
  * "bad-signature" — some were, none verified (including when NarHash is not sha256, which cannot
  * have a valid fingerprint).
  */
-export async function verifyNarinfo(
-  n: Narinfo,
-  keys: PublicKey[],
-  storeDir: string = STORE_DIR,
-): Promise<VerifyResult> {
+export function verifyNarinfo(n: Narinfo, keys: PublicKey[], storeDir: string = STORE_DIR): Promise<VerifyResult> {
+  // Not an async function: a promise chain costs the runtime less than an await (bench/RESULTS.md, pure core). What
+  // an async function would have thrown is a rejected promise here as well.
+  try {
+    return verifyNarinfoSignatures(n, keys, storeDir);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function verifyNarinfoSignatures(n: Narinfo, keys: PublicKey[], storeDir: string): Promise<VerifyResult> {
   // Only Sigs by a key named in `keys` are decoded; the others matter only to tell "unsigned" from
   // "no-trusted-key", and only when no trusted one is there.
   const candidates: { s: NarinfoSignature; k: PublicKey }[] = [];
@@ -154,20 +161,26 @@ export async function verifyNarinfo(
   }
   if (candidates.length === 0) {
     // A trusted key's Sig that did not parse is not well-formed either: only the others can decide.
-    return { valid: false, reason: others.some(isWellFormedSignature) ? "no-trusted-key" : "unsigned" };
+    return Promise.resolve({
+      valid: false,
+      reason: others.some(isWellFormedSignature) ? "no-trusted-key" : "unsigned",
+    });
   }
 
   let fingerprint: string;
   try {
     fingerprint = narinfoFingerprint(n, storeDir);
   } catch (e) {
-    if (e instanceof FormatError) return { valid: false, reason: "bad-signature" };
+    if (e instanceof FormatError) return Promise.resolve({ valid: false, reason: "bad-signature" });
     throw e;
   }
-  for (const { s, k } of candidates) {
-    if (await verifyFingerprint(fingerprint, s.sig, k)) return { valid: true, keyName: k.name };
-  }
-  return { valid: false, reason: "bad-signature" };
+  // One candidate after the other, until one verifies.
+  const from = (i: number): Promise<VerifyResult> => {
+    if (i === candidates.length) return Promise.resolve({ valid: false, reason: "bad-signature" });
+    const { s, k } = candidates[i]!;
+    return verifyFingerprint(fingerprint, s.sig, k).then((ok) => (ok ? { valid: true, keyName: k.name } : from(i + 1)));
+  };
+  return from(0);
 }
 
 // DER PKCS#8 PrivateKeyInfo header for an Ed25519 key (RFC 8410 §7): the 32-byte seed follows.
