@@ -33,13 +33,13 @@ import { parseContentAddress } from "./contentAddress";
 import { FormatError } from "./errors";
 import { type NixHash, parseNixHash, formatNixHash } from "./hash";
 import { nix32EncodedLength } from "./nix32";
-import { SIGNATURE_BYTES, formatSignature, parseSignature } from "./signature";
+import { SIGNATURE_BYTES, formatSignature, isWellFormedSignature, parseSignature } from "./signature";
 import {
   STORE_DIR,
   type StorePath,
   formatStorePath,
-  parseStorePath,
-  parseStorePathBaseName,
+  parseStorePathBaseNameIn,
+  parseStorePathIn,
   storePathBaseName,
 } from "./storePath";
 
@@ -119,14 +119,48 @@ const KNOWN_KEYS = new Set([
   "Sig",
   "CA",
 ]);
+/** The known keys by length: a line's key is recognised in place, without cutting it out of the text first. */
+const KNOWN_KEYS_BY_LENGTH: string[][] = [];
+for (const key of KNOWN_KEYS) (KNOWN_KEYS_BY_LENGTH[key.length] ??= []).push(key);
+
+/** The known key that the text from `start` to `colon` spells, if any. */
+function knownKeyIn(text: string, start: number, colon: number): string | undefined {
+  const candidates = KNOWN_KEYS_BY_LENGTH[colon - start];
+  if (candidates !== undefined) for (const key of candidates) if (text.startsWith(key, start)) return key;
+  return undefined;
+}
+
 const KEY = /^[A-Za-z][A-Za-z0-9-]*$/;
 const CONTROL = /[\x00-\x1f\x7f]/;
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+const DEL = 0x7f;
+
+/** CONTROL.test on the characters of `s` from `start` to `end`, read in place. */
+function hasControl(s: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const code = s.charCodeAt(i);
+    if (code < SPACE || code === DEL) return true;
+  }
+  return false;
+}
+
+/** Whether a control character follows the first '=' of `s`. */
+function hasControlAfterPad(s: string): boolean {
+  const pad = s.indexOf("=");
+  return pad >= 0 && hasControl(s, pad, s.length);
+}
+
 /**
  * Known keys whose values the parser below refuses on any control character anyway (sizes, names from a fixed set,
  * store path base names): they are not searched first, only a refused one is, so the message stays "control
- * character". Hashes are not among them: base64 reading stops at the first '=', whatever follows.
+ * character". StorePath and the hashes are read the same way, except for the one part of each that their parsers let
+ * through (the store directory, which is configuration; what follows a hash's first '=', which base64 reading stops
+ * at): only that part is searched once the value is read.
  */
-const STRICT_VALUES: ReadonlySet<string> = new Set(["Compression", "FileSize", "NarSize", "References", "Deriver"]);
+function isStrict(key: string): boolean {
+  return key !== "URL" && key !== "System" && key !== "CA";
+}
 
 /**
  * Parse as libstore/nar-info.cc (NarInfo::NarInfo) does in every supported Nix, so that nothing they all accept is
@@ -141,11 +175,15 @@ const STRICT_VALUES: ReadonlySet<string> = new Set(["Compression", "FileSize", "
  * - stricter than Nix where Nix would misread: a known key needs exactly ": ", control characters (CR of CRLF
  *   files) in a known field are refused.
  * The final newline may be missing (Nix requires it; the text is re-written with it before serving).
+ *
+ * The text is read in place, line by line with indexOf: keys, store paths and sizes are checked where they stand and
+ * only the values kept are cut out (bench/RESULTS.md, pure core).
  */
 export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinfo {
   if (text.length > MAX_NARINFO_LENGTH) throw new FormatError("narinfo", "larger than 1 MiB");
-  const body = text.endsWith("\n") ? text.slice(0, -1) : text;
-  if (body === "") throw new FormatError("narinfo", "empty");
+  // Where the lines end: before the final newline, if there is one.
+  const length = text.length > 0 && text.charCodeAt(text.length - 1) === NEWLINE ? text.length - 1 : text.length;
+  if (length === 0) throw new FormatError("narinfo", "empty");
 
   let storePath: StorePath | undefined;
   let url = "";
@@ -159,94 +197,119 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
     extra: [],
   };
 
-  const lines = body.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(":");
+  for (let i = 0, start = 0, end = 0; start <= length; i++, start = end + 1) {
+    end = text.indexOf("\n", start);
+    if (end < 0) end = length;
+    const colon = text.indexOf(":", start);
     // Nix takes the key up to the first ':' of the text and skips two characters after it; without a ':' or a
     // character after it on this line, it would read the next line as part of this one.
-    if (colon < 0 || colon === line.length - 1) throw lineError(i, "expected 'Key: value'");
-    const key = line.slice(0, colon);
-    if (!KNOWN_KEYS.has(key)) {
+    if (colon < 0 || colon >= end - 1) throw lineError(i, "expected 'Key: value'");
+    const from = colon + 2;
+    const key = knownKeyIn(text, start, colon);
+    if (key === undefined) {
       // Ignored by every Nix; kept for round-tripping (e.g. newer Nix's fields) when it can be written back.
-      const value = line.slice(colon + 2);
-      if (KEY.test(key) && line[colon + 1] === " " && !CONTROL.test(value)) n.extra.push([key, value]);
-      continue;
-    }
-    if (line[colon + 1] !== " ") throw lineError(i, "expected 'Key: value'");
-    const value = line.slice(colon + 2);
-    if (key === "Sig") {
-      // Dropped, not refused: a Sig Nix ≥ 2.34 cannot parse would make it reject the narinfo.
-      try {
-        const parsed = parseSignature(value);
-        // Written back as Nix writes it; most are already (then the line itself is kept, nothing is re-encoded).
-        const canonical = isCanonicalBase64(value.slice(parsed.keyName.length + 1), SIGNATURE_BYTES);
-        const sig = canonical ? value : formatSignature(parsed);
-        if (!n.sigs.includes(sig)) n.sigs.push(sig);
-      } catch (e) {
-        if (!(e instanceof FormatError)) throw e;
+      const name = text.slice(start, colon);
+      if (KEY.test(name) && text.charCodeAt(colon + 1) === SPACE && !hasControl(text, from, end)) {
+        n.extra.push([name, text.slice(from, end)]);
       }
       continue;
     }
-    const strict = STRICT_VALUES.has(key);
-    if (!strict && CONTROL.test(value)) throw lineError(i, "control character");
+    if (text.charCodeAt(colon + 1) !== SPACE) throw lineError(i, "expected 'Key: value'");
+    if (key === "Sig") {
+      const value = text.slice(from, end);
+      // Dropped, not refused: a Sig Nix ≥ 2.34 cannot parse would make it reject the narinfo. Only checked here,
+      // not decoded: verifying decodes the trusted key's Sig (src/narinfo/signature.ts, isWellFormedSignature).
+      if (!isWellFormedSignature(value)) continue;
+      // Written back as Nix writes it; most are already (then the line itself is kept, nothing is re-encoded).
+      const sig = isCanonicalBase64(value.slice(value.indexOf(":") + 1), SIGNATURE_BYTES)
+        ? value
+        : formatSignature(parseSignature(value));
+      if (!n.sigs.includes(sig)) n.sigs.push(sig);
+      continue;
+    }
+    const strict = isStrict(key);
+    if (!strict && hasControl(text, from, end)) throw lineError(i, "control character");
     try {
       switch (key) {
         case "StorePath":
-          storePath = parseStorePath(value, storeDir);
+          storePath = parseStorePathIn(text, from, end, storeDir);
+          if (hasControl(text, from, from + storeDir.length)) throw lineError(i, "control character");
           break;
         case "URL":
-          url = value;
+          url = text.slice(from, end);
           break;
-        case "Compression":
+        case "Compression": {
+          const value = text.slice(from, end);
           if (value !== "" && !KNOWN_COMPRESSIONS.has(value)) throw lineError(i, `unknown Compression '${value}'`);
           n.compression = value;
           break;
-        case "FileHash":
+        }
+        case "FileHash": {
+          const value = text.slice(from, end);
           n.fileHash = parseNixHash(value);
+          if (hasControlAfterPad(value)) throw lineError(i, "control character");
           n.fileHashText = value;
           break;
+        }
         case "FileSize":
-          n.fileSize = parseSize(value);
+          n.fileSize = parseSize(text, from, end);
           break;
-        case "NarHash":
+        case "NarHash": {
+          const value = text.slice(from, end);
           narHash = parseNixHash(value);
+          if (hasControlAfterPad(value)) throw lineError(i, "control character");
           narHashText = value;
           break;
+        }
         case "NarSize":
-          narSize = parseSize(value);
+          narSize = parseSize(text, from, end);
           haveNarSize = true;
           break;
         case "References": {
           if (n.references.length > 0) throw lineError(i, "duplicate References");
-          // A set in Nix: a repeated reference is one reference (the first one stays, in file order).
-          const seen = new Set<string>();
+          // A set in Nix: a repeated reference is one reference (the first one stays, in file order). The first few
+          // are compared one by one (no string hashed); a longer list takes a set of the base names.
           const refs: StorePath[] = [];
-          for (const token of value.split(" ")) {
-            if (token === "" || seen.has(token)) continue;
-            seen.add(token);
-            refs.push(parseStorePathBaseName(token));
+          let seen: Set<string> | undefined;
+          for (let tokenStart = from, tokenEnd = from; tokenStart <= end; tokenStart = tokenEnd + 1) {
+            tokenEnd = text.indexOf(" ", tokenStart);
+            if (tokenEnd < 0 || tokenEnd > end) tokenEnd = end;
+            if (tokenEnd === tokenStart) continue;
+            const ref = parseStorePathBaseNameIn(text, tokenStart, tokenEnd);
+            if (refs.length < FEW_REFERENCES) {
+              if (includesStorePath(refs, ref)) continue;
+            } else {
+              seen ??= new Set(refs.map(storePathBaseName));
+              const token = text.slice(tokenStart, tokenEnd);
+              if (seen.has(token)) continue;
+              seen.add(token);
+            }
+            refs.push(ref);
           }
           n.references = refs;
           break;
         }
-        case "Deriver":
+        case "Deriver": {
+          const value = text.slice(from, end);
           // nar-info.cc reads "unknown-deriver" as no deriver; kept verbatim for round-tripping.
-          if (value !== "unknown-deriver") parseStorePathBaseName(value);
+          if (value !== "unknown-deriver") parseStorePathBaseNameIn(text, from, end);
           n.deriver = value;
           break;
+        }
         case "System":
-          n.system = value;
+          n.system = text.slice(from, end);
           break;
-        case "CA":
+        case "CA": {
+          const value = text.slice(from, end);
           if (n.ca !== undefined && n.ca !== "") throw lineError(i, "duplicate CA");
           // Empty is no content address (ContentAddress::parseOpt).
           if (value !== "") parseContentAddress(value);
           n.ca = value;
           break;
+        }
       }
     } catch (e) {
-      if (e instanceof FormatError && strict && CONTROL.test(value)) throw lineError(i, "control character");
+      if (e instanceof FormatError && strict && hasControl(text, from, end)) throw lineError(i, "control character");
       if (e instanceof FormatError && e.what !== "narinfo") throw lineError(i, `${key}: ${e.message}`);
       throw e;
     }
@@ -261,19 +324,43 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
   return { storePath, url, narHash, narHashText, narSize, ...n };
 }
 
+/** Up to this many References are de-duplicated by comparing each with those before it. */
+export const FEW_REFERENCES = 16;
+
+/** Whether `paths` holds `p`; the hashes' first characters are compared first, which rules out nearly all. */
+function includesStorePath(paths: StorePath[], p: StorePath): boolean {
+  const first = p.hash.charCodeAt(0);
+  for (let i = 0; i < paths.length; i++) {
+    const q = paths[i]!;
+    if (q.hash.charCodeAt(0) === first && q.hash === p.hash && q.name === p.name) return true;
+  }
+  return false;
+}
+
 function lineError(index: number, detail: string): FormatError {
   return new FormatError("narinfo", `line ${index + 1}: ${detail}`);
 }
 
+const PLUS = 0x2b;
+const DIGIT_0 = 0x30;
+
 /**
  * Decimal digits with an optional '+', leading zeros allowed: what both Nix 2.3 (istream >>) and later
  * (boost::lexical_cast in string2Int) accept; no spaces, no '-'. Sizes beyond 2^53 (8 PiB) are not real NARs, so
- * a JS number holds every valid value exactly. Written back without sign or zeros.
+ * a JS number holds every valid value exactly. Written back without sign or zeros. Read in place from `start` to
+ * `end` of `s`; summing the digits gives Number()'s value wherever that is a safe integer, and a sum that is not one
+ * stays one (bench/RESULTS.md, pure core).
  */
-function parseSize(s: string): number {
-  if (!/^\+?[0-9]+$/.test(s)) throw new FormatError("size", `invalid size '${s}'`);
-  const n = Number(s);
-  if (!Number.isSafeInteger(n)) throw new FormatError("size", `size ${s} too large`);
+function parseSize(s: string, start: number, end: number): number {
+  let i = start < end && s.charCodeAt(start) === PLUS ? start + 1 : start;
+  if (i === end) throw new FormatError("size", `invalid size '${s.slice(start, end)}'`);
+  let n = 0;
+  for (; i < end; i++) {
+    const digit = s.charCodeAt(i) - DIGIT_0;
+    if (!(digit >= 0 && digit <= 9)) throw new FormatError("size", `invalid size '${s.slice(start, end)}'`);
+    n = n * 10 + digit;
+  }
+  if (!Number.isSafeInteger(n)) throw new FormatError("size", `size ${s.slice(start, end)} too large`);
   return n;
 }
 

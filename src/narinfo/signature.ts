@@ -1,4 +1,4 @@
-import { base64DecodeAsNix, base64Encode } from "./base64";
+import { base64DecodeAsNix, base64Encode, base64LengthAsNix } from "./base64";
 import { FormatError } from "./errors";
 import { narinfoFingerprint } from "./fingerprint";
 import { PUBLIC_KEY_BYTES, type PublicKey, type SecretKey } from "./keys";
@@ -13,6 +13,9 @@ export interface NarinfoSignature {
 
 export const SIGNATURE_BYTES = 64;
 
+/** What a key name may not contain: it could then never match a trusted-public-keys entry. */
+const NAME_SPACE = /[\s\x00-\x1f\x7f]/;
+
 /**
  * `<key name>:<base64>` split at the first ':' with Nix's lenient base64 (unpadded is fine), then exactly 64 bytes:
  * Nix ≥ 2.34 rejects the whole narinfo over a Sig it cannot split or decode (libutil/signature/local-keys.cc,
@@ -23,9 +26,7 @@ export function parseSignature(s: string): NarinfoSignature {
   const colon = s.indexOf(":");
   if (colon <= 0) throw new FormatError("signature", "expected 'name:base64'");
   const keyName = s.slice(0, colon);
-  // A name with whitespace or control characters could never match a trusted-public-keys entry.
-  if (/[\s\x00-\x1f\x7f]/.test(keyName))
-    throw new FormatError("signature", "name has whitespace or control characters");
+  if (nameHasSpace(s, colon)) throw new FormatError("signature", "name has whitespace or control characters");
   let sig: Uint8Array;
   try {
     sig = base64DecodeAsNix(s.slice(colon + 1));
@@ -69,29 +70,54 @@ function importVerifyKey(key: PublicKey): Promise<CryptoKey> {
 
 const UTF8 = new TextEncoder();
 
+/** Reused for the fingerprint's bytes (see verifyFingerprint); a larger fingerprint gets its own. */
+const scratch = new Uint8Array(16 * 1024);
+
 /**
  * Ed25519 signatures are over the fingerprint's UTF-8 bytes (libutil/signature/local-keys.cc, verifyDetached). Not
- * an async function: with the key imported already, the runtime's promise is returned as it is.
+ * an async function: with the key imported already, the runtime's promise is returned as it is. The bytes are then
+ * written into one reused buffer rather than a new one: Web Crypto copies the data when verify is called
+ * (docs/toolchain.md, "Web Crypto in workerd"), and a fresh buffer of a few hundred bytes costs more than encoding
+ * into it (bench/RESULTS.md, pure core).
  */
 export function verifyFingerprint(fingerprint: string, sig: Uint8Array, key: PublicKey): Promise<boolean> {
   if (key.key.length !== PUBLIC_KEY_BYTES)
     return Promise.reject(new FormatError("public key", `key is not ${PUBLIC_KEY_BYTES} bytes`));
   if (sig.length !== SIGNATURE_BYTES) return Promise.resolve(false);
-  const data = UTF8.encode(fingerprint);
   const imported = importedVerifyKeys.get(key.key);
-  if (imported) return crypto.subtle.verify(ED25519, imported, sig, data);
+  if (imported) return crypto.subtle.verify(ED25519, imported, sig, encodeIntoScratch(fingerprint));
+  const data = UTF8.encode(fingerprint);
   return importVerifyKey(key).then((k) => crypto.subtle.verify(ED25519, k, sig, data));
 }
 
-/** Whether `line` is a Sig that parseSignature accepts. */
-function isWellFormed(line: string): boolean {
-  try {
-    parseSignature(line);
-    return true;
-  } catch (e) {
-    if (e instanceof FormatError) return false;
-    throw e;
+/** UTF8.encode(s), as a view of the reused buffer when it fits: valid until the next call. */
+function encodeIntoScratch(s: string): Uint8Array {
+  // UTF-8 takes at most three bytes for each UTF-16 code unit.
+  if (s.length * 3 > scratch.length) return UTF8.encode(s);
+  const { written } = UTF8.encodeInto(s, scratch);
+  return scratch.subarray(0, written);
+}
+
+const PRINTABLE_FIRST = 0x21;
+const PRINTABLE_LAST = 0x7e;
+
+/**
+ * Whether parseSignature accepts `s`, found without decoding it: parseNarinfo asks this of every Sig line it reads,
+ * and only a trusted key's Sig is ever decoded, once, when verifying (bench/RESULTS.md, pure core).
+ */
+export function isWellFormedSignature(s: string): boolean {
+  const colon = s.indexOf(":");
+  if (colon <= 0) return false;
+  return !nameHasSpace(s, colon) && base64LengthAsNix(s, colon + 1) === SIGNATURE_BYTES;
+}
+
+/** NAME_SPACE.test(s.slice(0, end)), without the expression for a name of printable ASCII other than space. */
+function nameHasSpace(s: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const code = s.charCodeAt(i);
+    if (code < PRINTABLE_FIRST || code > PRINTABLE_LAST) return NAME_SPACE.test(s.slice(0, end));
   }
+  return false;
 }
 
 /**
@@ -102,11 +128,17 @@ function isWellFormed(line: string): boolean {
  * "bad-signature" — some were, none verified (including when NarHash is not sha256, which cannot
  * have a valid fingerprint).
  */
-export async function verifyNarinfo(
-  n: Narinfo,
-  keys: PublicKey[],
-  storeDir: string = STORE_DIR,
-): Promise<VerifyResult> {
+export function verifyNarinfo(n: Narinfo, keys: PublicKey[], storeDir: string = STORE_DIR): Promise<VerifyResult> {
+  // Not an async function: a promise chain costs the runtime less than an await (bench/RESULTS.md, pure core). What
+  // an async function would have thrown is a rejected promise here as well.
+  try {
+    return verifyNarinfoSignatures(n, keys, storeDir);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function verifyNarinfoSignatures(n: Narinfo, keys: PublicKey[], storeDir: string): Promise<VerifyResult> {
   // Only Sigs by a key named in `keys` are decoded; the others matter only to tell "unsigned" from
   // "no-trusted-key", and only when no trusted one is there.
   const candidates: { s: NarinfoSignature; k: PublicKey }[] = [];
@@ -129,20 +161,26 @@ export async function verifyNarinfo(
   }
   if (candidates.length === 0) {
     // A trusted key's Sig that did not parse is not well-formed either: only the others can decide.
-    return { valid: false, reason: others.some(isWellFormed) ? "no-trusted-key" : "unsigned" };
+    return Promise.resolve({
+      valid: false,
+      reason: others.some(isWellFormedSignature) ? "no-trusted-key" : "unsigned",
+    });
   }
 
   let fingerprint: string;
   try {
     fingerprint = narinfoFingerprint(n, storeDir);
   } catch (e) {
-    if (e instanceof FormatError) return { valid: false, reason: "bad-signature" };
+    if (e instanceof FormatError) return Promise.resolve({ valid: false, reason: "bad-signature" });
     throw e;
   }
-  for (const { s, k } of candidates) {
-    if (await verifyFingerprint(fingerprint, s.sig, k)) return { valid: true, keyName: k.name };
-  }
-  return { valid: false, reason: "bad-signature" };
+  // One candidate after the other, until one verifies.
+  const from = (i: number): Promise<VerifyResult> => {
+    if (i === candidates.length) return Promise.resolve({ valid: false, reason: "bad-signature" });
+    const { s, k } = candidates[i]!;
+    return verifyFingerprint(fingerprint, s.sig, k).then((ok) => (ok ? { valid: true, keyName: k.name } : from(i + 1)));
+  };
+  return from(0);
 }
 
 // DER PKCS#8 PrivateKeyInfo header for an Ed25519 key (RFC 8410 §7): the 32-byte seed follows.

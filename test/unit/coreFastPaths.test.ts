@@ -8,18 +8,48 @@ import {
   base16Encode,
   base64DecodeAsNix,
   base64Encode,
+  base64LengthAsNix,
   fromCharCodes,
   isCanonicalBase64,
 } from "../../src/narinfo/base64";
+import { parseContentAddress } from "../../src/narinfo/contentAddress";
 import { FormatError } from "../../src/narinfo/errors";
-import { narinfoFingerprint } from "../../src/narinfo/fingerprint";
+import { FEW_TO_SORT, narinfoFingerprint } from "../../src/narinfo/fingerprint";
 import { formatNixHash, parseNixHash, type NixHash } from "../../src/narinfo/hash";
 import { parsePublicKey, parseSecretKey, type PublicKey } from "../../src/narinfo/keys";
-import { formatNarinfo, parseNarinfo, withSignatures, type Narinfo } from "../../src/narinfo/narinfo";
+import {
+  FEW_REFERENCES,
+  formatNarinfo,
+  MAX_NARINFO_LENGTH,
+  parseNarinfo,
+  withSignatures,
+  type Narinfo,
+} from "../../src/narinfo/narinfo";
 import { isNix32, nix32Decode, nix32Encode } from "../../src/narinfo/nix32";
-import { signNarinfo, verifyNarinfo } from "../../src/narinfo/signature";
-import { formatStorePath, parseStorePathBaseName, storePathBaseName } from "../../src/narinfo/storePath";
-import { NIX_SIGNED_WITH_REFERENCE, NIX_TEST_PUBLIC_KEY, NIX_TEST_SECRET_KEY, PROTOCOL_NARINFO } from "./nixVectors";
+import {
+  formatSignature,
+  isWellFormedSignature,
+  parseSignature,
+  signFingerprint,
+  signNarinfo,
+  verifyFingerprint,
+  verifyNarinfo,
+} from "../../src/narinfo/signature";
+import {
+  formatStorePath,
+  parseStorePath,
+  parseStorePathBaseName,
+  parseStorePathName,
+  type StorePath,
+  storePathBaseName,
+} from "../../src/narinfo/storePath";
+import {
+  NIX_SIGNED_CONTENT_ADDRESSED,
+  NIX_SIGNED_WITH_REFERENCE,
+  NIX_TEST_PUBLIC_KEY,
+  NIX_TEST_SECRET_KEY,
+  PROTOCOL_NARINFO,
+} from "./nixVectors";
 
 const NIX32 = "0123456789abcdfghijklmnpqrsvwxyz";
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -91,6 +121,130 @@ function referenceBase64DecodeAsNix(s: string): Uint8Array {
 function referenceFingerprint(n: Narinfo, storeDir = "/nix/store"): string {
   const refs = [...new Set(n.references.map((r) => formatStorePath(r, storeDir)))].sort();
   return `1;${formatStorePath(n.storePath, storeDir)};${formatNixHash(n.narHash)};${n.narSize};${refs.join(",")}`;
+}
+
+function referenceParseStorePathName(s: string): string {
+  if (s.length === 0) throw new FormatError("store path", "name is empty");
+  if (s.length > 211) throw new FormatError("store path", "name is longer than 211 characters");
+  if (!/^[0-9a-zA-Z+\-._?=]+$/.test(s)) throw new FormatError("store path", "name has a forbidden character");
+  if (s === "." || s === ".." || s.startsWith(".-") || s.startsWith("..-")) {
+    throw new FormatError("store path", `name '${s}' is not allowed`);
+  }
+  return s;
+}
+
+function referenceParseStorePathBaseName(base: string): StorePath {
+  if (base.length < 33 || base[32] !== "-") throw new FormatError("store path", "base name is not '<hash>-<name>'");
+  const hash = base.slice(0, 32);
+  if (!referenceIsNix32(hash)) throw new FormatError("store path", "hash part is not 32 nix32 characters");
+  return { hash, name: referenceParseStorePathName(base.slice(33)) };
+}
+
+function referenceParseStorePath(path: string, storeDir: string): StorePath {
+  if (!path.startsWith(`${storeDir}/`)) throw new FormatError("store path", `path is not in ${storeDir}`);
+  return referenceParseStorePathBaseName(path.slice(storeDir.length + 1));
+}
+
+function referenceParseSignature(s: string): { keyName: string; sig: Uint8Array } {
+  const colon = s.indexOf(":");
+  if (colon <= 0) throw new FormatError("signature", "expected 'name:base64'");
+  const keyName = s.slice(0, colon);
+  if (/[\s\x00-\x1f\x7f]/.test(keyName))
+    throw new FormatError("signature", "name has whitespace or control characters");
+  const sig = outcome(() => referenceBase64DecodeAsNix(s.slice(colon + 1)));
+  if (typeof sig === "string") throw new FormatError("signature", "invalid base64");
+  if (sig.length !== 64) throw new FormatError("signature", "not 64 bytes");
+  return { keyName, sig };
+}
+
+/** parseNarinfo as it was written first: the text split into lines, each line cut into key and value. */
+function referenceParseNarinfo(text: string, storeDir = "/nix/store"): Narinfo {
+  const KNOWN = ["StorePath", "URL", "Compression", "FileHash", "FileSize", "NarHash", "NarSize", "References"];
+  KNOWN.push("Deriver", "System", "Sig", "CA");
+  const COMPRESSIONS = ["none", "br", "bzip2", "compress", "grzip", "gzip", "lrzip", "lz4", "lzip", "lzma"];
+  COMPRESSIONS.push("lzop", "xz", "zstd");
+  const STRICT = ["Compression", "FileSize", "NarSize", "References", "Deriver"];
+  const CONTROL = /[\x00-\x1f\x7f]/;
+  const lineError = (i: number, detail: string) => new FormatError("narinfo", `line ${i + 1}: ${detail}`);
+  const parseSize = (v: string) => {
+    if (!/^\+?[0-9]+$/.test(v)) throw new FormatError("size", `invalid size '${v}'`);
+    if (!Number.isSafeInteger(Number(v))) throw new FormatError("size", `size ${v} too large`);
+    return Number(v);
+  };
+  if (text.length > MAX_NARINFO_LENGTH) throw new FormatError("narinfo", "larger than 1 MiB");
+  const body = text.endsWith("\n") ? text.slice(0, -1) : text;
+  if (body === "") throw new FormatError("narinfo", "empty");
+  const f: Partial<Narinfo> & { narSizeSeen?: boolean } = { references: [], sigs: [], extra: [] };
+  const lines = body.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(":");
+    if (colon < 0 || colon === line.length - 1) throw lineError(i, "expected 'Key: value'");
+    const key = line.slice(0, colon);
+    const value = line.slice(colon + 2);
+    if (!KNOWN.includes(key)) {
+      if (/^[A-Za-z][A-Za-z0-9-]*$/.test(key) && line[colon + 1] === " " && !CONTROL.test(value)) {
+        f.extra!.push([key, value]);
+      }
+      continue;
+    }
+    if (line[colon + 1] !== " ") throw lineError(i, "expected 'Key: value'");
+    if (key === "Sig") {
+      const parsed = outcome(() => referenceParseSignature(value));
+      if (typeof parsed === "string") continue;
+      // Written back canonically: the line itself when it already is.
+      const sig = formatSignature(parsed);
+      if (!f.sigs!.includes(sig)) f.sigs!.push(sig);
+      continue;
+    }
+    const strict = STRICT.includes(key);
+    if (!strict && CONTROL.test(value)) throw lineError(i, "control character");
+    try {
+      if (key === "StorePath") f.storePath = referenceParseStorePath(value, storeDir);
+      else if (key === "URL") f.url = value;
+      else if (key === "Compression") {
+        if (value !== "" && !COMPRESSIONS.includes(value)) throw lineError(i, `unknown Compression '${value}'`);
+        f.compression = value;
+      } else if (key === "FileHash") [f.fileHash, f.fileHashText] = [parseNixHash(value), value];
+      else if (key === "FileSize") f.fileSize = parseSize(value);
+      else if (key === "NarHash") [f.narHash, f.narHashText] = [parseNixHash(value), value];
+      else if (key === "NarSize") [f.narSize, f.narSizeSeen] = [parseSize(value), true];
+      else if (key === "References") {
+        if (f.references!.length > 0) throw lineError(i, "duplicate References");
+        const tokens = [...new Set(value.split(" ").filter((t) => t !== ""))];
+        f.references = tokens.map(referenceParseStorePathBaseName);
+      } else if (key === "Deriver") {
+        if (value !== "unknown-deriver") referenceParseStorePathBaseName(value);
+        f.deriver = value;
+      } else if (key === "System") f.system = value;
+      else if (key === "CA") {
+        if (f.ca !== undefined && f.ca !== "") throw lineError(i, "duplicate CA");
+        if (value !== "") parseContentAddress(value);
+        f.ca = value;
+      }
+    } catch (e) {
+      if (e instanceof FormatError && strict && CONTROL.test(value)) throw lineError(i, "control character");
+      if (e instanceof FormatError && e.what !== "narinfo") throw lineError(i, `${key}: ${e.message}`);
+      throw e;
+    }
+  }
+  if (f.storePath === undefined) throw new FormatError("narinfo", "StorePath missing");
+  if (f.narHash === undefined) throw new FormatError("narinfo", "NarHash missing");
+  if (!f.url) throw new FormatError("narinfo", "URL missing");
+  if (!f.narSizeSeen) throw new FormatError("narinfo", "NarSize missing");
+  if (f.narSize === 0) throw new FormatError("narinfo", "NarSize is zero");
+  delete f.narSizeSeen;
+  return f as Narinfo;
+}
+
+/** What `f` gives: its value, or the exact message of the FormatError it threw. */
+function result<T>(f: () => T): T | string {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof FormatError) return `FormatError(${e.what}): ${e.message}`;
+    throw e;
+  }
 }
 
 function referenceHashText(h: NixHash, text: string): string {
@@ -385,5 +539,235 @@ describe("verifyNarinfo decodes only trusted keys' Sigs, with the same verdicts"
       expect(await verifyNarinfo(withSignatures(n, [sig]), [pk])).toEqual({ valid: true, keyName: name });
       expect((await verifyNarinfo({ ...withSignatures(n, [sig]), narSize: n.narSize + 1 }, [pk])).valid).toBe(false);
     }
+  });
+});
+
+describe("store paths read in place", () => {
+  it("parseStorePathName and parseStorePathBaseName agree with the expressions they replace", () => {
+    const NAME = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+-._?=";
+    const names = ["", ".", "..", "...", ".-", "..-", ".-x", "..-x", "...-", ".a", "a.", "-", "x".repeat(211)];
+    names.push("x".repeat(212), "a b", "a\tb", "é", "a/b", "a\u0100", ".\n", "..\x00");
+    for (let i = 0; i < 300; i++) {
+      const length = 1 + Math.floor(random() * 6);
+      // Mostly name characters, with the dots and dashes the special rules are about, now and then anything.
+      names.push(textOf(random() < 0.2 ? "./-a\x01 é" : random() < 0.5 ? ".-a" : NAME, length));
+    }
+    for (const name of names) {
+      expect(
+        result(() => parseStorePathName(name)),
+        JSON.stringify(name),
+      ).toEqual(result(() => referenceParseStorePathName(name)));
+      for (const hash of [textOf(NIX32, 32), textOf(NIX32, 31) + "e", textOf(NIX32, 31), "A".repeat(32)]) {
+        for (const base of [`${hash}-${name}`, `${hash}${name}`, hash]) {
+          expect(
+            result(() => parseStorePathBaseName(base)),
+            JSON.stringify(base),
+          ).toEqual(result(() => referenceParseStorePathBaseName(base)));
+          for (const dir of ["/nix/store", "/gnu/store", "/"]) {
+            for (const path of [`${dir}/${base}`, `${dir}${base}`, `${dir}//${base}`, dir]) {
+              expect(
+                result(() => parseStorePath(path, dir)),
+                JSON.stringify(path),
+              ).toEqual(result(() => referenceParseStorePath(path, dir)));
+            }
+          }
+        }
+      }
+    }
+    expect(names.filter((name) => result(() => parseStorePathName(name)) === name).length).toBeGreaterThan(100);
+  });
+});
+
+describe("Sig lines checked without decoding", () => {
+  it("base64LengthAsNix gives base64DecodeAsNix's length, or -1 where it throws", () => {
+    const vectors = ["", "=", "Zg", "Zg==", "Zm9v\nYg", "Zm9v Yg", "Zm9vé", "Zm-_", "=Zm9v", "Zm9vYg=garbage!"];
+    for (let length = 0; length < 100; length++) {
+      let s = random() < 0.5 ? textOf(B64, length) : base64Encode(bytesOf(length));
+      if (random() < 0.3) s = s.slice(0, length >> 1) + textOf("\n=*é \x01", 1) + s.slice(length >> 1);
+      vectors.push(s);
+    }
+    for (const s of vectors) {
+      for (const start of [0, 1, 3]) {
+        const decoded = outcome(() => base64DecodeAsNix(s.slice(start)));
+        expect(base64LengthAsNix(s, start), JSON.stringify([s, start])).toBe(
+          decoded instanceof Uint8Array ? decoded.length : -1,
+        );
+      }
+    }
+  });
+
+  it("isWellFormedSignature says whether parseSignature accepts the line", () => {
+    const payload = base64Encode(bytesOf(64));
+    const vectors = ["", ":", `:${payload}`, payload, `k:${payload}`, `k:${payload.replace(/=+$/, "")}`];
+    // Every kind of whitespace \s knows, control characters, and printable characters either side of them.
+    for (const c of [" ", "\t", "\n", "\v", "\f", "\r", "\u00a0", "\u1680", "\u2000", "\u2028", "\u3000", "\ufeff"]) {
+      vectors.push(`k${c}ey:${payload}`, `${c}:${payload}`);
+    }
+    for (const c of ["\x00", "\x1f", "\x7f", "\x80", "!", "~", "é", "\u0100", "="]) vectors.push(`k${c}:${payload}`);
+    for (let length = 60; length <= 68; length++) vectors.push(`key-1:${base64Encode(bytesOf(length))}`);
+    for (let i = 0; i < 200; i++) {
+      const name = textOf("ab-1.\u00a0 :\x01é", Math.floor(random() * 4));
+      let body = base64Encode(bytesOf(62 + Math.floor(random() * 5)));
+      if (random() < 0.3) body = body.replace(/=+$/, "");
+      if (random() < 0.3) body = body.slice(0, 40) + textOf("\n=*é ", 1) + body.slice(40);
+      vectors.push(`${name}:${body}`);
+    }
+    for (const s of vectors) {
+      expect(isWellFormedSignature(s), JSON.stringify(s)).toBe(
+        typeof outcome(() => referenceParseSignature(s)) !== "string",
+      );
+      expect(outcome(() => parseSignature(s))).toEqual(outcome(() => referenceParseSignature(s)));
+    }
+    expect(vectors.filter(isWellFormedSignature).length).toBeGreaterThan(15);
+    expect(vectors.filter((v) => !isWellFormedSignature(v)).length).toBeGreaterThan(100);
+  });
+});
+
+describe("parseNarinfo reads the text in place exactly as the split-into-lines definition", () => {
+  const BENCH_LIKE = (refs: string[]) =>
+    [
+      `StorePath: /nix/store/${refs[0] ?? "p5gijqp7kyjln2qid6ff9rldfc9x9sqh-bench-path-0"}`,
+      "URL: nar/1czf4m8q9awpi4ms05n5nfj1xkl16xx0v03x96di95yfk8m86zyk.nar.zst",
+      "Compression: zstd",
+      "FileHash: sha256:1czf4m8q9awpi4ms05n5nfj1xkl16xx0v03x96di95yfk8m86zyk",
+      "FileSize: 1559751",
+      "NarHash: sha256:1wdrl6zlkj99va21h8734iz6cg5qx17zxmknh9c1s231cq4w8fi3",
+      "NarSize: 4679255",
+      `References: ${refs.join(" ")}`,
+      "Deriver: yrmghj989ydv2cidi1sqcb0n00n58mm4-bench-path-0.drv",
+      `Sig: ${parseNarinfo(NIX_SIGNED_WITH_REFERENCE).sigs[0]!}`,
+      "",
+    ].join("\n");
+  const basePath = () => `${textOf(NIX32, 32)}-dep-${textOf("abc.-", 1 + Math.floor(random() * 3))}`;
+  /** References lists of every size around the point where de-duplication changes method, with repeats. */
+  const referenceLists = () => {
+    const lists: string[][] = [];
+    for (const count of [0, 1, 2, 6, FEW_REFERENCES - 1, FEW_REFERENCES, FEW_REFERENCES + 1, 40]) {
+      const pool = Array.from({ length: count }, basePath);
+      lists.push(
+        pool,
+        pool.concat(pool.slice(0, 3)),
+        pool.flatMap((p) => (random() < 0.3 ? [p, p] : [p])),
+      );
+    }
+    return lists;
+  };
+  const texts: string[] = [PROTOCOL_NARINFO, NIX_SIGNED_WITH_REFERENCE, NIX_SIGNED_CONTENT_ADDRESSED];
+  for (const refs of referenceLists()) texts.push(BENCH_LIKE(refs));
+  const mutate = (text: string): string => {
+    const lines = text.split("\n");
+    const i = Math.floor(random() * lines.length);
+    const line = lines[i]!;
+    const at = Math.floor(random() * (line.length + 1));
+    switch (Math.floor(random() * 9)) {
+      case 0: // a character of interest somewhere in a line
+        lines[i] = line.slice(0, at) + textOf("\x00\t\r\x7f :=+-/. aé0z", 1) + line.slice(at);
+        break;
+      case 1: // a character gone
+        lines[i] = line.slice(0, at) + line.slice(at + 1);
+        break;
+      case 2: // a line twice, or gone
+        lines.splice(i, random() < 0.5 ? 0 : 1, ...(random() < 0.5 ? [line] : []));
+        break;
+      case 3: // an unknown key, writable or not
+        lines.splice(i, 0, `${textOf("Xx-1 :é", 1 + Math.floor(random() * 5))}: ${textOf("ab\x01 ", 3)}`);
+        break;
+      case 4: // a size
+        lines[i] = `${random() < 0.5 ? "NarSize" : "FileSize"}: ${textOf("+-0123456789 ", Math.floor(random() * 20))}`;
+        break;
+      case 5: // a size near 2^53
+        lines[i] = `NarSize: ${["9007199254740991", "9007199254740992", "09007199254740993", "+1", "1e3"][at % 5]}`;
+        break;
+      case 6: // the final newline
+        return text.endsWith("\n") ? text.slice(0, -1) : `${text}\n`;
+      case 7: // a Compression
+        lines[i] = `Compression: ${["", "xz", "zstd", "x z", "gzip\r", "bzip2"][at % 6]}`;
+        break;
+      default: // a store path or hash in another spelling
+        lines[i] = [
+          `StorePath: /nix/store/${basePath()}`,
+          `StorePath: /nix/store//${basePath()}`,
+          `Deriver: ${basePath()}.drv`,
+          "Deriver: unknown-deriver",
+          `NarHash: sha256-${base64Encode(bytesOf(32)).replace(/=+$/, "")}`,
+          `FileHash: sha256:${base16Encode(bytesOf(32))}`,
+          `CA: fixed:r:sha256:${nix32Encode(bytesOf(32))}`,
+          "CA: ",
+        ][at % 8]!;
+    }
+    return lines.join("\n");
+  };
+  for (const text of [...texts]) {
+    let t = text;
+    for (let k = 0; k < 60; k++) {
+      t = random() < 0.3 ? text : t;
+      t = mutate(t);
+      texts.push(t);
+    }
+  }
+  texts.push("", "\n", "\n\n", "a", "a:", "a: ", ":", ": x", "StorePath", "x".repeat(MAX_NARINFO_LENGTH + 1));
+
+  it(`${texts.length} texts: the same narinfo, or the same error message`, () => {
+    for (const text of texts) {
+      expect(
+        result(() => parseNarinfo(text)),
+        JSON.stringify(text),
+      ).toEqual(result(() => referenceParseNarinfo(text)));
+      expect(result(() => parseNarinfo(text, "/gnu/store"))).toEqual(
+        result(() => referenceParseNarinfo(text, "/gnu/store")),
+      );
+    }
+    // Both kinds of outcome are there, and many different errors.
+    const outcomes = texts.map((t) => result(() => parseNarinfo(t)));
+    expect(outcomes.filter((o) => typeof o !== "string").length).toBeGreaterThan(150);
+    expect(new Set(outcomes.filter((o) => typeof o === "string")).size).toBeGreaterThan(30);
+  });
+});
+
+describe("parseNarinfo searches StorePath for control characters only in the store directory", () => {
+  // The rest of a store path is checked character by character; only the configured directory is taken as given.
+  it.each(["/nix/st\tore", "/nix/store\x7f", "\x01", "/nix/store"])("store directory %j", (dir) => {
+    for (const text of [PROTOCOL_NARINFO, NIX_SIGNED_WITH_REFERENCE]) {
+      const moved = text.replace("StorePath: /nix/store/", `StorePath: ${dir}/`);
+      expect(result(() => parseNarinfo(moved, dir))).toEqual(result(() => referenceParseNarinfo(moved, dir)));
+    }
+    const moved = PROTOCOL_NARINFO.replace("StorePath: /nix/store/", `StorePath: ${dir}/`);
+    expect(typeof result(() => parseNarinfo(moved, dir))).toBe(dir === "/nix/store" ? "object" : "string");
+  });
+});
+
+describe("narinfoFingerprint sorts few references by insertion, more with the runtime's sort", () => {
+  const n = parseNarinfo(PROTOCOL_NARINFO);
+  // Hashes that are not 32 nix32 characters never come from a parse; those here hold characters ordered before the
+  // '-' that follows a hash, where comparing hashes alone would give another order than comparing base names.
+  const path = (hashLength = 32): StorePath => ({
+    hash: hashLength === 32 ? textOf(NIX32.slice(0, 3), 32) : textOf("0+,", hashLength),
+    name: textOf("ab", 1 + Math.floor(random() * 2)),
+  });
+  it("in the same order as the definition, at every count around the switch, with repeats and shared hashes", () => {
+    for (let count = 0; count <= FEW_TO_SORT + 3; count++) {
+      for (let k = 0; k < 20; k++) {
+        // A three-letter alphabet: hashes and names collide often. Now and then a hash of another length (never
+        // from a parse, but the order must still be the base names').
+        const refs = Array.from({ length: count }, () => path(random() < 0.3 ? 1 + Math.floor(random() * 2) : 32));
+        const m = { ...n, references: refs.concat(refs.filter(() => random() < 0.2)) };
+        expect(narinfoFingerprint(m)).toBe(referenceFingerprint(m));
+      }
+    }
+  });
+});
+
+describe("verifyFingerprint encodes into one reused buffer", () => {
+  const sk = parseSecretKey(NIX_TEST_SECRET_KEY);
+  const pk = parsePublicKey(NIX_TEST_PUBLIC_KEY);
+  it("verifies calls made back to back, each over its own fingerprint", async () => {
+    const fingerprints = ["1;a", "1;/nix/store/é-ü;x", "x".repeat(10_000), "1;b"];
+    const sigs = await Promise.all(fingerprints.map((f) => signFingerprint(f, sk)));
+    await verifyFingerprint(fingerprints[0]!, sigs[0]!, pk); // the key imported
+    // All started before any is awaited: each must have taken its bytes when it was called.
+    const verdicts = fingerprints.map((f, i) => verifyFingerprint(f, sigs[i]!, pk));
+    const crossed = fingerprints.map((f, i) => verifyFingerprint(f, sigs[(i + 1) % sigs.length]!, pk));
+    expect(await Promise.all(verdicts)).toEqual([true, true, true, true]);
+    expect(await Promise.all(crossed)).toEqual([false, false, false, false]);
   });
 });
