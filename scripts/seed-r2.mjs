@@ -1,8 +1,7 @@
 // Uploads a directory laid out by `nix copy --to file://…` into the local R2 bucket that `wrangler dev` uses
 // (the same Miniflare persistence `wrangler r2 object put --local` writes to). Usable as a module and a CLI:
 //   node scripts/seed-r2.mjs <persist dir> <bucket name> <cache dir>
-import { readdir, readFile, stat } from "node:fs/promises";
-import http from "node:http";
+import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Miniflare } from "miniflare";
@@ -18,9 +17,8 @@ async function* walk(dir) {
   }
 }
 
-// The objects go in through a worker's own R2 binding, each file as one request body sent with node's http client to
-// Miniflare's address: Miniflare's node-side `getR2Bucket()` proxy passes a body through its own
-// serialisation, and `dispatchFetch` through undici, each of which takes seconds of CPU per 100 MiB.
+// The objects go in through a worker's own R2 binding, each file as one request body: Miniflare's node-side
+// `getR2Bucket()` proxy passes a body through its own serialisation, which takes seconds per 100 MiB.
 const SEEDER = `export default {
   async fetch(request, env) {
     const key = decodeURIComponent(new URL(request.url).pathname.slice(1));
@@ -33,26 +31,6 @@ const SEEDER = `export default {
   },
 };`;
 
-/**
- * PUTs the file at `path` to `url` as the request body.
- * @param {URL} url
- * @param {Record<string, string | number>} headers
- * @param {string} path
- * @returns {Promise<{ status: number, body: string }>}
- */
-function put(url, headers, path) {
-  return new Promise((resolvePromise, reject) => {
-    const request = http.request(url, { method: "PUT", headers }, (response) => {
-      let body = "";
-      response.on("data", (d) => (body += d));
-      response.on("end", () => resolvePromise({ status: response.statusCode ?? 0, body }));
-      response.on("error", reject);
-    });
-    request.on("error", reject);
-    readFile(path).then((body) => request.end(body), reject);
-  });
-}
-
 /** Puts every file under `cacheDir` into `bucket`, keyed by its path relative to `cacheDir`. Returns the keys. */
 export async function seedR2({ persistTo, bucket, cacheDir, prefix = "" }) {
   const mf = new Miniflare({
@@ -64,13 +42,15 @@ export async function seedR2({ persistTo, bucket, cacheDir, prefix = "" }) {
   });
   const keys = [];
   try {
-    const base = await mf.ready;
     for await (const path of walk(cacheDir)) {
       const key = prefix + relative(cacheDir, path).split("\\").join("/");
-      const { size } = await stat(path);
-      const headers = { "content-type": contentTypeFor(key), "content-length": size, "x-length": String(size) };
-      const answer = await put(new URL(`/${encodeURIComponent(key)}`, base), headers, path);
-      if (answer.status !== 204) throw new Error(`seeding ${key}: ${answer.status} ${answer.body}`);
+      const body = await readFile(path);
+      const response = await mf.dispatchFetch(`http://seed/${encodeURIComponent(key)}`, {
+        method: "PUT",
+        body,
+        headers: { "content-type": contentTypeFor(key), "x-length": String(body.byteLength) },
+      });
+      if (response.status !== 204) throw new Error(`seeding ${key}: ${response.status} ${await response.text()}`);
       keys.push(key);
     }
   } finally {
