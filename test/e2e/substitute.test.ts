@@ -527,72 +527,74 @@ const expectSubstitutedFrom = expectSubstituted;
 const withWorkerFor = withWorker;
 
 describe.concurrent("S3 chain", () => {
+  // This chain's closure, Nix client and HTTP upstream, for both of its suites. The names shadow the file-level ones
+  // (the HTTP and R2 chain's), so the scenarios below read like the ones above and cannot reach the other chain's
+  // paths. (Declared in the first suite alone, they once left (9b) below on the file-level names: it deleted and
+  // substituted the other chain's paths while that chain ran, which failed either chain now and then.)
+  let closure: Closure;
+  let nix: NixClient;
+  let upstream: CountingServer;
+  const allPaths = () => closure.paths.map((p) => p.storePath);
+  const pathsOf = (...roles: string[]) => closure.paths.filter((p) => roles.includes(p.role));
+  const substitute = (
+    label: string,
+    paths: readonly string[],
+    worker: WorkerHandle,
+    options?: Record<string, string>,
+  ) => substituteWith(label, paths, worker, options, nix);
+  const expectSubstituted = (r: RunResult, paths: readonly CachePath[], worker: WorkerHandle) =>
+    expectSubstitutedFrom(r, paths, worker, closure);
+  const withWorker = <T>(
+    name: string,
+    opts: { origins: unknown[]; vars?: Record<string, string>; persistTo?: string },
+    fn: (worker: WorkerHandle) => Promise<T>,
+  ) => withWorkerFor(name, { ...opts, closure }, fn);
+  let s3: S3Server;
+  let proxy: CountingServer;
+  let bucket: string;
+  const S3_VARS = {
+    S3_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
+    S3_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
+  };
+  const s3Origin = (name: string) => ({
+    type: "s3",
+    name,
+    endpoint: proxy.url,
+    bucket,
+    region: S3_CREDENTIALS.region,
+    requesterPays: true,
+    credentials: "S3",
+  });
+
+  beforeAll(async () => {
+    closure = s3Closure;
+    nix = nixClient(closure.publicKey, join(work, "s3-chain"));
+    upstream = await startStaticServer(closure.cacheDir);
+    s3 = await timed("start S3 server (scripts/s3-origin.sh)", () => startS3(join(work, "s3-origin")));
+    proxy = await startCountingProxy(s3.port);
+    bucket = `nix-e2e-${closure.salt.slice(0, 12)}`;
+    // Uploaded straight to S3 (not through the proxy) with aws4fetch, so the proxy counts only the worker's requests.
+    const client = s3For(s3.endpoint);
+    await timed("upload the cache to S3 (s3-client.mjs)", async () => {
+      await client.createBucket(bucket);
+      await client.uploadDir(bucket, closure.cacheDir);
+    });
+    // The signature check is real: the wrong secret is refused by the server itself.
+    const wrong = await s3For(s3.endpoint, "not-the-secret").getObject(bucket, closure.byRole.dep.narinfoKey);
+    const body = await wrong.text();
+    expect(wrong.status, body).toBe(403);
+    expect(body).toContain("SignatureDoesNotMatch");
+  });
+
+  afterAll(async () => {
+    // Each scenario stops its own worker; the file's afterAll stops any left (stopping all here would stop
+    // the other chain's).
+    await upstream?.close();
+    await proxy?.close();
+    await s3?.stop();
+  });
+
   describe.sequential("issue 3: S3 origin (real Swift s3api, SigV4) through the worker", () => {
-    // This chain's closure, Nix client and HTTP upstream. The names shadow the file-level ones (the HTTP and R2
-    // chain's), so the scenarios below read like the ones above and cannot reach the other chain's paths.
-    let closure: Closure;
-    let nix: NixClient;
-    let upstream: CountingServer;
-    const allPaths = () => closure.paths.map((p) => p.storePath);
-    const pathsOf = (...roles: string[]) => closure.paths.filter((p) => roles.includes(p.role));
-    const substitute = (
-      label: string,
-      paths: readonly string[],
-      worker: WorkerHandle,
-      options?: Record<string, string>,
-    ) => substituteWith(label, paths, worker, options, nix);
-    const expectSubstituted = (r: RunResult, paths: readonly CachePath[], worker: WorkerHandle) =>
-      expectSubstitutedFrom(r, paths, worker, closure);
-    const withWorker = <T>(
-      name: string,
-      opts: { origins: unknown[]; vars?: Record<string, string>; persistTo?: string },
-      fn: (worker: WorkerHandle) => Promise<T>,
-    ) => withWorkerFor(name, { ...opts, closure }, fn);
-    let s3: S3Server;
-    let proxy: CountingServer;
-    let bucket: string;
-    const S3_VARS = {
-      S3_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
-      S3_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
-    };
-    const s3Origin = (name: string) => ({
-      type: "s3",
-      name,
-      endpoint: proxy.url,
-      bucket,
-      region: S3_CREDENTIALS.region,
-      requesterPays: true,
-      credentials: "S3",
-    });
-
-    beforeAll(async () => {
-      closure = s3Closure;
-      nix = nixClient(closure.publicKey, join(work, "s3-chain"));
-      upstream = await startStaticServer(closure.cacheDir);
-      s3 = await timed("start S3 server (scripts/s3-origin.sh)", () => startS3(join(work, "s3-origin")));
-      proxy = await startCountingProxy(s3.port);
-      bucket = `nix-e2e-${closure.salt.slice(0, 12)}`;
-      // Uploaded straight to S3 (not through the proxy) with aws4fetch, so the proxy counts only the worker's requests.
-      const client = s3For(s3.endpoint);
-      await timed("upload the cache to S3 (s3-client.mjs)", async () => {
-        await client.createBucket(bucket);
-        await client.uploadDir(bucket, closure.cacheDir);
-      });
-      // The signature check is real: the wrong secret is refused by the server itself.
-      const wrong = await s3For(s3.endpoint, "not-the-secret").getObject(bucket, closure.byRole.dep.narinfoKey);
-      const body = await wrong.text();
-      expect(wrong.status, body).toBe(403);
-      expect(body).toContain("SignatureDoesNotMatch");
-    });
-
-    afterAll(async () => {
-      // Each scenario stops its own worker; the file's afterAll stops any left (stopping all here would stop
-      // the other chain's).
-      await upstream?.close();
-      await proxy?.close();
-      await s3?.stop();
-    });
-
     it("(4) S3 alone: the whole closure substitutes and verifies", async () => {
       await timed("(4) S3 only", () =>
         withWorker("s3-only", { origins: [s3Origin("s3")], vars: S3_VARS }, async (w) => {
@@ -761,6 +763,8 @@ describe.concurrent("S3 chain", () => {
 
   describe.sequential("issue 9, on this chain's closure: a cut transfer resumed by Nix", () => {
     it("(9b) a cut transfer, resumed by Nix with Range against an origin that ignores Range, completes", async () => {
+      // Its scenario's paths are this chain's: the other chain substitutes its own at the same time.
+      expect(closure.salt, "(9b) works on the S3 chain's closure").toBe(s3Closure.salt);
       await timed("(9b) resume against an origin ignoring Range", async () => {
         const { big } = closure.byRole;
         const plain = await startStaticServer(closure.cacheDir, {
