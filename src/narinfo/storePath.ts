@@ -15,12 +15,17 @@ const STORE_PATH_NAME_MAX_LEN = 211;
 
 /** The hash part of a store path, as in `/<hash>.narinfo` (libstore/path.cc, StorePath::StorePath). */
 export function parseStorePathHash(s: string): string {
-  // 32 digits are exactly 160 bits, so the alphabet is all there is to check.
-  if (s.length !== STORE_PATH_HASH_LEN || !isNix32Digits(s, 0, s.length)) {
-    throw new FormatError("store path", "hash part is not 32 nix32 characters");
-  }
+  if (s.length !== STORE_PATH_HASH_LEN) throw hashError();
+  checkHash(s, 0);
   return s;
 }
+
+/** The 32 characters of `s` from `start` on are a store path hash (their alphabet: isNix32Digits). */
+function checkHash(s: string, start: number): void {
+  if (!isNix32Digits(s, start, start + STORE_PATH_HASH_LEN)) throw hashError();
+}
+
+const hashError = () => new FormatError("store path", "hash part is not 32 nix32 characters");
 
 /** libstore/path.cc, checkName: the same rules as the nameRegexStr in path-regex.hh. */
 export function parseStorePathName(s: string): string {
@@ -74,7 +79,7 @@ export function parseStorePathBaseNameIn(s: string, start: number, end: number):
   if (end - start < STORE_PATH_HASH_LEN + 1 || s.charCodeAt(hashEnd) !== DASH) {
     throw new FormatError("store path", "base name is not '<hash>-<name>'");
   }
-  if (!isNix32Digits(s, start, hashEnd)) throw new FormatError("store path", "hash part is not 32 nix32 characters");
+  checkHash(s, start);
   checkName(s, hashEnd + 1, end);
   return { hash: s.slice(start, hashEnd), name: s.slice(hashEnd + 1, end) };
 }
