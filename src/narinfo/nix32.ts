@@ -63,19 +63,9 @@ export function nix32Decode(s: string): Uint8Array {
 }
 
 /**
- * True when `s` is canonical nix32 text, i.e. exactly when nix32Decode would accept it: a length some byte count
- * encodes to, the alphabet, and no set bits beyond the last byte. Checked without decoding (no allocation, no
- * exception); its alphabet check, isNix32Digits, runs on every store path a narinfo names.
+ * Whether the characters of `s` from `start` to `end` are all in the nix32 alphabet (read in place, no copy): runs on
+ * every store path a narinfo names, whose 32 digits are exactly 160 bits, so the alphabet is all there is to check.
  */
-export function isNix32(s: string): boolean {
-  const size = Math.floor((s.length * 5) / 8);
-  if (nix32EncodedLength(size) !== s.length || !isNix32Digits(s, 0, s.length)) return false;
-  // The first character is the most significant digit; its bits beyond size * 8 must be zero.
-  const extra = s.length * 5 - size * 8;
-  return extra === 0 || NIX32_VALUES[s.charCodeAt(0)]! >> (5 - extra) === 0;
-}
-
-/** Whether the characters of `s` from `start` to `end` are all in the nix32 alphabet (read in place, no copy). */
 export function isNix32Digits(s: string, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
     const code = s.charCodeAt(i);

@@ -25,7 +25,7 @@ import {
   withSignatures,
   type Narinfo,
 } from "../../src/narinfo/narinfo";
-import { isNix32, nix32Decode, nix32Encode } from "../../src/narinfo/nix32";
+import { isNix32Digits, nix32Decode, nix32Encode } from "../../src/narinfo/nix32";
 import {
   formatSignature,
   isWellFormedSignature,
@@ -256,18 +256,21 @@ function referenceHashText(h: NixHash, text: string): string {
 // --- vectors ---
 
 describe("nix32", () => {
-  it("isNix32 accepts exactly what nix32Decode accepts", () => {
+  it("isNix32Digits accepts exactly the alphabet, in place: the characters from start to end", () => {
     const vectors = ["", "0", "00", "z", "zz", "e", "A", "é", "\u0100", " ", "0".repeat(32), "0".repeat(33)];
-    // Every digit in first place (it carries the bits beyond the last byte) at each hash length, and near them.
-    for (const length of [1, 2, 8, 25, 26, 27, 32, 51, 52, 53, 103, 104]) {
-      for (const first of NIX32) vectors.push(first + textOf(NIX32, length - 1));
-      vectors.push(textOf(NIX32, length - 1) + "e", "t" + textOf(NIX32, length - 1), textOf(NIX32, length) + "\n");
+    for (const length of [1, 2, 25, 32, 52, 104]) {
+      vectors.push(textOf(NIX32, length), textOf(NIX32, length - 1) + "e", "t" + textOf(NIX32, length - 1));
+      vectors.push(textOf(NIX32, length) + "\n", textOf(B64, length));
     }
-    for (let length = 0; length <= 120; length++) vectors.push(textOf(NIX32, length));
-    for (const s of vectors) expect(isNix32(s), JSON.stringify(s)).toBe(referenceIsNix32(s));
+    const inAlphabet = (s: string) => [...s].every((c) => NIX32.includes(c));
+    for (const s of vectors) {
+      expect(isNix32Digits(s, 0, s.length), JSON.stringify(s)).toBe(inAlphabet(s));
+      // The same characters inside a longer text with foreign ones around them.
+      expect(isNix32Digits(`-${s}-`, 1, s.length + 1), JSON.stringify(s)).toBe(inAlphabet(s));
+    }
     // Not all one answer: both kinds of vector are there.
-    expect(vectors.filter(isNix32).length).toBeGreaterThan(100);
-    expect(vectors.filter((s) => !isNix32(s)).length).toBeGreaterThan(100);
+    expect(vectors.filter(inAlphabet).length).toBeGreaterThan(5);
+    expect(vectors.filter((s) => !inAlphabet(s)).length).toBeGreaterThan(5);
   });
 
   it("nix32Encode writes what the character-at-a-time definition writes, at every length", () => {
