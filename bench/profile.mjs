@@ -2,7 +2,10 @@
 // printed as the functions with the most self time. Diagnostic only; `npm run bench` does not run it.
 //
 //   node bench/profile.mjs hit|miss|nar|cold [seconds] [connections]
+//   node bench/profile.mjs core [seconds] [operation]
 //
+// `core` profiles the pure-core worker of section 4 (workers/core-bench.ts) looping one operation (default
+// "parse+verify"; "verify" leaves parse out), for the functions of src/narinfo/ beside the runtime's Ed25519 call.
 // Sets up like bench/run.mjs (S3 server, signed narinfos, a NAR), starts the cache worker with an inspector port,
 // runs the load (wrk for hit/miss, curl for nar) while the profiler samples, prints the summary and leaves the
 // .cpuprofile in the system temp dir (its path is printed) to open in Chrome DevTools. Under heavy load from other
@@ -15,13 +18,24 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { loadNarinfoLib, makeKeyPair, makeNarinfos } from "./lib/narinfos.mjs";
 import { s3CacheWorkerBindings, startS3, startWorker, stopAll } from "./lib/services.mjs";
-import { COMPATIBILITY_DATE, WRANGLER_ENV, bundleCacheWorker, freePort, run, say, sleep } from "./lib/util.mjs";
+import { build } from "esbuild";
+import {
+  COMPATIBILITY_DATE,
+  REPO_ROOT,
+  WRANGLER_ENV,
+  bundleCacheWorker,
+  freePort,
+  run,
+  say,
+  sleep,
+} from "./lib/util.mjs";
 import { wrk } from "./lib/wrk.mjs";
 
 const scenario = process.argv[2] ?? "hit";
 const seconds = Number(process.argv[3] ?? 5);
 // wrk connections for hit/miss (default 32 and 8); the miss targets are at 1 (bench/RESULTS.md, section 2).
-const connections = process.argv[4] === undefined ? undefined : Number(process.argv[4]);
+const connections = scenario === "core" || process.argv[4] === undefined ? undefined : Number(process.argv[4]);
+const coreOp = scenario === "core" ? (process.argv[4] ?? "parse+verify") : undefined;
 const BUCKET = "nix-cache-bench";
 
 function devtools(url) {
@@ -45,6 +59,21 @@ function devtools(url) {
       }),
     close: () => ws.close(),
   };
+}
+
+/** The pure-core worker (workers/core-bench.ts), bundled as bench/run.mjs bundles it. */
+async function bundleCoreWorker(dir) {
+  const outfile = join(dir, "core-bench.js");
+  await build({
+    entryPoints: [join(REPO_ROOT, "bench", "workers", "core-bench.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    outfile,
+    logLevel: "error",
+  });
+  return outfile;
 }
 
 function summarize(profile, top = 30) {
@@ -73,7 +102,10 @@ function summarize(profile, top = 30) {
 async function main() {
   const dir = await mkdtemp(join(os.tmpdir(), "nix-edge-profile-"));
   say(`profiling "${scenario}" in ${dir}`);
-  const cacheWorker = await bundleCacheWorker(join(dir, "dist"), { env: WRANGLER_ENV, timeoutMs: 300_000 });
+  const cacheWorker =
+    scenario === "core"
+      ? await bundleCoreWorker(dir)
+      : await bundleCacheWorker(join(dir, "dist"), { env: WRANGLER_ENV, timeoutMs: 300_000 });
   const lib = await loadNarinfoLib(dir);
   const keys = makeKeyPair("nix-edge-bench-1");
   const narinfos = await makeNarinfos(lib, keys.secretKey, scenario === "miss" ? 3000 : scenario === "cold" ? 300 : 1);
@@ -104,8 +136,9 @@ async function main() {
       scriptPath: cacheWorker,
       compatibilityDate: COMPATIBILITY_DATE,
       inspectorPort,
-      bindings: s3CacheWorkerBindings(s3, BUCKET, keys.publicKey),
-      kvNamespaces: { DENYLIST: "denylist" },
+      ...(scenario === "core"
+        ? { bindings: { NARINFO: narinfos[0].text, PUBLIC_KEY: keys.publicKey, SECRET_KEY: keys.secretKey } }
+        : { bindings: s3CacheWorkerBindings(s3, BUCKET, keys.publicKey), kvNamespaces: { DENYLIST: "denylist" } }),
     });
     const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
     const dt = devtools(targets[0].webSocketDebuggerUrl);
@@ -129,6 +162,18 @@ async function main() {
           paths,
           expect: "x-cache-status=MISS",
         });
+    } else if (scenario === "core") {
+      load = async () => {
+        const until = Date.now() + seconds * 1000;
+        let n = 0;
+        while (Date.now() < until) {
+          const r = await fetch(`${worker.url}/?op=${encodeURIComponent(coreOp)}&n=1000`);
+          if (!r.ok) throw new Error(`core ${coreOp}: HTTP ${r.status} ${await r.text()}`);
+          await r.arrayBuffer();
+          n += 1000;
+        }
+        return { op: coreOp, n };
+      };
     } else if (scenario === "cold") {
       load = async () => {
         for (const p of cold)

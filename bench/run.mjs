@@ -49,14 +49,14 @@ const PROFILE = SMOKE
       hit: { threads: 2, connections: 32, warmupS: 1, seconds: 1, rounds: 1 },
       miss: { concurrencies: [4], seconds: 1, rounds: 1, keys: 1500 },
       nar: { bytes: 16 * 1024 ** 2, rounds: 1 },
-      core: { rounds: 1, targetMs: 10 },
+      core: { rounds: 1, targetMs: 10, slices: 2 },
       slow: { bytes: 16 * 1024 ** 2, rate: "2M" },
     }
   : {
       hit: { threads: 2, connections: 32, warmupS: 2, seconds: 4, rounds: 5 },
       miss: { concurrencies: [1, 8], seconds: 4, rounds: 3, keys: 9000 },
       nar: { bytes: 1024 ** 3, rounds: 3 },
-      core: { rounds: 7, targetMs: 100 },
+      core: { rounds: 11, targetMs: 100, slices: 20 },
       slow: { bytes: 256 * 1024 ** 2, rate: "2M" },
     };
 
@@ -215,13 +215,13 @@ async function benchCore(worker) {
   const [whole, floor] = ["parse+verify", "ed25519-verify (runtime)"];
   // The runtime's clock moves in whole milliseconds (docs/toolchain.md, Benchmarks): for the difference of two ~55 µs
   // operations to be read to a fraction of a microsecond, the pair runs ~5 loops' worth (~0.5 s per operation, slices
-  // of ~50 ms).
+  // of ~25 ms: the finer the alternation, the less a change in the machine's load falls on one side).
   const pairN = 5 * sizes[floor];
   const oursPerRound = [];
   for (let i = 0; i < P.rounds; i++) {
     for (const op of ops) perOp[op].push(((await call(op, sizes[op])) / sizes[op]) * 1000);
     const r = await fetch(
-      `${worker.url}/?a=${encodeURIComponent(whole)}&b=${encodeURIComponent(floor)}&n=${pairN}&slices=10`,
+      `${worker.url}/?a=${encodeURIComponent(whole)}&b=${encodeURIComponent(floor)}&n=${pairN}&slices=${P.slices}`,
     );
     if (!r.ok) throw new Error(`core bench ${whole} − ${floor}: HTTP ${r.status} ${await r.text()}`);
     const p = /** @type {{ n: number, msA: number, msB: number }} */ (await r.json());
@@ -240,6 +240,7 @@ async function benchCore(worker) {
     minUs: Math.min(...oursPerRound),
     n: pairN,
     rounds: P.rounds,
+    slices: P.slices,
     perRound: oursPerRound,
   };
   say(

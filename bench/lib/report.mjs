@@ -361,7 +361,7 @@ export function renderResults(r) {
       "runtime's clock moves in whole milliseconds; rounds interleave the operations). The `(runtime)` " +
       "rows are the bare Web Crypto call over the same fingerprint: the floor no code of ours can " +
       "go under. The target is on our share: in each round, parse+verify and the runtime's bare verify " +
-      "run n times each in one request, in 10 alternating slices of n/10 (~50 ms each) (`workers/core-bench.ts`, " +
+      `run n times each in one request, in ${c.ours?.slices ?? 10} alternating slices (\`workers/core-bench.ts\`, ` +
       "`pair`), and the difference of the two is taken there; the row gives the median of those per-round " +
       "differences and the smallest one.",
   );

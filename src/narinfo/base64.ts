@@ -34,7 +34,7 @@ export function base64Encode(bytes: Uint8Array): string {
  * A string from character codes, in one piece: appending one character at a time builds a chain of string pieces
  * that every later use (comparison, hashing, encoding) has to flatten first (bench/RESULTS.md, pure core).
  */
-export function fromCharCodes(codes: number[]): string {
+export function fromCharCodes(codes: number[] | Uint8Array): string {
   if (codes.length <= MAX_ARGUMENTS) return String.fromCharCode(...codes);
   let out = "";
   for (let k = 0; k < codes.length; k += MAX_ARGUMENTS)
@@ -137,6 +137,35 @@ export function base64LengthAsNix(s: string, start: number): number {
   return Math.floor((chars * 6) / 8);
 }
 
+/**
+ * Padded base64 of exactly `out.length` bytes at `start` of `s` (its canonical length, the text's end), decoded into
+ * `out` as base64DecodeAsNix would read it: true, or false where the text has another length or padding, or a
+ * character outside the alphabet before the padding (`out` then holds garbage). Nothing is allocated: for a value read
+ * often at a known size (a trusted key's Sig, on every narinfo verified; bench/RESULTS.md, pure core).
+ */
+export function base64DecodeInto(s: string, start: number, out: Uint8Array): boolean {
+  const whole = Math.floor(out.length / 3);
+  const rest = out.length - whole * 3;
+  if (s.length - start !== Math.ceil(out.length / 3) * 4) return false;
+  let i = start;
+  let o = 0;
+  for (let q = 0; q < whole; q++, i += 4) {
+    const n = (value(s, i) << 18) | (value(s, i + 1) << 12) | (value(s, i + 2) << 6) | value(s, i + 3);
+    if (n < 0) return false;
+    out[o++] = n >> 16;
+    out[o++] = (n >> 8) & 0xff;
+    out[o++] = n & 0xff;
+  }
+  if (rest === 0) return true;
+  // One byte: two characters then "=="; two bytes: three then "=". The bits left under the padding are dropped, as
+  // base64DecodeAsNix drops them.
+  const n = (value(s, i) << 18) | (value(s, i + 1) << 12) | (rest === 2 ? value(s, i + 2) << 6 : 0);
+  if (n < 0 || s.charCodeAt(i + 3) !== PAD || (rest === 1 && s.charCodeAt(i + 2) !== PAD)) return false;
+  out[o++] = n >> 16;
+  if (rest === 2) out[o] = (n >> 8) & 0xff;
+  return true;
+}
+
 /** The value of the base64 character at `i`; -1 in all 32 bits (so any sum of shifts of it is negative) if none. */
 function value(s: string, i: number): number {
   const code = s.charCodeAt(i);
@@ -144,19 +173,19 @@ function value(s: string, i: number): number {
 }
 
 /**
- * Whether `s`, which base64DecodeAsNix read as `byteLength` bytes, is already what base64Encode writes for them:
- * the canonical length with its padding, and no bits set under the padding. Saves encoding a value only to find it
- * unchanged (Sig lines, on every narinfo parsed).
+ * Whether `s` from `start` on, which base64DecodeAsNix read as `byteLength` bytes, is already what base64Encode writes
+ * for them: the canonical length with its padding, and no bits set under the padding. Saves encoding a value only to
+ * find it unchanged (Sig lines, on every narinfo parsed, read in place after their name).
  */
-export function isCanonicalBase64(s: string, byteLength: number): boolean {
+export function isCanonicalBase64(s: string, byteLength: number, start = 0): boolean {
   const length = Math.ceil(byteLength / 3) * 4;
-  if (s.length !== length) return false;
+  if (s.length - start !== length) return false;
   const dataChars = Math.ceil((byteLength * 8) / 6);
-  for (let i = dataChars; i < length; i++) if (s.charCodeAt(i) !== PAD) return false;
+  for (let i = dataChars; i < length; i++) if (s.charCodeAt(start + i) !== PAD) return false;
   if (dataChars === 0) return true;
   // Having read byteLength bytes before the first '=', the first dataChars characters are all in the alphabet.
   const spareBits = dataChars * 6 - byteLength * 8;
-  return (BASE64_VALUES[s.charCodeAt(dataChars - 1)]! & ((1 << spareBits) - 1)) === 0;
+  return (BASE64_VALUES[s.charCodeAt(start + dataChars - 1)]! & ((1 << spareBits) - 1)) === 0;
 }
 
 /** Lower-case hex, as Nix prints base-16 hashes. */

@@ -1,7 +1,7 @@
 import { FormatError } from "./errors";
-import { formatNixHash } from "./hash";
 import type { Narinfo } from "./narinfo";
-import { STORE_DIR, type StorePath, formatStorePath, storePathBaseName } from "./storePath";
+import { nix32EncodeInto, nix32EncodedLength } from "./nix32";
+import { STORE_DIR, type StorePath, storePathBaseName } from "./storePath";
 
 /**
  * What a narinfo Sig signs (libstore/path-info.cc, ValidPathInfo::fingerprint):
@@ -10,6 +10,23 @@ import { STORE_DIR, type StorePath, formatStorePath, storePathBaseName } from ".
  * so duplicates collapse. Empty references leave a trailing ";".
  */
 export function narinfoFingerprint(n: Narinfo, storeDir: string = STORE_DIR): string {
+  return UTF8_DECODER.decode(narinfoFingerprintBytes(n, storeDir));
+}
+
+const UTF8 = new TextEncoder();
+const UTF8_DECODER = new TextDecoder();
+const SEMICOLON = 0x3b;
+const DASH = 0x2d;
+const SHA256_PREFIX = Array.from("sha256:", (c) => c.charCodeAt(0));
+const DIGIT_0 = 0x30;
+
+/**
+ * narinfoFingerprint's UTF-8 bytes, which are what a Sig signs: into `into` when they fit (a view of it then, valid
+ * until it is written again), else into a new array. Verifying builds them without the string: the nix32 NarHash and
+ * the short parts are written as bytes, the references joined into one string and encoded by the runtime in one call
+ * (copying their characters one by one in JavaScript costs more; bench/RESULTS.md, pure core).
+ */
+export function narinfoFingerprintBytes(n: Narinfo, storeDir: string = STORE_DIR, into?: Uint8Array): Uint8Array {
   // Nix 2.x refuses to fingerprint a non-SHA-256 NarHash ("its hash is not SHA-256").
   if (n.narHash.algo !== "sha256") throw new FormatError("narinfo", "NarHash is not sha256");
   if (n.narSize === 0) throw new FormatError("narinfo", "NarSize is zero");
@@ -22,7 +39,50 @@ export function narinfoFingerprint(n: Narinfo, storeDir: string = STORE_DIR): st
     if (i > 0 && p.hash === sorted[i - 1]!.hash && p.name === sorted[i - 1]!.name) continue;
     refs += i > 0 ? `,${prefix}${p.hash}-${p.name}` : `${prefix}${p.hash}-${p.name}`;
   }
-  return `1;${formatStorePath(n.storePath, storeDir)};${formatNixHash(n.narHash)};${n.narSize};${refs}`;
+  // At most three UTF-8 bytes for each UTF-16 code unit; no number prints longer than 25 characters; "1;", "-" and
+  // three more ";" (6) around them.
+  const path = n.storePath;
+  const hashChars = SHA256_PREFIX.length + nix32EncodedLength(n.narHash.bytes.length);
+  const chars = 6 + prefix.length + path.hash.length + path.name.length + hashChars + 25 + refs.length;
+  const out = into !== undefined && chars * 3 <= into.length ? into : new Uint8Array(chars * 3);
+
+  out[0] = 0x31; // "1"
+  out[1] = SEMICOLON;
+  let o = writeText(prefix, out, 2);
+  o = writeText(path.hash, out, o);
+  out[o++] = DASH;
+  o = writeText(path.name, out, o);
+  out[o++] = SEMICOLON;
+  for (const c of SHA256_PREFIX) out[o++] = c;
+  o = nix32EncodeInto(n.narHash.bytes, out, o);
+  out[o++] = SEMICOLON;
+  // A parsed NarSize is a positive safe integer (src/narinfo/narinfo.ts, parseSize); any other number as String().
+  o =
+    Number.isSafeInteger(n.narSize) && n.narSize > 0
+      ? writeDecimal(n.narSize, out, o)
+      : writeText(String(n.narSize), out, o);
+  out[o++] = SEMICOLON;
+  if (refs !== "") o += UTF8.encodeInto(refs, out.subarray(o)).written;
+  return out.subarray(0, o);
+}
+
+/** The UTF-8 of `s` at `o` (room for three bytes a code unit is there); returns where it ends. */
+function writeText(s: string, out: Uint8Array, o: number): number {
+  // Store paths that were parsed are ASCII, which is copied as it is; anything else is the encoder's.
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return o + UTF8.encodeInto(s.slice(i), out.subarray(o)).written;
+    out[o++] = c;
+  }
+  return o;
+}
+
+/** A positive safe integer in decimal at `o`, as String() writes it; returns where it ends. */
+function writeDecimal(value: number, out: Uint8Array, o: number): number {
+  let digits = 1;
+  for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+  for (let i = o + digits - 1, v = value; i >= o; i--, v = Math.floor(v / 10)) out[i] = DIGIT_0 + (v % 10);
+  return o + digits;
 }
 
 /** Up to this many references are sorted by insertion, which beats the runtime's sort on a handful of items. */

@@ -221,7 +221,7 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
       // not decoded: verifying decodes the trusted key's Sig (src/narinfo/signature.ts, isWellFormedSignature).
       if (!isWellFormedSignature(value)) continue;
       // Written back as Nix writes it; most are already (then the line itself is kept, nothing is re-encoded).
-      const sig = isCanonicalBase64(value.slice(value.indexOf(":") + 1), SIGNATURE_BYTES)
+      const sig = isCanonicalBase64(value, SIGNATURE_BYTES, value.indexOf(":") + 1)
         ? value
         : formatSignature(parseSignature(value));
       if (!n.sigs.includes(sig)) n.sigs.push(sig);

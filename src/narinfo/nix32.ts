@@ -23,16 +23,25 @@ export function nix32EncodedLength(n: number): number {
  * (libutil/base-nix-32.cc, BaseNix32::encode).
  */
 export function nix32Encode(bytes: Uint8Array): string {
+  const codes = new Uint8Array(nix32EncodedLength(bytes.length));
+  nix32EncodeInto(bytes, codes, 0);
+  return fromCharCodes(codes);
+}
+
+/**
+ * nix32Encode's characters, as ASCII bytes, written into `out` from `at`; returns where they end. For a caller that
+ * needs the bytes of a text the hash is part of (the fingerprint a Sig signs, src/narinfo/fingerprint.ts).
+ */
+export function nix32EncodeInto(bytes: Uint8Array, out: Uint8Array, at: number): number {
   const length = nix32EncodedLength(bytes.length);
-  const codes = new Array<number>(length);
-  for (let n = length - 1, k = 0; n >= 0; n--, k++) {
+  for (let n = length - 1, k = at; n >= 0; n--, k++) {
     const b = n * 5;
     const i = b >> 3;
     const j = b & 7;
     const c = (bytes[i]! >> j) | (i + 1 < bytes.length ? bytes[i + 1]! << (8 - j) : 0);
-    codes[k] = NIX32_CODES[c & 31]!;
+    out[k] = NIX32_CODES[c & 31]!;
   }
-  return fromCharCodes(codes);
+  return at + length;
 }
 
 /**

@@ -1,6 +1,6 @@
-import { base64DecodeAsNix, base64Encode, base64LengthAsNix } from "./base64";
+import { base64DecodeAsNix, base64DecodeInto, base64Encode, base64LengthAsNix } from "./base64";
 import { FormatError } from "./errors";
-import { narinfoFingerprint } from "./fingerprint";
+import { narinfoFingerprintBytes } from "./fingerprint";
 import { PUBLIC_KEY_BYTES, type PublicKey, type SecretKey } from "./keys";
 import type { Narinfo } from "./narinfo";
 import { STORE_DIR } from "./storePath";
@@ -74,20 +74,28 @@ const UTF8 = new TextEncoder();
 const scratch = new Uint8Array(16 * 1024);
 
 /**
- * Ed25519 signatures are over the fingerprint's UTF-8 bytes (libutil/signature/local-keys.cc, verifyDetached). Not
- * an async function: with the key imported already, the runtime's promise is returned as it is. The bytes are then
- * written into one reused buffer rather than a new one: Web Crypto copies the data when verify is called
+ * Ed25519 signatures are over the fingerprint's UTF-8 bytes (libutil/signature/local-keys.cc, verifyDetached). The
+ * bytes are written into one reused buffer rather than a new one: Web Crypto copies the data when verify is called
  * (docs/toolchain.md, "Web Crypto in workerd"), and a fresh buffer of a few hundred bytes costs more than encoding
  * into it (bench/RESULTS.md, pure core).
  */
 export function verifyFingerprint(fingerprint: string, sig: Uint8Array, key: PublicKey): Promise<boolean> {
+  return verifyBytes(encodeIntoScratch(fingerprint), sig, key);
+}
+
+/**
+ * verifyFingerprint over bytes, which may be the reused buffer's or the Sig's: the runtime has copied both when
+ * this returns. Not an async function: with the key imported already, the runtime's promise is returned as it is.
+ */
+function verifyBytes(data: Uint8Array, sig: Uint8Array, key: PublicKey): Promise<boolean> {
   if (key.key.length !== PUBLIC_KEY_BYTES)
     return Promise.reject(new FormatError("public key", `key is not ${PUBLIC_KEY_BYTES} bytes`));
   if (sig.length !== SIGNATURE_BYTES) return Promise.resolve(false);
   const imported = importedVerifyKeys.get(key.key);
-  if (imported) return crypto.subtle.verify(ED25519, imported, sig, encodeIntoScratch(fingerprint));
-  const data = UTF8.encode(fingerprint);
-  return importVerifyKey(key).then((k) => crypto.subtle.verify(ED25519, k, sig, data));
+  if (imported) return crypto.subtle.verify(ED25519, imported, sig, data);
+  // Until the key is imported the call waits, so it takes copies that no later call can overwrite.
+  const [ownData, ownSig] = [data.slice(), sig.slice()];
+  return importVerifyKey(key).then((k) => crypto.subtle.verify(ED25519, k, ownSig, ownData));
 }
 
 /** UTF8.encode(s), as a view of the reused buffer when it fits: valid until the next call. */
@@ -139,48 +147,69 @@ export function verifyNarinfo(n: Narinfo, keys: PublicKey[], storeDir: string = 
 }
 
 function verifyNarinfoSignatures(n: Narinfo, keys: PublicKey[], storeDir: string): Promise<VerifyResult> {
-  // Only Sigs by a key named in `keys` are decoded; the others matter only to tell "unsigned" from
-  // "no-trusted-key", and only when no trusted one is there.
-  const candidates: { s: NarinfoSignature; k: PublicKey }[] = [];
-  const others: string[] = [];
-  for (const line of n.sigs) {
-    const colon = line.indexOf(":");
-    const name = colon < 0 ? undefined : line.slice(0, colon);
-    if (!keys.some((k) => k.name === name)) {
-      others.push(line);
-      continue;
+  // Only Sigs by a key named in `keys` are decoded, one after the other until one verifies; the others matter only
+  // to tell "unsigned" from "no-trusted-key", and only when no trusted one is there.
+  let tried = false;
+  const next = (line: number, key: number): Promise<VerifyResult> => {
+    for (; line < n.sigs.length; line++, key = 0) {
+      const s = n.sigs[line]!;
+      // The key name is what precedes the first ':'. A trusted key's name has none (parsePublicKey splits there).
+      const colon = s.indexOf(":");
+      for (; key < keys.length; key++) {
+        const k = keys[key]!;
+        if (colon !== k.name.length || !s.startsWith(k.name)) continue;
+        const sig = signatureBytes(s, colon);
+        // A malformed Sig is skipped for every key, as Nix skips signatures it cannot check.
+        if (sig === undefined) break;
+        tried = true;
+        let fingerprint: Uint8Array;
+        try {
+          // Written anew for each Sig tried: the buffer it shares may have been written by another verify since.
+          fingerprint = narinfoFingerprintBytes(n, storeDir, scratch);
+        } catch (e) {
+          if (e instanceof FormatError) return Promise.resolve(BAD_SIGNATURE);
+          throw e;
+        }
+        // `line` and `key` stay as they are from here: the loop is left.
+        return verifyBytes(fingerprint, sig, k).then((ok) => (ok ? validBy(k) : next(line, key + 1)));
+      }
     }
-    let s: NarinfoSignature;
-    try {
-      s = parseSignature(line);
-    } catch (e) {
-      if (!(e instanceof FormatError)) throw e;
-      continue;
-    }
-    for (const k of keys) if (k.name === s.keyName) candidates.push({ s, k });
-  }
-  if (candidates.length === 0) {
-    // A trusted key's Sig that did not parse is not well-formed either: only the others can decide.
+    if (tried) return Promise.resolve(BAD_SIGNATURE);
+    // No trusted key's Sig was well-formed: only the others can decide.
     return Promise.resolve({
       valid: false,
-      reason: others.some(isWellFormedSignature) ? "no-trusted-key" : "unsigned",
+      reason: n.sigs.some(isWellFormedSignature) ? "no-trusted-key" : "unsigned",
     });
-  }
+  };
+  return next(0, 0);
+}
 
-  let fingerprint: string;
+const BAD_SIGNATURE: VerifyResult = Object.freeze({ valid: false, reason: "bad-signature" });
+
+function validBy(k: PublicKey): VerifyResult {
+  return { valid: true, keyName: k.name };
+}
+
+/** Reused for the Sig being verified: the runtime copies it at the call (see verifyFingerprint). */
+const sigScratch = new Uint8Array(SIGNATURE_BYTES);
+/** The 88 characters of a canonical Sig's base64: 86 that carry its 64 bytes, then "==". */
+const CANONICAL_SIG_CHARS = Math.ceil(SIGNATURE_BYTES / 3) * 4;
+
+/**
+ * The bytes of the Sig line `s` whose name ends at `colon`, or undefined where parseSignature refuses it. The
+ * canonical spelling (every Sig parseNarinfo keeps is written so) is decoded in place into the reused buffer, valid
+ * until the next call; any other goes through parseSignature (bench/RESULTS.md, pure core).
+ */
+function signatureBytes(s: string, colon: number): Uint8Array | undefined {
+  if (nameHasSpace(s, colon)) return undefined;
+  const from = colon + 1;
+  if (s.length - from === CANONICAL_SIG_CHARS && base64DecodeInto(s, from, sigScratch)) return sigScratch;
   try {
-    fingerprint = narinfoFingerprint(n, storeDir);
+    return parseSignature(s).sig;
   } catch (e) {
-    if (e instanceof FormatError) return Promise.resolve({ valid: false, reason: "bad-signature" });
+    if (e instanceof FormatError) return undefined;
     throw e;
   }
-  // One candidate after the other, until one verifies.
-  const from = (i: number): Promise<VerifyResult> => {
-    if (i === candidates.length) return Promise.resolve({ valid: false, reason: "bad-signature" });
-    const { s, k } = candidates[i]!;
-    return verifyFingerprint(fingerprint, s.sig, k).then((ok) => (ok ? { valid: true, keyName: k.name } : from(i + 1)));
-  };
-  return from(0);
 }
 
 // DER PKCS#8 PrivateKeyInfo header for an Ed25519 key (RFC 8410 §7): the 32-byte seed follows.
@@ -226,13 +255,16 @@ function base64UrlEncode(bytes: Uint8Array): string {
 
 /** Returns the raw 64-byte signature of the fingerprint's UTF-8 bytes. */
 export async function signFingerprint(fingerprint: string, sk: SecretKey): Promise<Uint8Array> {
+  return signBytes(UTF8.encode(fingerprint), sk);
+}
+
+async function signBytes(data: Uint8Array, sk: SecretKey): Promise<Uint8Array> {
   const key = await importSigningKey(sk);
-  const sig = await crypto.subtle.sign(ED25519, key, UTF8.encode(fingerprint));
-  return new Uint8Array(sig);
+  return new Uint8Array(await crypto.subtle.sign(ED25519, key, data));
 }
 
 /** A Sig line value, `<key name>:<base64>`, as `nix store sign` would add. */
 export async function signNarinfo(n: Narinfo, sk: SecretKey, storeDir: string = STORE_DIR): Promise<string> {
-  const sig = await signFingerprint(narinfoFingerprint(n, storeDir), sk);
+  const sig = await signBytes(narinfoFingerprintBytes(n, storeDir), sk);
   return formatSignature({ keyName: sk.name, sig });
 }

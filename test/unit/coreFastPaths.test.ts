@@ -8,13 +8,14 @@ import {
   base16Encode,
   base64DecodeAsNix,
   base64Encode,
+  base64DecodeInto,
   base64LengthAsNix,
   fromCharCodes,
   isCanonicalBase64,
 } from "../../src/narinfo/base64";
 import { parseContentAddress } from "../../src/narinfo/contentAddress";
 import { FormatError } from "../../src/narinfo/errors";
-import { FEW_TO_SORT, narinfoFingerprint } from "../../src/narinfo/fingerprint";
+import { FEW_TO_SORT, narinfoFingerprint, narinfoFingerprintBytes } from "../../src/narinfo/fingerprint";
 import { formatNixHash, parseNixHash, type NixHash } from "../../src/narinfo/hash";
 import { parsePublicKey, parseSecretKey, type PublicKey } from "../../src/narinfo/keys";
 import {
@@ -366,8 +367,41 @@ describe("base64", () => {
     for (const s of vectors) {
       const bytes = base64DecodeAsNix(s);
       expect(isCanonicalBase64(s, bytes.length), JSON.stringify(s)).toBe(base64Encode(bytes) === s);
+      // Read in place after a prefix (a Sig line's name), as parseNarinfo reads it.
+      expect(isCanonicalBase64(`key-1:${s}`, bytes.length, 6), JSON.stringify(s)).toBe(base64Encode(bytes) === s);
     }
     expect(vectors.filter((s) => isCanonicalBase64(s, base64DecodeAsNix(s).length)).length).toBeGreaterThan(10);
+  });
+});
+
+describe("base64DecodeInto", () => {
+  it("reads canonical base64 of the buffer's length as base64DecodeAsNix does, and refuses every other text", () => {
+    const vectors: [string, number][] = [];
+    for (let length = 0; length <= 70; length++) {
+      const canonical = base64Encode(bytesOf(length));
+      for (const text of [canonical, canonical.replace(/=+$/, ""), `${canonical}=`, canonical.slice(1)]) {
+        vectors.push([text, length], [text, length + 1]);
+      }
+      for (let k = 0; k < 6 && canonical.length > 0; k++) {
+        // One character changed: to another of the alphabet (still canonical), to '=', or to one outside it.
+        const at = Math.floor(random() * canonical.length);
+        vectors.push([canonical.slice(0, at) + textOf(`${B64}=\n*é`, 1) + canonical.slice(at + 1), length]);
+      }
+    }
+    let accepted = 0;
+    for (const [text, length] of vectors) {
+      // What the function promises to read: the canonical length, the alphabet, then exactly the padding.
+      const pad = (3 - (length % 3)) % 3;
+      const expected = text.length === Math.ceil(length / 3) * 4 && new RegExp(`^[A-Za-z0-9+/]*={${pad}}$`).test(text);
+      for (const prefix of ["", "key-1:"]) {
+        const out = new Uint8Array(length);
+        const read = base64DecodeInto(prefix + text, prefix.length, out);
+        expect(read, JSON.stringify([text, length, prefix])).toBe(expected);
+        if (read) expect([...out], JSON.stringify(text)).toEqual([...referenceBase64DecodeAsNix(text)]);
+      }
+      if (expected) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(100);
   });
 });
 
@@ -482,6 +516,38 @@ describe("narinfoFingerprint", () => {
     const m = { ...n, references: bases.map(ref) };
     expect(narinfoFingerprint(m)).toBe(referenceFingerprint(m));
     expect(narinfoFingerprint(m, "/gnu/store")).toBe(referenceFingerprint(m, "/gnu/store"));
+    expectBytes(m, "/gnu/store");
+  });
+
+  /** narinfoFingerprintBytes gives the definition's UTF-8, in a buffer of its own and written into a shared one. */
+  const shared = new Uint8Array(4096).fill(0xaa);
+  function expectBytes(m: Narinfo, storeDir = "/nix/store") {
+    const expected = [...new TextEncoder().encode(referenceFingerprint(m, storeDir))];
+    expect([...narinfoFingerprintBytes(m, storeDir)]).toEqual(expected);
+    const into = narinfoFingerprintBytes(m, storeDir, shared);
+    expect(into.buffer).toBe(shared.buffer);
+    expect([...into]).toEqual(expected);
+    // A buffer too small is left alone.
+    const small = new Uint8Array(16);
+    const out = narinfoFingerprintBytes(m, storeDir, small);
+    expect(out.buffer).not.toBe(small.buffer);
+    expect([...out]).toEqual(expected);
+    expect([...small]).toEqual(new Array(16).fill(0));
+  }
+
+  it("writes any store directory, name and size as the definition's UTF-8, not only what a parse gives", () => {
+    const odd: StorePath = { hash: n.storePath.hash, name: "näme-€-\u{1f600}" };
+    for (const storeDir of ["/nix/store", "/gnu/störe", "/\u{1f600}"]) {
+      for (const narSize of [1, 9, 10, 552, 2 ** 53 - 1, 1.5, 2 ** 60, -3]) {
+        expectBytes({ ...n, narSize }, storeDir);
+        expectBytes({ ...n, narSize, storePath: odd, references: [odd, ...n.references] }, storeDir);
+      }
+    }
+  });
+
+  it("a lone surrogate is written as the runtime's encoder writes it", () => {
+    const m = { ...n, references: [{ hash: n.storePath.hash, name: "a\ud800b" }] };
+    expect([...narinfoFingerprintBytes(m)]).toEqual([...new TextEncoder().encode(referenceFingerprint(m))]);
   });
 });
 
@@ -755,6 +821,7 @@ describe("narinfoFingerprint sorts few references by insertion, more with the ru
         const refs = Array.from({ length: count }, () => path(random() < 0.3 ? 1 + Math.floor(random() * 2) : 32));
         const m = { ...n, references: refs.concat(refs.filter(() => random() < 0.2)) };
         expect(narinfoFingerprint(m)).toBe(referenceFingerprint(m));
+        expect([...narinfoFingerprintBytes(m)]).toEqual([...new TextEncoder().encode(referenceFingerprint(m))]);
       }
     }
   });

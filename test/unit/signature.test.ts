@@ -172,6 +172,50 @@ describe("signNarinfo and verifyNarinfo with a generated key", () => {
     expect(await verifyNarinfo(m, [other.pk])).toEqual({ valid: true, keyName: "other-1" });
   });
 
+  it("verifies a trusted Sig in any spelling Nix reads, canonical or not", async () => {
+    const { n, pk } = await signed();
+    const [name, payload] = [
+      n.sigs[0]!.slice(0, n.sigs[0]!.indexOf(":")),
+      n.sigs[0]!.slice(n.sigs[0]!.indexOf(":") + 1),
+    ];
+    // The canonical spelling is decoded in place; the others go through parseSignature.
+    for (const spelling of [payload, payload.replace(/=+$/, ""), `${payload.slice(0, 40)}\n${payload.slice(40)}`]) {
+      expect(await verifyNarinfo(withSignatures(n, [`${name}:${spelling}`]), [pk]), spelling).toEqual({
+        valid: true,
+        keyName: name,
+      });
+    }
+    // One bit flipped in the canonical spelling: refused, and then a good Sig after it still counts.
+    const flipped = `${name}:${payload.slice(0, 10)}${payload[10] === "A" ? "B" : "A"}${payload.slice(11)}`;
+    expect(await verifyNarinfo(withSignatures(n, [flipped]), [pk])).toEqual({ valid: false, reason: "bad-signature" });
+    expect(await verifyNarinfo(withSignatures(n, [flipped, ...n.sigs]), [pk])).toEqual({ valid: true, keyName: name });
+  });
+
+  it("tries every trusted key that has the Sig's name, in order", async () => {
+    const { n, pk } = await signed();
+    const impostor = await generateNixKeyPair("edge-gen-1");
+    expect(await verifyNarinfo(n, [impostor.pk, pk])).toEqual({ valid: true, keyName: "edge-gen-1" });
+    expect(await verifyNarinfo(n, [impostor.pk, impostor.pk])).toEqual({ valid: false, reason: "bad-signature" });
+  });
+
+  it("verifies narinfos started together, before their key is imported, each against its own fingerprint", async () => {
+    // The fingerprint and the Sig are written into buffers shared by every verify; each call must have taken its
+    // bytes before the next one writes them, also while the first import of the key is still pending.
+    const { sk, pk } = await generateNixKeyPair("edge-gen-2");
+    const narinfos = await Promise.all(
+      [1, 2, 3, 4].map(async (narSize) => {
+        const m = { ...base, narSize };
+        return withSignatures(m, [await signNarinfo(m, sk)]);
+      }),
+    );
+    const fresh = { ...pk, key: pk.key.slice() }; // a key object never imported yet
+    const crossed = narinfos.map((m, i) => withSignatures(m, narinfos[(i + 1) % narinfos.length]!.sigs));
+    const results = await Promise.all([...narinfos, ...crossed].map((m) => verifyNarinfo(m, [fresh])));
+    expect(results.map((r) => r.valid)).toEqual([true, true, true, true, false, false, false, false]);
+    const again = await Promise.all([...crossed, ...narinfos].map((m) => verifyNarinfo(m, [fresh])));
+    expect(again.map((r) => r.valid)).toEqual([false, false, false, false, true, true, true, true]);
+  });
+
   it("reports bad-signature for a NarHash that is not sha256", async () => {
     const { n, pk } = await signed();
     const sha512 = { ...n, narHash: { algo: "sha512" as const, bytes: new Uint8Array(64) } };
