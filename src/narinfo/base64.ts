@@ -34,7 +34,7 @@ export function base64Encode(bytes: Uint8Array): string {
  * A string from character codes, in one piece: appending one character at a time builds a chain of string pieces
  * that every later use (comparison, hashing, encoding) has to flatten first (bench/RESULTS.md, pure core).
  */
-export function fromCharCodes(codes: number[] | Uint8Array): string {
+export function fromCharCodes(codes: number[]): string {
   if (codes.length <= MAX_ARGUMENTS) return String.fromCharCode(...codes);
   let out = "";
   for (let k = 0; k < codes.length; k += MAX_ARGUMENTS)

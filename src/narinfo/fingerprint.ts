@@ -17,14 +17,15 @@ const UTF8 = new TextEncoder();
 const UTF8_DECODER = new TextDecoder();
 const SEMICOLON = 0x3b;
 const DASH = 0x2d;
+const COMMA = 0x2c;
 const SHA256_PREFIX = Array.from("sha256:", (c) => c.charCodeAt(0));
 const DIGIT_0 = 0x30;
 
 /**
  * narinfoFingerprint's UTF-8 bytes, which are what a Sig signs: into `into` when they fit (a view of it then, valid
- * until it is written again), else into a new array. Verifying builds them without the string: the nix32 NarHash and
- * the short parts are written as bytes, the references joined into one string and encoded by the runtime in one call
- * (copying their characters one by one in JavaScript costs more; bench/RESULTS.md, pure core).
+ * until it is written again), else into a new array. Verifying builds no string: the nix32 NarHash and the NarSize are
+ * written as bytes, the store directory copied from its bytes, the store paths' characters copied one by one
+ * (bench/RESULTS.md, pure core).
  */
 export function narinfoFingerprintBytes(n: Narinfo, storeDir: string = STORE_DIR, into?: Uint8Array): Uint8Array {
   // Nix 2.x refuses to fingerprint a non-SHA-256 NarHash ("its hash is not SHA-256").
@@ -32,26 +33,17 @@ export function narinfoFingerprintBytes(n: Narinfo, storeDir: string = STORE_DIR
   if (n.narSize === 0) throw new FormatError("narinfo", "NarSize is zero");
   // Full paths share the store directory, so sorting base names sorts them; equal ones end up side by side.
   const sorted = sortedByBaseName(n.references);
-  const prefix = `${storeDir}/`;
-  let refs = "";
-  for (let i = 0; i < sorted.length; i++) {
-    const p = sorted[i]!;
-    if (i > 0 && p.hash === sorted[i - 1]!.hash && p.name === sorted[i - 1]!.name) continue;
-    refs += i > 0 ? `,${prefix}${p.hash}-${p.name}` : `${prefix}${p.hash}-${p.name}`;
-  }
-  // At most three UTF-8 bytes for each UTF-16 code unit; no number prints longer than 25 characters; "1;", "-" and
-  // three more ";" (6) around them.
-  const path = n.storePath;
-  const hashChars = SHA256_PREFIX.length + nix32EncodedLength(n.narHash.bytes.length);
-  const chars = 6 + prefix.length + path.hash.length + path.name.length + hashChars + 25 + refs.length;
-  const out = into !== undefined && chars * 3 <= into.length ? into : new Uint8Array(chars * 3);
+  const dir = storeDirBytes(storeDir);
+  // Room enough: at most three UTF-8 bytes for each UTF-16 code unit of a name or hash; no number prints longer than
+  // 25 characters; "1;", "sha256:", three ";" and a "-" and "," a path.
+  const pathBound = (p: StorePath) => dir.length + 3 * (p.hash.length + p.name.length) + 2;
+  let bound = 2 + pathBound(n.storePath) + 3 + SHA256_PREFIX.length + nix32EncodedLength(n.narHash.bytes.length) + 25;
+  for (const p of sorted) bound += pathBound(p);
+  const out = into !== undefined && bound <= into.length ? into : new Uint8Array(bound);
 
   out[0] = 0x31; // "1"
   out[1] = SEMICOLON;
-  let o = writeText(prefix, out, 2);
-  o = writeText(path.hash, out, o);
-  out[o++] = DASH;
-  o = writeText(path.name, out, o);
+  let o = writePath(n.storePath, dir, out, 2);
   out[o++] = SEMICOLON;
   for (const c of SHA256_PREFIX) out[o++] = c;
   o = nix32EncodeInto(n.narHash.bytes, out, o);
@@ -62,8 +54,29 @@ export function narinfoFingerprintBytes(n: Narinfo, storeDir: string = STORE_DIR
       ? writeDecimal(n.narSize, out, o)
       : writeText(String(n.narSize), out, o);
   out[o++] = SEMICOLON;
-  if (refs !== "") o += UTF8.encodeInto(refs, out.subarray(o)).written;
+  for (let i = 0; i < sorted.length; i++) {
+    const p = sorted[i]!;
+    if (i > 0 && p.hash === sorted[i - 1]!.hash && p.name === sorted[i - 1]!.name) continue;
+    if (i > 0) out[o++] = COMMA;
+    o = writePath(p, dir, out, o);
+  }
   return out.subarray(0, o);
+}
+
+/** `<storeDir>/<hash>-<name>` at `o`, the directory given as the bytes of `<storeDir>/`; returns where it ends. */
+function writePath(p: StorePath, dir: Uint8Array, out: Uint8Array, o: number): number {
+  for (let i = 0; i < dir.length; i++) out[o++] = dir[i]!;
+  o = writeText(p.hash, out, o);
+  out[o++] = DASH;
+  return writeText(p.name, out, o);
+}
+
+let lastStoreDir: { storeDir: string; bytes: Uint8Array } | undefined;
+
+/** The UTF-8 of `<storeDir>/`, kept for the store directory last asked for (there is one in a deployment). */
+function storeDirBytes(storeDir: string): Uint8Array {
+  if (lastStoreDir?.storeDir !== storeDir) lastStoreDir = { storeDir, bytes: UTF8.encode(`${storeDir}/`) };
+  return lastStoreDir.bytes;
 }
 
 /** The UTF-8 of `s` at `o` (room for three bytes a code unit is there); returns where it ends. */

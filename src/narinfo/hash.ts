@@ -23,6 +23,15 @@ function parseHashAlgo(s: string): HashAlgo {
  * length rule: any base64 that decodes to the digest size, padded or not, as in every Nix.
  */
 export function parseNixHash(s: string): NixHash {
+  // The form every narinfo NarHash and FileHash has in practice, read without cutting it up.
+  if (s.length === SHA256_NIX32.length + 52 && s.startsWith(SHA256_NIX32)) {
+    try {
+      return { algo: "sha256", bytes: nix32Decode(s, SHA256_NIX32.length) };
+    } catch (e) {
+      if (e instanceof FormatError) throw new FormatError("hash", `bad sha256 digest: ${e.message}`);
+      throw e;
+    }
+  }
   // hash.cc getParsedTypeAndSRI: a ':' anywhere wins over '-'.
   const colon = s.indexOf(":");
   const sep = colon >= 0 ? colon : s.indexOf("-");
@@ -45,6 +54,8 @@ export function parseNixHash(s: string): NixHash {
   if (bytes.length !== size) throw new FormatError("hash", `wrong length for ${algo}`);
   return { algo, bytes };
 }
+
+const SHA256_NIX32 = "sha256:";
 
 function base64Length(size: number): number {
   return Math.ceil(size / 3) * 4;

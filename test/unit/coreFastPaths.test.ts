@@ -574,6 +574,49 @@ describe("formatNarinfo keeps a hash's own spelling exactly when the definition 
   }
 });
 
+describe("parseNixHash reads `sha256:<nix32>` in place, as the general path reads it", () => {
+  /** The general path for an `algo:` text, as parseNixHash read every hash before its fast path. */
+  function referenceParseNixHash(s: string): NixHash {
+    const colon = s.indexOf(":");
+    const algo = s.slice(0, colon);
+    try {
+      return { algo: algo as NixHash["algo"], bytes: nix32Decode(s.slice(colon + 1)) };
+    } catch (e) {
+      if (e instanceof FormatError) throw new FormatError("hash", `bad ${algo} digest: ${e.message}`);
+      throw e;
+    }
+  }
+  const result = (f: () => NixHash) => {
+    try {
+      const h = f();
+      return { algo: h.algo, bytes: [...h.bytes] };
+    } catch (e) {
+      if (e instanceof FormatError) return `${e.what}: ${e.message}`;
+      throw e;
+    }
+  };
+  it("gives the same hash or the same message, for valid digests and every kind of broken one", () => {
+    const vectors: string[] = [];
+    for (let k = 0; k < 200; k++) {
+      const digits = nix32Encode(bytesOf(32));
+      const at = Math.floor(random() * 52);
+      // A character changed (to a digit, one outside the alphabet, a separator) or the first one set (its top bits
+      // are beyond the 256 of the hash).
+      const changed = textOf(`${NIX32}eotu:-=\né`, 1);
+      vectors.push(`sha256:${digits}`, `sha256:${digits.slice(0, at)}${changed}${digits.slice(at + 1)}`);
+      vectors.push(`sha256:${textOf(NIX32, 1)}${digits.slice(1)}`);
+    }
+    let valid = 0;
+    for (const s of vectors) {
+      const got = result(() => parseNixHash(s));
+      expect(got, s).toEqual(result(() => referenceParseNixHash(s)));
+      if (typeof got !== "string") valid++;
+    }
+    expect(valid).toBeGreaterThan(200);
+    expect(vectors.length - valid).toBeGreaterThan(100);
+  });
+});
+
 describe("verifyNarinfo decodes only trusted keys' Sigs, with the same verdicts", () => {
   const pk = parsePublicKey(NIX_TEST_PUBLIC_KEY);
   const signed = parseNarinfo(NIX_SIGNED_WITH_REFERENCE);
