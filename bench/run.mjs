@@ -300,7 +300,7 @@ function summarize(rounds) {
   );
 }
 
-async function benchMiss({ worker, proxy, proxyEdge, cacheOnly, s3, dir, narinfos }) {
+async function benchMiss({ worker, workerNoStore, proxy, proxyEdge, proxyEdgeNoStore, cacheOnly, s3, dir, narinfos }) {
   const P = PROFILE.miss;
   const workerPaths = join(dir, "miss-worker.paths");
   const directPaths = join(dir, "miss-direct.paths");
@@ -325,7 +325,15 @@ async function benchMiss({ worker, proxy, proxyEdge, cacheOnly, s3, dir, narinfo
   const out = {};
   for (const c of P.concurrencies) {
     const threads = Math.min(2, c);
-    const rounds = { direct: [], proxy: [], proxyEdge: [], cacheApi: [], worker: [] };
+    const rounds = {
+      direct: [],
+      proxy: [],
+      proxyEdge: [],
+      cacheApi: [],
+      worker: [],
+      workerNoStore: [],
+      proxyEdgeNoStore: [],
+    };
     for (let i = 0; i < P.rounds; i++) {
       // Direct and pass-through GETs cache nothing: they may wrap around the key list; the worker and the Cache API
       // worker must not (every one of their requests has to be a real miss).
@@ -367,6 +375,29 @@ async function benchMiss({ worker, proxy, proxyEdge, cacheOnly, s3, dir, narinfo
         offset: offset % narinfos.length,
         serverPid: proxyEdge.workerdPid,
       });
+      // The cache worker once more, Miniflare's Cache API storage off (it stores nothing, so it may reuse the direct
+      // run's keys; each answer is still checked to be a MISS): what it costs where the cache's storage is not in
+      // the worker's process, as in production.
+      const n = await wrk({
+        url: workerNoStore.url,
+        threads,
+        connections: c,
+        seconds: P.seconds,
+        paths: workerPaths,
+        offset: offset % narinfos.length,
+        expect: "x-cache-status=MISS",
+        serverPid: workerNoStore.workerdPid,
+      });
+      // And the pass-through worker's match and put against that same no-op cache: the floor of the row above.
+      const en = await wrk({
+        url: proxyEdgeNoStore.url,
+        threads,
+        connections: c,
+        seconds: P.seconds,
+        paths: workerPaths,
+        offset: offset % narinfos.length,
+        serverPid: proxyEdgeNoStore.workerdPid,
+      });
       // Cache API miss + put for fresh keys (its own workerd and cache, so the same keys are fresh there too).
       const k = await wrk({
         url: cacheOnly.url,
@@ -383,12 +414,15 @@ async function benchMiss({ worker, proxy, proxyEdge, cacheOnly, s3, dir, narinfo
         ["proxyEdge", e],
         ["cacheApi", k],
         ["worker", w],
+        ["workerNoStore", n],
+        ["proxyEdgeNoStore", en],
       ])) {
         if (r.errors > 0) throw new Error(`narinfo miss ${name} c=${c}: errors ${JSON.stringify(r.errorDetail)}`);
       }
       if (w.wrapped > 0 || k.wrapped > 0)
         throw new Error(`narinfo miss c=${c}: ran out of distinct keys (raise miss.keys)`);
-      if (w.mismatched > 0) throw new Error(`narinfo miss: ${w.mismatched} worker answers were not MISS`);
+      if (w.mismatched > 0 || n.mismatched > 0)
+        throw new Error(`narinfo miss: ${w.mismatched + n.mismatched} worker answers were not MISS`);
       // Thread t of n takes lines t, t+n, …: the faster thread runs ahead, so the next round starts past where a
       // thread that made every request of the run could have reached.
       offset += threads * w.requests + 2 * c;
@@ -398,12 +432,15 @@ async function benchMiss({ worker, proxy, proxyEdge, cacheOnly, s3, dir, narinfo
       rounds.proxy.push(p);
       rounds.proxyEdge.push(e);
       rounds.cacheApi.push(k);
+      rounds.workerNoStore.push(n);
+      rounds.proxyEdgeNoStore.push(en);
       say(
         `miss c=${c} round ${i + 1}: direct p50 ${d.p50Ms.toFixed(2)} ms (${d.rps.toFixed(0)}/s), proxy ` +
           `p50 ${p.p50Ms.toFixed(2)} ms (${p.cpuUsPerReq.toFixed(0)} µs CPU), ` +
           `proxy + Cache API p50 ${e.p50Ms.toFixed(2)} ` +
           `ms (${e.cpuUsPerReq.toFixed(0)} µs), worker p50 ${w.p50Ms.toFixed(2)} ms (${w.rps.toFixed(0)}/s, ` +
-          `${w.cpuUsPerReq.toFixed(0)} µs CPU)`,
+          `${w.cpuUsPerReq.toFixed(0)} µs CPU), without the cache's storage ${n.p50Ms.toFixed(2)} ms ` +
+          `(${n.cpuUsPerReq.toFixed(0)} µs CPU)`,
       );
     }
     out[c] = summarize(rounds);
@@ -645,6 +682,19 @@ async function main() {
           bindings: { ...proxyBindings, EDGE_CACHE: "1" },
         })
       : undefined;
+    // Attribution for the miss: the cache worker and the pass-through worker with its match and put, both with
+    // Miniflare's Cache API storage off (section 2).
+    const cacheNoStore = runs("miss")
+      ? await startWorker(dir, "cache-no-cache-storage", { ...cacheOptions, cache: false })
+      : undefined;
+    const proxyEdgeNoStore = runs("miss")
+      ? await startWorker(dir, "s3-proxy-edge-no-cache-storage", {
+          scriptPath: proxyWorker,
+          compatibilityDate: COMPATIBILITY_DATE,
+          bindings: { ...proxyBindings, EDGE_CACHE: "1" },
+          cache: false,
+        })
+      : undefined;
     const nginx = await startNginx(dir, www);
 
     // --- 4. pure core (first: the machine is quiet)
@@ -700,9 +750,19 @@ async function main() {
     let miss;
     if (runs("miss")) {
       say("2. narinfo miss");
-      miss = await benchMiss({ worker: cache, proxy, proxyEdge, cacheOnly, s3, dir, narinfos: missNarinfos });
+      miss = await benchMiss({
+        worker: cache,
+        workerNoStore: cacheNoStore,
+        proxy,
+        proxyEdge,
+        proxyEdgeNoStore,
+        cacheOnly,
+        s3,
+        dir,
+        narinfos: missNarinfos,
+      });
     }
-    await Promise.all([cacheOnly.stop(), proxyEdge?.stop()]);
+    await Promise.all([cacheOnly.stop(), proxyEdge?.stop(), cacheNoStore?.stop(), proxyEdgeNoStore?.stop()]);
 
     // --- 3. NAR streaming (and 5. nginx serving the same NAR)
     let nar;

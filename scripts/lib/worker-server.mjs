@@ -11,7 +11,7 @@
 //   node scripts/lib/worker-server.mjs --serve
 //
 // options.json: { scriptPath, port, persistRoot, compatibilityDate, compatibilityFlags?, bindings?, r2Buckets?,
-//                kvNamespaces?, analyticsEngineDatasets?, inspectorPort? }
+//                kvNamespaces?, analyticsEngineDatasets?, inspectorPort?, cache? }
 // The worker's console output (workerd's stdout and stderr) comes out on this process's stdout and stderr. Prints
 // one line `READY {"url":…,"workerdPid":…}` on stdout when the worker answers, then runs until SIGTERM.
 //
@@ -66,7 +66,9 @@ async function startWorker(optionsFile) {
     // Cache API, R2 and KV state on disk under persistRoot, in the layout `wrangler dev --persist-to DIR` keeps
     // under DIR/v3 (so its tools and ours open the same state).
     defaultPersistRoot: options.persistRoot,
-    cache: true,
+    // `cache: false` only for bench/run.mjs's attribution of a miss: Miniflare's no-op Cache API (no match, nothing
+    // stored), so that its cache service's storage, which production runs outside the worker, is not timed.
+    cache: options.cache ?? true,
     // Only for bench/profile.mjs: the DevTools protocol, to take CPU profiles of the worker.
     ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
   });
