@@ -10,10 +10,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import WebSocket from "ws";
 import { startWorker, stopAll } from "./lib/services.mjs";
-import { COMPATIBILITY_DATE, REPO_ROOT, freePort, run, sampleRss, say, sleep } from "./lib/util.mjs";
+import { COMPATIBILITY_DATE, bundleBenchWorker, freePort, run, sampleRss, say, sleep } from "./lib/util.mjs";
 
 /**
  * The worker's own isolate, through the DevTools protocol: peak of its V8 heap plus ArrayBuffer backing stores
@@ -69,16 +68,7 @@ const rows = arg("rows", "8:-;8:discard;8:cache;8:r2;8:cache,r2;2:cache,r2;1:cac
 const dir = await mkdtemp(join(os.tmpdir(), "nix-edge-attribution-"));
 const out = [];
 try {
-  const scriptPath = join(dir, "fanout-sinks.js");
-  await build({
-    entryPoints: [join(REPO_ROOT, "bench", "workers", "fanout-sinks.ts")],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    outfile: scriptPath,
-    logLevel: "error",
-  });
+  const scriptPath = await bundleBenchWorker("fanout-sinks.ts", join(dir, "fanout-sinks.js"));
   for (const [i, row] of rows.entries()) {
     const inspectorPort = await freePort();
     const worker = await startWorker(dir, `row-${i}`, {

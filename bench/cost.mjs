@@ -11,11 +11,10 @@ import { createHash, randomBytes, randomFillSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { startCountingProxy } from "./lib/counting-proxy.mjs";
 import { makeNarinfos } from "./lib/narinfos.mjs";
 import { startWorker } from "./lib/services.mjs";
-import { COMPATIBILITY_DATE, REPO_ROOT, WRANGLER_ENV, run, say, sleep } from "./lib/util.mjs";
+import { COMPATIBILITY_DATE, REPO_ROOT, WRANGLER_ENV, bundleBenchWorker, run, say, sleep } from "./lib/util.mjs";
 import { cpuSecondsOf } from "./lib/wrk.mjs";
 
 export const PRICES = JSON.parse(readFileSync(join(REPO_ROOT, "bench", "prices.json"), "utf8"));
@@ -164,16 +163,7 @@ async function waitIdle(url) {
 
 /** Builds workers/counting.mjs around `script` (the deployed bundle, or the probe) into `outfile`. */
 async function buildCounting(script, outfile) {
-  await build({
-    entryPoints: [join(REPO_ROOT, "bench", "workers", "counting.mjs")],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    alias: { "cache-worker": script },
-    outfile,
-    logLevel: "error",
-  });
+  await bundleBenchWorker("counting.mjs", outfile, { "cache-worker": script });
 }
 
 /**

@@ -10,12 +10,11 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { narOfFile } from "./closure.mjs";
 import { loadNarinfoLib, makeKeyPair } from "./lib/narinfos.mjs";
 import { cpuSecondsOf } from "./lib/wrk.mjs";
 import { s3CacheWorkerBindings, startS3, startWorker, stopAll } from "./lib/services.mjs";
-import { COMPATIBILITY_DATE, REPO_ROOT, WRANGLER_ENV, bundleCacheWorker, median, say } from "./lib/util.mjs";
+import { COMPATIBILITY_DATE, WRANGLER_ENV, bundleBenchWorker, bundleCacheWorker, median, say } from "./lib/util.mjs";
 
 const perRound = Number(process.argv[2] ?? 100);
 const rounds = Number(process.argv[3] ?? 3);
@@ -35,15 +34,7 @@ async function timed(url) {
 async function main() {
   const dir = await mkdtemp(join(os.tmpdir(), "nix-edge-latency-"));
   const cacheWorker = await bundleCacheWorker(join(dir, "dist"), { env: WRANGLER_ENV, timeoutMs: 300_000 });
-  await build({
-    entryPoints: [join(REPO_ROOT, "bench", "workers", "s3-proxy.ts")],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    outfile: join(dir, "s3-proxy.js"),
-    logLevel: "error",
-  });
+  await bundleBenchWorker("s3-proxy.ts", join(dir, "s3-proxy.js"));
   const lib = await loadNarinfoLib(dir);
   const keys = makeKeyPair("nix-edge-bench-1");
   const sk = lib.parseSecretKey(keys.secretKey);

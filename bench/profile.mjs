@@ -18,11 +18,10 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { loadNarinfoLib, makeKeyPair, makeNarinfos } from "./lib/narinfos.mjs";
 import { s3CacheWorkerBindings, startS3, startWorker, stopAll } from "./lib/services.mjs";
-import { build } from "esbuild";
 import {
   COMPATIBILITY_DATE,
-  REPO_ROOT,
   WRANGLER_ENV,
+  bundleBenchWorker,
   bundleCacheWorker,
   freePort,
   run,
@@ -61,21 +60,6 @@ function devtools(url) {
   };
 }
 
-/** The pure-core worker (workers/core-bench.ts), bundled as bench/run.mjs bundles it. */
-async function bundleCoreWorker(dir) {
-  const outfile = join(dir, "core-bench.js");
-  await build({
-    entryPoints: [join(REPO_ROOT, "bench", "workers", "core-bench.ts")],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    outfile,
-    logLevel: "error",
-  });
-  return outfile;
-}
-
 function summarize(profile, top = 30) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
@@ -104,7 +88,7 @@ async function main() {
   say(`profiling "${scenario}" in ${dir}`);
   const cacheWorker =
     scenario === "core"
-      ? await bundleCoreWorker(dir)
+      ? await bundleBenchWorker("core-bench.ts", join(dir, "core-bench.js"))
       : await bundleCacheWorker(join(dir, "dist"), { env: WRANGLER_ENV, timeoutMs: 300_000 });
   const lib = await loadNarinfoLib(dir);
   const keys = makeKeyPair("nix-edge-bench-1");

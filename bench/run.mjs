@@ -12,18 +12,18 @@ import { createWriteStream, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { loadNarinfoLib, makeKeyPair, makeNarinfos } from "./lib/narinfos.mjs";
 import { s3CacheWorkerBindings, startNginx, startS3, startWorker, stopAll } from "./lib/services.mjs";
 import {
   COMPATIBILITY_DATE,
   REPO_ROOT,
   WRANGLER_ENV,
+  bundleBenchWorker,
   bundleCacheWorker,
   median,
   run,
-  say,
   sampleRss,
+  say,
   sleep,
 } from "./lib/util.mjs";
 import { wrk } from "./lib/wrk.mjs";
@@ -121,21 +121,10 @@ async function machineInfo() {
 async function bundle(dir) {
   say("bundling the cache worker (wrangler deploy --dry-run)");
   const cacheWorker = await bundleCacheWorker(join(dir, "dist"), { env: WRANGLER_ENV, timeoutMs: 120_000 });
-  for (const name of ["core-bench", "s3-proxy"]) {
-    await build({
-      entryPoints: [join(REPO_ROOT, "bench", "workers", `${name}.ts`)],
-      bundle: true,
-      format: "esm",
-      platform: "neutral",
-      target: "es2022",
-      outfile: join(dir, `${name}.js`),
-      logLevel: "error",
-    });
-  }
   return {
     cacheWorker,
-    coreWorker: join(dir, "core-bench.js"),
-    proxyWorker: join(dir, "s3-proxy.js"),
+    coreWorker: await bundleBenchWorker("core-bench.ts", join(dir, "core-bench.js")),
+    proxyWorker: await bundleBenchWorker("s3-proxy.ts", join(dir, "s3-proxy.js")),
   };
 }
 

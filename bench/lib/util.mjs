@@ -1,6 +1,7 @@
 // Small helpers shared by the benchmark scripts: /proc sampling, statistics, and (from scripts/lib/processes.mjs)
 // processes and ports.
 import { readFileSync } from "node:fs";
+import { build } from "esbuild";
 import { join } from "node:path";
 import { REPO_ROOT, check } from "../../scripts/lib/processes.mjs";
 import { WRANGLER_ENV as QUIET_WRANGLER } from "../../scripts/wrangler-env.mjs";
@@ -65,4 +66,22 @@ export function median(values) {
 /** Logs progress to stderr, so stdout stays clean. */
 export function say(...parts) {
   process.stderr.write(`[bench] ${parts.join(" ")}\n`);
+}
+
+/**
+ * One of bench/workers/ (`name` with its extension) bundled for workerd as every benchmark runs it: one ES module,
+ * no platform shims. `alias` maps an import to a file (workers/counting.mjs wraps the bundle it is given).
+ */
+export async function bundleBenchWorker(name, outfile, alias = undefined) {
+  await build({
+    entryPoints: [join(REPO_ROOT, "bench", "workers", name)],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    ...(alias ? { alias } : {}),
+    outfile,
+    logLevel: "error",
+  });
+  return outfile;
 }
