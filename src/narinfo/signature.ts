@@ -68,24 +68,15 @@ function importVerifyKey(key: PublicKey): Promise<CryptoKey> {
   return k;
 }
 
-const UTF8 = new TextEncoder();
-
-/** Reused for the fingerprint's bytes (see verifyFingerprint); a larger fingerprint gets its own. */
+/** Reused for the fingerprint's bytes (verifyNarinfoSignatures); a larger fingerprint gets its own. */
 const scratch = new Uint8Array(16 * 1024);
 
 /**
  * Ed25519 signatures are over the fingerprint's UTF-8 bytes (libutil/signature/local-keys.cc, verifyDetached). The
- * bytes are written into one reused buffer rather than a new one: Web Crypto copies the data when verify is called
- * (docs/toolchain.md, "Web Crypto in workerd"), and a fresh buffer of a few hundred bytes costs more than encoding
- * into it (bench/RESULTS.md, pure core).
- */
-export function verifyFingerprint(fingerprint: string, sig: Uint8Array, key: PublicKey): Promise<boolean> {
-  return verifyBytes(encodeIntoScratch(fingerprint), sig, key);
-}
-
-/**
- * verifyFingerprint over bytes, which may be the reused buffer's or the Sig's: the runtime has copied both when
- * this returns. Not an async function: with the key imported already, the runtime's promise is returned as it is.
+ * bytes may be those of a reused buffer, the fingerprint's or the Sig's: Web Crypto copies the data when verify is
+ * called (docs/toolchain.md, "Web Crypto in workerd"), and a fresh buffer of a few hundred bytes costs more than
+ * writing into it (bench/RESULTS.md, pure core). Not an async function: with the key imported already, the runtime's
+ * promise is returned as it is.
  */
 function verifyBytes(data: Uint8Array, sig: Uint8Array, key: PublicKey): Promise<boolean> {
   if (key.key.length !== PUBLIC_KEY_BYTES)
@@ -96,14 +87,6 @@ function verifyBytes(data: Uint8Array, sig: Uint8Array, key: PublicKey): Promise
   // Until the key is imported the call waits, so it takes copies that no later call can overwrite.
   const [ownData, ownSig] = [data.slice(), sig.slice()];
   return importVerifyKey(key).then((k) => crypto.subtle.verify(ED25519, k, ownSig, ownData));
-}
-
-/** UTF8.encode(s), as a view of the reused buffer when it fits: valid until the next call. */
-function encodeIntoScratch(s: string): Uint8Array {
-  // UTF-8 takes at most three bytes for each UTF-16 code unit.
-  if (s.length * 3 > scratch.length) return UTF8.encode(s);
-  const { written } = UTF8.encodeInto(s, scratch);
-  return scratch.subarray(0, written);
 }
 
 const PRINTABLE_FIRST = 0x21;
@@ -190,7 +173,7 @@ function validBy(k: PublicKey): VerifyResult {
   return { valid: true, keyName: k.name };
 }
 
-/** Reused for the Sig being verified: the runtime copies it at the call (see verifyFingerprint). */
+/** Reused for the Sig being verified: the runtime copies it at the call (see verifyBytes). */
 const sigScratch = new Uint8Array(SIGNATURE_BYTES);
 /** The 88 characters of a canonical Sig's base64: 86 that carry its 64 bytes, then "==". */
 const CANONICAL_SIG_CHARS = Math.ceil(SIGNATURE_BYTES / 3) * 4;
@@ -253,11 +236,7 @@ function base64UrlEncode(bytes: Uint8Array): string {
   return base64Encode(bytes).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
 }
 
-/** Returns the raw 64-byte signature of the fingerprint's UTF-8 bytes. */
-export async function signFingerprint(fingerprint: string, sk: SecretKey): Promise<Uint8Array> {
-  return signBytes(UTF8.encode(fingerprint), sk);
-}
-
+/** The raw 64-byte signature of the fingerprint's UTF-8 bytes. */
 async function signBytes(data: Uint8Array, sk: SecretKey): Promise<Uint8Array> {
   const key = await importSigningKey(sk);
   return new Uint8Array(await crypto.subtle.sign(ED25519, key, data));
