@@ -323,89 +323,37 @@ async function benchMiss({ worker, workerNoStore, proxy, proxyEdge, proxyEdgeNoS
       workerNoStore: [],
       proxyEdgeNoStore: [],
     };
+    // One wrk run against `url`, the CPU counted in `pid`'s workerd (none for S3 itself).
+    const load = (url, pid, paths, from, expect = undefined) =>
+      wrk({ url, threads, connections: c, seconds: P.seconds, paths, offset: from, expect, serverPid: pid });
     for (let i = 0; i < P.rounds; i++) {
       // Direct and pass-through GETs cache nothing: they may wrap around the key list; the worker and the Cache API
       // worker must not (every one of their requests has to be a real miss).
-      const d = await wrk({
-        url: s3.endpoint,
-        threads,
-        connections: c,
-        seconds: P.seconds,
-        paths: directPaths,
-        offset: offset % narinfos.length,
-      });
-      const w = await wrk({
-        url: worker.url,
-        threads,
-        connections: c,
-        seconds: P.seconds,
-        paths: workerPaths,
-        offset,
-        expect: "x-cache-status=MISS",
-        serverPid: worker.workerdPid,
-      });
+      const reused = offset % narinfos.length;
+      const d = await load(s3.endpoint, undefined, directPaths, reused);
+      const w = await load(worker.url, worker.workerdPid, workerPaths, offset, "x-cache-status=MISS");
       // The pass-through proxy caches nothing, so it reuses the direct run's keys.
-      const p = await wrk({
-        url: proxy.url,
-        threads,
-        connections: c,
-        seconds: P.seconds,
-        paths: workerPaths,
-        offset: offset % narinfos.length,
-        serverPid: proxy.workerdPid,
-      });
+      const p = await load(proxy.url, proxy.workerdPid, workerPaths, reused);
       // The same plus a Cache API match (a fresh key every request: always a miss) and a put of the answer.
-      const e = await wrk({
-        url: proxyEdge.url,
-        threads,
-        connections: c,
-        seconds: P.seconds,
-        paths: workerPaths,
-        offset: offset % narinfos.length,
-        serverPid: proxyEdge.workerdPid,
-      });
+      const e = await load(proxyEdge.url, proxyEdge.workerdPid, workerPaths, reused);
       // The cache worker once more, Miniflare's Cache API storage off (it stores nothing, so it may reuse the direct
       // run's keys; each answer is still checked to be a MISS): what it costs where the cache's storage is not in
       // the worker's process, as in production.
-      const n = await wrk({
-        url: workerNoStore.url,
-        threads,
-        connections: c,
-        seconds: P.seconds,
-        paths: workerPaths,
-        offset: offset % narinfos.length,
-        expect: "x-cache-status=MISS",
-        serverPid: workerNoStore.workerdPid,
-      });
+      const n = await load(workerNoStore.url, workerNoStore.workerdPid, workerPaths, reused, "x-cache-status=MISS");
       // And the pass-through worker's match and put against that same no-op cache: the floor of the row above.
-      const en = await wrk({
-        url: proxyEdgeNoStore.url,
-        threads,
-        connections: c,
-        seconds: P.seconds,
-        paths: workerPaths,
-        offset: offset % narinfos.length,
-        serverPid: proxyEdgeNoStore.workerdPid,
-      });
+      const en = await load(proxyEdgeNoStore.url, proxyEdgeNoStore.workerdPid, workerPaths, reused);
       // Cache API miss + put for fresh keys (its own workerd and cache, so the same keys are fresh there too).
-      const k = await wrk({
-        url: cacheOnly.url,
-        threads,
-        connections: c,
-        seconds: P.seconds,
-        paths: cacheApiPaths,
-        offset: cacheApiOffset,
-        serverPid: cacheOnly.workerdPid,
-      });
-      for (const [name, r] of /** @type {[string, typeof d][]} */ ([
-        ["direct", d],
-        ["proxy", p],
-        ["proxyEdge", e],
-        ["cacheApi", k],
-        ["worker", w],
-        ["workerNoStore", n],
-        ["proxyEdgeNoStore", en],
-      ])) {
+      const k = await load(cacheOnly.url, cacheOnly.workerdPid, cacheApiPaths, cacheApiOffset);
+      const runs = {
+        direct: d,
+        proxy: p,
+        proxyEdge: e,
+        cacheApi: k,
+        worker: w,
+        workerNoStore: n,
+        proxyEdgeNoStore: en,
+      };
+      for (const [name, r] of Object.entries(runs)) {
         if (r.errors > 0) throw new Error(`narinfo miss ${name} c=${c}: errors ${JSON.stringify(r.errorDetail)}`);
       }
       if (w.wrapped > 0 || k.wrapped > 0)
@@ -416,13 +364,7 @@ async function benchMiss({ worker, workerNoStore, proxy, proxyEdge, proxyEdgeNoS
       // thread that made every request of the run could have reached.
       offset += threads * w.requests + 2 * c;
       cacheApiOffset += threads * k.requests + 2 * c;
-      rounds.direct.push(d);
-      rounds.worker.push(w);
-      rounds.proxy.push(p);
-      rounds.proxyEdge.push(e);
-      rounds.cacheApi.push(k);
-      rounds.workerNoStore.push(n);
-      rounds.proxyEdgeNoStore.push(en);
+      for (const [name, r] of Object.entries(runs)) rounds[name].push(r);
       say(
         `miss c=${c} round ${i + 1}: direct p50 ${d.p50Ms.toFixed(2)} ms (${d.rps.toFixed(0)}/s), proxy ` +
           `p50 ${p.p50Ms.toFixed(2)} ms (${p.cpuUsPerReq.toFixed(0)} µs CPU), ` +
