@@ -99,12 +99,13 @@ export async function benchClosure({ dir, s3, bucket, cacheWorker, proxyWorker, 
   );
 
   // The cache worker as deployed in section 1 (S3 origin, denylist KV bound), in its own runtime and edge cache.
-  const worker = await startWorker(dir, "closure-cache", {
+  const cacheOptions = {
     scriptPath: cacheWorker,
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: s3CacheWorkerBindings(s3, bucket, keys.publicKey),
     kvNamespaces: { DENYLIST: "denylist" },
-  });
+  };
+  const worker = await startWorker(dir, "closure-cache", cacheOptions);
   const proxyBindings = {
     S3_ENDPOINT: s3.endpoint,
     S3_BUCKET: bucket,
@@ -126,13 +127,7 @@ export async function benchClosure({ dir, s3, bucket, cacheWorker, proxyWorker, 
   // Attribution for the cold rounds: the cache worker with Miniflare's Cache API storage off (it stores nothing, so
   // each round's closure stays cold for it too): a cold substitution where the cache's storage is not in the
   // worker's process, as in production (bench/RESULTS.md, section 2).
-  const workerNoStore = await startWorker(dir, "closure-cache-no-storage", {
-    scriptPath: cacheWorker,
-    compatibilityDate: COMPATIBILITY_DATE,
-    bindings: s3CacheWorkerBindings(s3, bucket, keys.publicKey),
-    kvNamespaces: { DENYLIST: "denylist" },
-    cache: false,
-  });
+  const workerNoStore = await startWorker(dir, "closure-cache-no-storage", { ...cacheOptions, cache: false });
   let runs = 0;
   const substitute = async (url, closure) => {
     const root = join(dir, "nix-stores", `s${runs++}`);
