@@ -59,6 +59,7 @@ export default defineConfig({
           // instead of starting a workerd each (~1.3 CPU-s a file on this machine, most of the project's time).
           isolate: false,
           globalSetup: ["test/workerdLog.ts"],
+          setupFiles: ["test/unit/hashEquality.ts"],
         },
       },
       {

@@ -119,7 +119,8 @@ function referenceBase64DecodeAsNix(s: string): Uint8Array {
 
 function referenceFingerprint(n: Narinfo, storeDir = "/nix/store"): string {
   const refs = [...new Set(n.references.map((r) => formatStorePath(r, storeDir)))].sort();
-  return `1;${formatStorePath(n.storePath, storeDir)};${formatNixHash(n.narHash)};${n.narSize};${refs.join(",")}`;
+  const narHash = `${n.narHash.algo}:${nix32Encode(n.narHash.bytes)}`;
+  return `1;${formatStorePath(n.storePath, storeDir)};${narHash};${n.narSize};${refs.join(",")}`;
 }
 
 function referenceParseStorePathName(s: string): string {
@@ -587,7 +588,8 @@ describe("parseNixHash reads `sha256:<nix32>` in place, as the general path read
   const result = (f: () => NixHash) => {
     try {
       const h = f();
-      return { algo: h.algo, bytes: [...h.bytes] };
+      // formatNixHash of the reference's plain hash encodes its bytes; of the fast path's, gives the text it kept.
+      return { algo: h.algo, bytes: [...h.bytes], text: formatNixHash(h) };
     } catch (e) {
       if (e instanceof FormatError) return `${e.what}: ${e.message}`;
       throw e;
