@@ -191,11 +191,16 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
   let narHash: NixHash | undefined;
   let narSize = 0;
   let haveNarSize = false;
-  const n: Omit<Narinfo, "storePath" | "url" | "narHash" | "narHashText" | "narSize"> = {
-    references: [],
-    sigs: [],
-    extra: [],
-  };
+  let compression: string | undefined;
+  let fileHash: NixHash | undefined;
+  let fileHashText: string | undefined;
+  let fileSize: number | undefined;
+  let references: StorePath[] = [];
+  let deriver: string | undefined;
+  let system: string | undefined;
+  const sigs: string[] = [];
+  let ca: string | undefined;
+  const extra: [string, string][] = [];
 
   for (let i = 0, start = 0, end = 0; start <= length; i++, start = end + 1) {
     end = text.indexOf("\n", start);
@@ -210,7 +215,7 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
       // Ignored by every Nix; kept for round-tripping (e.g. newer Nix's fields) when it can be written back.
       const name = text.slice(start, colon);
       if (KEY.test(name) && text.charCodeAt(colon + 1) === SPACE && !hasControl(text, from, end)) {
-        n.extra.push([name, text.slice(from, end)]);
+        extra.push([name, text.slice(from, end)]);
       }
       continue;
     }
@@ -224,7 +229,7 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
       const sig = isCanonicalBase64(value, SIGNATURE_BYTES, value.indexOf(":") + 1)
         ? value
         : formatSignature(parseSignature(value));
-      if (!n.sigs.includes(sig)) n.sigs.push(sig);
+      if (!sigs.includes(sig)) sigs.push(sig);
       continue;
     }
     const strict = isStrict(key);
@@ -241,18 +246,18 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
         case "Compression": {
           const value = text.slice(from, end);
           if (value !== "" && !KNOWN_COMPRESSIONS.has(value)) throw lineError(i, `unknown Compression '${value}'`);
-          n.compression = value;
+          compression = value;
           break;
         }
         case "FileHash": {
           const value = text.slice(from, end);
-          n.fileHash = parseNixHash(value);
+          fileHash = parseNixHash(value);
           if (hasControlAfterPad(value)) throw lineError(i, "control character");
-          n.fileHashText = value;
+          fileHashText = value;
           break;
         }
         case "FileSize":
-          n.fileSize = parseSize(text, from, end);
+          fileSize = parseSize(text, from, end);
           break;
         case "NarHash": {
           const value = text.slice(from, end);
@@ -266,7 +271,7 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
           haveNarSize = true;
           break;
         case "References": {
-          if (n.references.length > 0) throw lineError(i, "duplicate References");
+          if (references.length > 0) throw lineError(i, "duplicate References");
           // A set in Nix: a repeated reference is one reference (the first one stays, in file order). The first few
           // are compared one by one (no string hashed); a longer list takes a set of the base names.
           const refs: StorePath[] = [];
@@ -286,25 +291,25 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
             }
             refs.push(ref);
           }
-          n.references = refs;
+          references = refs;
           break;
         }
         case "Deriver": {
           const value = text.slice(from, end);
           // nar-info.cc reads "unknown-deriver" as no deriver; kept verbatim for round-tripping.
           if (value !== "unknown-deriver") parseStorePathBaseNameIn(text, from, end);
-          n.deriver = value;
+          deriver = value;
           break;
         }
         case "System":
-          n.system = text.slice(from, end);
+          system = text.slice(from, end);
           break;
         case "CA": {
           const value = text.slice(from, end);
-          if (n.ca !== undefined && n.ca !== "") throw lineError(i, "duplicate CA");
+          if (ca !== undefined && ca !== "") throw lineError(i, "duplicate CA");
           // Empty is no content address (ContentAddress::parseOpt).
           if (value !== "") parseContentAddress(value);
-          n.ca = value;
+          ca = value;
           break;
         }
       }
@@ -321,7 +326,24 @@ export function parseNarinfo(text: string, storeDir: string = STORE_DIR): Narinf
   if (url === "") throw new FormatError("narinfo", "URL missing");
   if (!haveNarSize) throw new FormatError("narinfo", "NarSize missing");
   if (narSize === 0) throw new FormatError("narinfo", "NarSize is zero");
-  return { storePath, url, narHash, narHashText, narSize, ...n };
+  // One object literal with every field, present or not: every parsed narinfo has the same shape.
+  return {
+    storePath,
+    url,
+    compression,
+    fileHash,
+    fileHashText,
+    fileSize,
+    narHash,
+    narHashText,
+    narSize,
+    references,
+    deriver,
+    system,
+    sigs,
+    ca,
+    extra,
+  };
 }
 
 /** Up to this many References are de-duplicated by comparing each with those before it. */
