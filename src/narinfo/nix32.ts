@@ -30,16 +30,6 @@ export function nix32Encode(bytes: Uint8Array): string {
   return fromCharCodes(codes);
 }
 
-/**
- * nix32Encode's characters, as ASCII bytes, written into `out` from `at`; returns where they end. For a caller that
- * needs the bytes of a text the hash is part of (the fingerprint a Sig signs, src/narinfo/fingerprint.ts).
- */
-export function nix32EncodeInto(bytes: Uint8Array, out: Uint8Array, at: number): number {
-  const length = nix32EncodedLength(bytes.length);
-  for (let n = length - 1, k = at; n >= 0; n--, k++) out[k] = nix32DigitCode(bytes, n);
-  return at + length;
-}
-
 /** The character code of the nix32 digit `n` of `bytes`, counted from the least significant, 0. */
 function nix32DigitCode(bytes: Uint8Array, n: number): number {
   const b = n * 5;
