@@ -56,7 +56,7 @@ const PROFILE = SMOKE
       hit: { threads: 2, connections: 32, warmupS: 2, seconds: 4, rounds: 5 },
       miss: { concurrencies: [1, 8], seconds: 4, rounds: 3, keys: 9000 },
       nar: { bytes: 1024 ** 3, rounds: 3 },
-      core: { rounds: 11, targetMs: 100, slices: 20 },
+      core: { rounds: 11, targetMs: 100, slices: 40 },
       slow: { bytes: 256 * 1024 ** 2, rate: "2M" },
     };
 
@@ -206,10 +206,11 @@ async function benchCore(worker) {
   // Our share of parse + verify: the runtime's bare verify subtracted within the same request, the two loops in
   // alternating slices (workers/core-bench.ts, pair), one difference per round; the median of those differences.
   const [whole, floor] = ["parse+verify", "ed25519-verify (runtime)"];
-  // The runtime's clock moves in whole milliseconds (docs/toolchain.md, Benchmarks): for the difference of two ~55 µs
-  // operations to be read to a fraction of a microsecond, the pair runs ~5 loops' worth (~0.5 s per operation, slices
-  // of ~25 ms: the finer the alternation, the less a change in the machine's load falls on one side).
-  const pairN = 5 * sizes[floor];
+  // The runtime's clock moves in whole milliseconds (docs/toolchain.md, Benchmarks): for the difference of two ~50 µs
+  // operations to be read to a fraction of a microsecond, the pair runs ~10 loops' worth (~1 s per operation, slices
+  // of ~25 ms: the finer the alternation, the less a change in the machine's load falls on one side). At half that,
+  // one round's difference still moved by ±1.5 µs from the next.
+  const pairN = 10 * sizes[floor];
   const oursPerRound = [];
   for (let i = 0; i < P.rounds; i++) {
     for (const op of ops) perOp[op].push(((await call(op, sizes[op])) / sizes[op]) * 1000);
