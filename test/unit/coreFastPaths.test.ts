@@ -548,6 +548,16 @@ describe("narinfoFingerprint", () => {
     const m = { ...n, references: [{ hash: n.storePath.hash, name: "a\ud800b" }] };
     expect([...narinfoFingerprintBytes(m)]).toEqual([...new TextEncoder().encode(referenceFingerprint(m))]);
   });
+
+  it("a buffer with room for the characters but not for their UTF-8 is left alone", () => {
+    const m = { ...n, storePath: { hash: n.storePath.hash, name: "näme-€-\u{1f600}" } };
+    const expected = [...new TextEncoder().encode(referenceFingerprint(m))];
+    const chars = narinfoFingerprint(m).length;
+    expect(expected.length).toBeGreaterThan(chars + 1);
+    const tight = new Uint8Array(chars + 1);
+    const out = narinfoFingerprintBytes(m, "/nix/store", tight);
+    expect([...out]).toEqual(expected);
+  });
 });
 
 describe("formatNarinfo keeps a hash's own spelling exactly when the definition does", () => {
@@ -614,6 +624,18 @@ describe("parseNixHash reads `sha256:<nix32>` in place, as the general path read
     }
     expect(valid).toBeGreaterThan(200);
     expect(vectors.length - valid).toBeGreaterThan(100);
+  });
+
+  it("refuses a character outside the alphabet at every one of the 52 positions", () => {
+    const digits = nix32Encode(bytesOf(32));
+    for (let at = 0; at < 52; at++) {
+      for (const bad of ["e", "o", "u", "t", "A", ":", "-", "=", "\n", "é", "\ud800"]) {
+        const s = `sha256:${digits.slice(0, at)}${bad}${digits.slice(at + 1)}`;
+        const got = result(() => parseNixHash(s));
+        expect(typeof got, s).toBe("string");
+        expect(got, s).toEqual(result(() => referenceParseNixHash(s)));
+      }
+    }
   });
 });
 
