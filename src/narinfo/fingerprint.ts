@@ -7,7 +7,8 @@ import { STORE_DIR, type StorePath, storePathBaseName } from "./storePath";
  * What a narinfo Sig signs (libstore/path-info.cc, ValidPathInfo::fingerprint):
  * `1;<store path>;sha256:<nix32 NarHash>;<NarSize>;<full reference paths, sorted, joined by ",">`.
  * The NarHash is written as nix32 whatever form the narinfo used (as it was read, when it was nix32). References are
- * a set in Nix, so duplicates collapse. Empty references leave a trailing ";".
+ * a set in Nix, so duplicates collapse. Empty references leave a trailing ";". A Sig signs this text's UTF-8
+ * (narinfoFingerprintBytes), where a lone surrogate, which no parsed narinfo holds, becomes U+FFFD.
  */
 export function narinfoFingerprint(n: Narinfo, storeDir: string = STORE_DIR): string {
   // Nix 2.x refuses to fingerprint a non-SHA-256 NarHash ("its hash is not SHA-256").

@@ -5,9 +5,10 @@ import { isNix32Digits, nix32Decode, nix32EncodedLength, nix32Encode } from "./n
 /** The algorithms Nix accepts without experimental features (blake3 needs one; not served here). */
 type HashAlgo = "md5" | "sha1" | "sha256" | "sha512";
 
+/** Read-only: one read from nix32 text derives its bytes from that text (Nix32Sha256, below). */
 export interface NixHash {
-  algo: HashAlgo;
-  bytes: Uint8Array;
+  readonly algo: HashAlgo;
+  readonly bytes: Uint8Array;
 }
 
 const HASH_SIZES: Readonly<Record<HashAlgo, number>> = { md5: 16, sha1: 20, sha256: 32, sha512: 64 };
