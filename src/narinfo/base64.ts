@@ -96,18 +96,14 @@ export function base64DecodeAsNix(s: string): Uint8Array {
   // Without newlines, four characters at a time are three whole bytes; the character-at-a-time loop below then reads
   // the rest (and finds the first character outside the alphabet, if there is one).
   if (chars === end) {
-    for (; i + 4 <= end; i += 4) {
-      const n = (value(s, i) << 18) | (value(s, i + 1) << 12) | (value(s, i + 2) << 6) | value(s, i + 3);
-      if (n < 0) break;
-      out[o++] = n >> 16;
-      out[o++] = (n >> 8) & 0xff;
-      out[o++] = n & 0xff;
-    }
+    const quads = decodeQuads(s, 0, Math.floor(end / 4), out);
+    i = quads * 4;
+    o = quads * 3;
   }
   for (; i < end; i++) {
     const code = s.charCodeAt(i);
     if (code === NEWLINE) continue;
-    const v = code < 128 ? BASE64_VALUES[code]! : -1;
+    const v = value(s, i);
     if (v < 0) throw new FormatError("base64", `invalid character at offset ${i}`);
     acc = ((acc << 6) | v) & 0xffff;
     bits += 6;
@@ -131,7 +127,7 @@ export function base64LengthAsNix(s: string, start: number): number {
   for (let i = start; i < end; i++) {
     const code = s.charCodeAt(i);
     if (code === NEWLINE) continue;
-    if (code >= 128 || BASE64_VALUES[code]! < 0) return -1;
+    if (value(s, i) < 0) return -1;
     chars++;
   }
   return Math.floor((chars * 6) / 8);
@@ -147,23 +143,32 @@ export function base64DecodeInto(s: string, start: number, out: Uint8Array): boo
   const whole = Math.floor(out.length / 3);
   const rest = out.length - whole * 3;
   if (s.length - start !== Math.ceil(out.length / 3) * 4) return false;
-  let i = start;
-  let o = 0;
-  for (let q = 0; q < whole; q++, i += 4) {
-    const n = (value(s, i) << 18) | (value(s, i + 1) << 12) | (value(s, i + 2) << 6) | value(s, i + 3);
-    if (n < 0) return false;
-    out[o++] = n >> 16;
-    out[o++] = (n >> 8) & 0xff;
-    out[o++] = n & 0xff;
-  }
+  if (decodeQuads(s, start, whole, out) !== whole) return false;
   if (rest === 0) return true;
+  const i = start + whole * 4;
+  const o = whole * 3;
   // One byte: two characters then "=="; two bytes: three then "=". The bits left under the padding are dropped, as
   // base64DecodeAsNix drops them.
   const n = (value(s, i) << 18) | (value(s, i + 1) << 12) | (rest === 2 ? value(s, i + 2) << 6 : 0);
   if (n < 0 || s.charCodeAt(i + 3) !== PAD || (rest === 1 && s.charCodeAt(i + 2) !== PAD)) return false;
-  out[o++] = n >> 16;
-  if (rest === 2) out[o] = (n >> 8) & 0xff;
+  out[o] = n >> 16;
+  if (rest === 2) out[o + 1] = (n >> 8) & 0xff;
   return true;
+}
+
+/**
+ * Up to `count` groups of four base64 characters from `start` of `s`, each three bytes written into `out` from its
+ * start; stops at the first group with a character outside the alphabet. Returns how many groups it wrote.
+ */
+function decodeQuads(s: string, start: number, count: number, out: Uint8Array): number {
+  for (let q = 0, i = start, o = 0; q < count; q++, i += 4) {
+    const n = (value(s, i) << 18) | (value(s, i + 1) << 12) | (value(s, i + 2) << 6) | value(s, i + 3);
+    if (n < 0) return q;
+    out[o++] = n >> 16;
+    out[o++] = (n >> 8) & 0xff;
+    out[o++] = n & 0xff;
+  }
+  return count;
 }
 
 /** The value of the base64 character at `i`; -1 in all 32 bits (so any sum of shifts of it is negative) if none. */
