@@ -10,71 +10,32 @@
 // Nix's default settings otherwise, as a new client would: nothing on the machine's /nix/store is touched and
 // nothing is remembered between rounds. (Nix's narinfo TTLs stay at their defaults: with a TTL of 0, Nix 2.8 fetches
 // each narinfo five times per substitution, which would measure the TTL setting instead of the cache.)
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { signedNarinfo, smallNar } from "./lib/narinfos.mjs";
 import { s3CacheWorkerBindings, startWorker } from "./lib/services.mjs";
-import { COMPATIBILITY_DATE, median, run, say, sleep } from "./lib/util.mjs";
+import { COMPATIBILITY_DATE, median, pool, run, say, sleep } from "./lib/util.mjs";
 
 const PROFILES = {
   smoke: { paths: 10, rounds: 1 },
   full: { paths: 200, rounds: 3 },
 };
 
-/** The NAR of a single regular (non-executable) file: the format in docs/protocol.md, strings padded to 8 bytes. */
-export function narOfFile(contents) {
-  const parts = [];
-  const str = (s) => {
-    const b = typeof s === "string" ? Buffer.from(s) : s;
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(b.length));
-    parts.push(len, b, Buffer.alloc((8 - (b.length % 8)) % 8));
-  };
-  for (const s of ["nix-archive-1", "(", "type", "regular", "contents"]) str(s);
-  str(contents);
-  str(")");
-  return Buffer.concat(parts);
-}
-
 async function makeClosure(lib, secretKeyText, size, tag) {
   const sk = lib.parseSecretKey(secretKeyText);
   const paths = [];
   for (let i = 0; i < size; i++) {
-    const name = `bench-closure-${tag}-${i}`;
-    const storePath = `/nix/store/${lib.nix32Encode(randomBytes(20))}-${name}`;
-    const nar = narOfFile(randomBytes(512 + Math.floor(Math.random() * 7680)));
-    const narHash = lib.nix32Encode(createHash("sha256").update(nar).digest());
-    paths.push({ storePath, nar, narHash, narKey: `nar/${narHash}.nar`, narinfo: "", narinfoKey: "" });
+    const storePath = `/nix/store/${lib.nix32Encode(randomBytes(20))}-bench-closure-${tag}-${i}`;
+    paths.push({ storePath, ...smallNar(lib), narinfo: "", narinfoKey: "" });
   }
   // The root (index 0) references every path of the closure (itself excluded); the others reference nothing.
   const root = paths[0];
   for (const p of paths) {
     const refs = p === root ? paths.slice(1).map((q) => q.storePath.slice("/nix/store/".length)) : [];
-    const unsigned = [
-      `StorePath: ${p.storePath}`,
-      `URL: ${p.narKey}`,
-      "Compression: none",
-      `FileHash: sha256:${p.narHash}`,
-      `FileSize: ${p.nar.length}`,
-      `NarHash: sha256:${p.narHash}`,
-      `NarSize: ${p.nar.length}`,
-      `References: ${refs.join(" ")}`,
-      "",
-    ].join("\n");
-    const parsed = lib.parseNarinfo(unsigned);
-    p.narinfo = lib.formatNarinfo({ ...parsed, sigs: [await lib.signNarinfo(parsed, sk)] });
-    p.narinfoKey = `${p.storePath.slice("/nix/store/".length, "/nix/store/".length + 32)}.narinfo`;
+    Object.assign(p, await signedNarinfo(lib, sk, p.storePath, p, refs));
   }
   return { root: root.storePath, paths };
-}
-
-async function pool(items, n, task) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) await task(items[next++]);
-    }),
-  );
 }
 
 export async function benchClosure({ dir, s3, bucket, cacheWorker, proxyWorker, keys, lib, smoke }) {

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { startCountingProxy } from "./lib/counting-proxy.mjs";
 import { makeNarinfos } from "./lib/narinfos.mjs";
 import { startWorker } from "./lib/services.mjs";
-import { COMPATIBILITY_DATE, REPO_ROOT, WRANGLER_ENV, bundleBenchWorker, run, say, sleep } from "./lib/util.mjs";
+import { COMPATIBILITY_DATE, REPO_ROOT, WRANGLER_ENV, bundleBenchWorker, pool, run, say, sleep } from "./lib/util.mjs";
 import { cpuSecondsOf } from "./lib/wrk.mjs";
 
 export const PRICES = JSON.parse(readFileSync(join(REPO_ROOT, "bench", "prices.json"), "utf8"));
@@ -113,16 +113,6 @@ function benchOrigins(vars, endpoint, bucket) {
 function nar(bytes) {
   const body = randomFillSync(Buffer.alloc(bytes));
   return { body, hash: createHash("sha256").update(body).digest() };
-}
-
-/** Runs `task` over `items`, `n` at a time. */
-async function pool(items, n, task) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) await task(items[next++]);
-    }),
-  );
 }
 
 /**

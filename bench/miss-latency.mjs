@@ -6,14 +6,13 @@
 // LAT_VARIANTS="name=bundle.js,…" adds other builds of the cache worker to compare (e.g. one of an earlier commit).
 //
 //   node bench/miss-latency.mjs [paths per worker per round] [rounds]
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
-import { narOfFile } from "./closure.mjs";
-import { loadNarinfoLib, makeKeyPair } from "./lib/narinfos.mjs";
+import { loadNarinfoLib, makeKeyPair, signedNarinfo, smallNar } from "./lib/narinfos.mjs";
 import { cpuSecondsOf } from "./lib/wrk.mjs";
-import { s3CacheWorkerBindings, startS3, startWorker, stopAll } from "./lib/services.mjs";
+import { runMain, s3CacheWorkerBindings, startS3, startWorker, stopAll } from "./lib/services.mjs";
 import { COMPATIBILITY_DATE, WRANGLER_ENV, bundleBenchWorker, bundleCacheWorker, median, say } from "./lib/util.mjs";
 
 const perRound = Number(process.argv[2] ?? 100);
@@ -52,25 +51,8 @@ async function main() {
       sets[who] = [];
       for (let i = 0; i < perRound * rounds; i++) {
         const storePath = `/nix/store/${lib.nix32Encode(randomBytes(20))}-lat-${who}-${i}`;
-        const nar = narOfFile(randomBytes(512 + Math.floor(Math.random() * 7680)));
-        const narHash = lib.nix32Encode(createHash("sha256").update(nar).digest());
-        const narKey = `nar/${narHash}.nar`;
-        const parsed = lib.parseNarinfo(
-          [
-            `StorePath: ${storePath}`,
-            `URL: ${narKey}`,
-            "Compression: none",
-            `FileHash: sha256:${narHash}`,
-            `FileSize: ${nar.length}`,
-            `NarHash: sha256:${narHash}`,
-            `NarSize: ${nar.length}`,
-            "References: ",
-            "",
-          ].join("\n"),
-        );
-        const narinfo = lib.formatNarinfo({ ...parsed, sigs: [await lib.signNarinfo(parsed, sk)] });
-        const narinfoKey = `${storePath.slice(11, 43)}.narinfo`;
-        sets[who].push({ narKey, narinfoKey, nar, narinfo });
+        const nar = smallNar(lib);
+        sets[who].push({ ...nar, ...(await signedNarinfo(lib, sk, storePath, nar)) });
       }
     }
     const all = Object.values(sets).flat();
@@ -148,8 +130,4 @@ async function main() {
   }
 }
 
-main().catch(async (e) => {
-  console.error(e);
-  await stopAll();
-  process.exit(1);
-});
+runMain(main);

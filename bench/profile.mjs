@@ -10,14 +10,13 @@
 // runs the load (wrk for hit/miss, curl for nar) while the profiler samples, prints the summary and leaves the
 // .cpuprofile in the system temp dir (its path is printed) to open in Chrome DevTools. Under heavy load from other
 // processes the self times smear (samples land wherever the descheduled thread stood): profile on a quiet machine.
-import { createHash, randomBytes, randomFillSync } from "node:crypto";
-import { narOfFile } from "./closure.mjs";
+import { createHash, randomFillSync } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { loadNarinfoLib, makeKeyPair, makeNarinfos } from "./lib/narinfos.mjs";
-import { s3CacheWorkerBindings, startS3, startWorker, stopAll } from "./lib/services.mjs";
+import { loadNarinfoLib, makeKeyPair, makeNarinfos, smallNar } from "./lib/narinfos.mjs";
+import { runMain, s3CacheWorkerBindings, startS3, startWorker, stopAll } from "./lib/services.mjs";
 import {
   COMPATIBILITY_DATE,
   WRANGLER_ENV,
@@ -103,10 +102,9 @@ async function main() {
     const cold = [];
     if (scenario === "cold") {
       for (let i = 0; i < 300; i++) {
-        const nar = narOfFile(randomBytes(512 + Math.floor(Math.random() * 7680)));
-        const key = `nar/${lib.nix32Encode(createHash("sha256").update(nar).digest())}.nar`;
-        cold.push({ narinfo: narinfos[i].key, nar: key });
-        await s3.client.putObject(BUCKET, key, nar);
+        const { nar, narKey } = smallNar(lib);
+        cold.push({ narinfo: narinfos[i].key, nar: narKey });
+        await s3.client.putObject(BUCKET, narKey, nar);
       }
     }
     if (scenario === "nar") {
@@ -191,8 +189,4 @@ async function main() {
   }
 }
 
-main().catch(async (e) => {
-  console.error(e);
-  await stopAll();
-  process.exit(1);
-});
+runMain(main);

@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promise
 import os from "node:os";
 import { join } from "node:path";
 import { loadNarinfoLib, makeKeyPair, makeNarinfos } from "./lib/narinfos.mjs";
-import { s3CacheWorkerBindings, startNginx, startS3, startWorker, stopAll } from "./lib/services.mjs";
+import { runMain, s3CacheWorkerBindings, startNginx, startS3, startWorker, stopAll } from "./lib/services.mjs";
 import {
   COMPATIBILITY_DATE,
   REPO_ROOT,
@@ -21,6 +21,7 @@ import {
   bundleBenchWorker,
   bundleCacheWorker,
   median,
+  pool,
   run,
   sampleRss,
   say,
@@ -126,16 +127,6 @@ async function bundle(dir) {
     coreWorker: await bundleBenchWorker("core-bench.ts", join(dir, "core-bench.js")),
     proxyWorker: await bundleBenchWorker("s3-proxy.ts", join(dir, "s3-proxy.js")),
   };
-}
-
-/** Runs `tasks` with at most `n` in flight. */
-async function pool(items, n, task) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) await task(items[next++]);
-    }),
-  );
 }
 
 /** Writes `bytes` of pseudo-random data to `path`; returns its sha256 (raw bytes). */
@@ -757,8 +748,4 @@ async function main() {
   }
 }
 
-main().catch(async (e) => {
-  console.error(`[bench] FAILED: ${e.stack ?? e}`);
-  await stopAll();
-  process.exit(1);
-});
+runMain(main);

@@ -1,6 +1,6 @@
 // Signed narinfos for random store paths, made with the project's own src/narinfo code (bundled for node with
 // esbuild) and a throw-away Ed25519 key: as many distinct, validly signed narinfos as a benchmark needs.
-import { createPrivateKey, randomBytes } from "node:crypto";
+import { createHash, createPrivateKey, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
@@ -71,4 +71,54 @@ export async function makeNarinfos(lib, secretKeyText, count, { references = 6 }
     out.push({ hash: self.slice(0, 32), key: `${self.slice(0, 32)}.narinfo`, text });
   }
   return out;
+}
+
+/** The NAR of a single regular (non-executable) file: the format in docs/protocol.md, strings padded to 8 bytes. */
+export function narOfFile(contents) {
+  const parts = [];
+  const str = (s) => {
+    const b = typeof s === "string" ? Buffer.from(s) : s;
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(b.length));
+    parts.push(len, b, Buffer.alloc((8 - (b.length % 8)) % 8));
+  };
+  for (const s of ["nix-archive-1", "(", "type", "regular", "contents"]) str(s);
+  str(contents);
+  str(")");
+  return Buffer.concat(parts);
+}
+
+/**
+ * The NAR of one small file of random bytes (0.5 to 8 KiB, as the closure's paths): its bytes, its nix32 sha256 and
+ * its key, `nar/<hash>.nar`, stored uncompressed so the worker checks its hash.
+ */
+export function smallNar(lib) {
+  const nar = narOfFile(randomBytes(512 + Math.floor(Math.random() * 7680)));
+  const narHash = lib.nix32Encode(createHash("sha256").update(nar).digest());
+  return { nar, narHash, narKey: `nar/${narHash}.nar` };
+}
+
+/**
+ * The narinfo of `storePath` for a NAR stored uncompressed (smallNar's), naming `references` (base names), signed
+ * with `sk`; and its key, `<hash>.narinfo`.
+ */
+export async function signedNarinfo(lib, sk, storePath, { nar, narHash, narKey }, references = []) {
+  const parsed = lib.parseNarinfo(
+    [
+      `StorePath: ${storePath}`,
+      `URL: ${narKey}`,
+      "Compression: none",
+      `FileHash: sha256:${narHash}`,
+      `FileSize: ${nar.length}`,
+      `NarHash: sha256:${narHash}`,
+      `NarSize: ${nar.length}`,
+      `References: ${references.join(" ")}`,
+      "",
+    ].join("\n"),
+  );
+  const base = storePath.slice(storePath.lastIndexOf("/") + 1);
+  return {
+    narinfo: lib.formatNarinfo({ ...parsed, sigs: [await lib.signNarinfo(parsed, sk)] }),
+    narinfoKey: `${base.slice(0, 32)}.narinfo`,
+  };
 }

@@ -37,6 +37,15 @@ export async function stopAll() {
   await Promise.all([...started].map((s) => s.stop().catch(() => undefined)));
 }
 
+/** Runs a benchmark script's `main`; if it fails, prints why, stops everything still running and exits 1. */
+export function runMain(main) {
+  main().catch(async (e) => {
+    console.error(`[bench] FAILED: ${e.stack ?? e}`);
+    await stopAll();
+    process.exit(1);
+  });
+}
+
 function waitExit(child, ms) {
   return new Promise((r) => {
     if (child.exitCode !== null || child.signalCode !== null) return r(true);

@@ -24,6 +24,16 @@ export const WRANGLER_ENV = { ...QUIET_WRANGLER, NO_COLOR: "1", FORCE_COLOR: "0"
  */
 export const run = (cmd, args, opts = {}) => check(cmd, args, { timeoutMs: 300_000, ...opts });
 
+/** Runs `task` over `items`, at most `n` at a time. */
+export async function pool(items, n, task) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await task(items[next++]);
+    }),
+  );
+}
+
 /** VmRSS / VmHWM of a process in bytes (Linux /proc), or undefined when it is gone. */
 export function memoryOf(pid) {
   try {
