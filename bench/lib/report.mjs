@@ -261,68 +261,54 @@ export function renderResults(r) {
   out.push("");
   const missAttr = [];
   for (const [c, s] of Object.entries(r.miss)) {
+    /** A worker's row: its p50 and CPU per request, and what it shows. */
+    const row = (name, x, what) => missAttr.push([c, name, f(x.p50Ms, 2), int(x.cpuUsPerReq), what]);
+    /** `x`'s p50 and CPU per request over `base`'s. */
+    const over = (x, base) =>
+      `${signed(x.p50Ms - base.p50Ms, (v) => f(v, 2))} ms, ${signed(x.cpuUsPerReq - base.cpuUsPerReq, int)} µs CPU`;
     missAttr.push([c, "direct signed GET", f(s.direct.p50Ms, 2), "", "S3 itself"]);
-    missAttr.push([
-      c,
+    row(
       "pass-through worker",
-      f(s.proxy.p50Ms, 2),
-      int(s.proxy.cpuUsPerReq),
+      s.proxy,
       `runtime's outbound fetch + SigV4: ${signed(s.proxy.p50Ms - s.direct.p50Ms, (x) => f(x, 2))} ms`,
-    ]);
+    );
     if (s.proxyEdge)
-      missAttr.push([
-        c,
+      row(
         "pass-through worker + Cache API match (miss) + put",
-        f(s.proxyEdge.p50Ms, 2),
-        int(s.proxyEdge.cpuUsPerReq),
-        `${signed(s.proxyEdge.p50Ms - s.proxy.p50Ms, (x) => f(x, 2))} ms, ` +
-          `${signed(s.proxyEdge.cpuUsPerReq - s.proxy.cpuUsPerReq, int)} ` +
-          `µs CPU over the pass-through: the runtime's Cache API on a miss, the floor of any edge cache ` +
-          `here`,
-      ]);
-    missAttr.push([
-      c,
+        s.proxyEdge,
+        `${over(s.proxyEdge, s.proxy)} over the pass-through: the runtime's Cache API on a miss, the floor of any ` +
+          "edge cache here",
+      );
+    row(
       "trivial + Cache API miss + put (no origin)",
-      f(s.cacheApi.p50Ms, 2),
-      int(s.cacheApi.cpuUsPerReq),
+      s.cacheApi,
       "the runtime's Cache API on a miss (Miniflare's cache service, same process)",
-    ]);
-    missAttr.push([
-      c,
+    );
+    row(
       "cache worker",
-      f(s.worker.p50Ms, 2),
-      int(s.worker.cpuUsPerReq),
+      s.worker,
       s.proxyEdge
-        ? `${signed(s.worker.p50Ms - s.proxyEdge.p50Ms, (x) => f(x, 2))} ms, ` +
-          `${signed(s.worker.cpuUsPerReq - s.proxyEdge.cpuUsPerReq, int)} ` +
-          `µs CPU over the pass-through with Cache API: our code (route, parse, verify, format, headers)`
-        : `${signed(s.worker.p50Ms - s.proxy.p50Ms, (x) => f(x, 2))} ms, ` +
-          `${signed(s.worker.cpuUsPerReq - s.proxy.cpuUsPerReq, int)} ` +
-          `µs CPU over the pass-through: Cache API match + put, our parse/verify/format`,
-    ]);
+        ? `${over(s.worker, s.proxyEdge)} over the pass-through with Cache API: our code (route, parse, verify, ` +
+            "format, headers)"
+        : `${over(s.worker, s.proxy)} over the pass-through: Cache API match + put, our parse/verify/format`,
+    );
     if (s.proxyEdgeNoStore)
-      missAttr.push([
-        c,
+      row(
         "pass-through worker + Cache API match + put, the storage off",
-        f(s.proxyEdgeNoStore.p50Ms, 2),
-        int(s.proxyEdgeNoStore.cpuUsPerReq),
-        `${signed(s.proxyEdgeNoStore.p50Ms - s.proxy.p50Ms, (x) => f(x, 2))} ms, ` +
-          `${signed(s.proxyEdgeNoStore.cpuUsPerReq - s.proxy.cpuUsPerReq, int)} µs CPU over the pass-through: ` +
-          "the two calls to the runtime's cache service alone",
-      ]);
+        s.proxyEdgeNoStore,
+        `${over(s.proxyEdgeNoStore, s.proxy)} over the pass-through: the two calls to the runtime's cache service ` +
+          "alone",
+      );
     if (s.workerNoStore)
-      missAttr.push([
-        c,
+      row(
         "cache worker, the Cache API's storage off (Miniflare's `cache: false`)",
-        f(s.workerNoStore.p50Ms, 2),
-        int(s.workerNoStore.cpuUsPerReq),
-        `${signed(s.workerNoStore.p50Ms - s.proxy.p50Ms, (x) => f(x, 2))} ms, ` +
-          `${signed(s.workerNoStore.cpuUsPerReq - s.proxy.cpuUsPerReq, int)} µs CPU over the pass-through` +
+        s.workerNoStore,
+        `${over(s.workerNoStore, s.proxy)} over the pass-through` +
           (s.proxyEdgeNoStore
             ? `, ${signed(s.workerNoStore.cpuUsPerReq - s.proxyEdgeNoStore.cpuUsPerReq, int)} µs over the row ` +
               "above: our code alone"
             : ": our code and its calls to the cache, without the simulator's storage"),
-      ]);
+      );
   }
   out.push(table(["connections", "worker", "p50 (ms)", "workerd CPU/req (µs)", "what it shows"], missAttr));
   out.push("");
