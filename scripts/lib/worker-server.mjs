@@ -85,6 +85,16 @@ async function startWorker(optionsFile) {
 
 /** @type {Miniflare | undefined} */
 let current;
+
+/**
+ * Starts the worker of `optionsFile` as the current one and says `READY …` once it answers.
+ * @param {string} optionsFile
+ */
+async function start(optionsFile) {
+  const { mf, url, workerdPid } = await startWorker(optionsFile);
+  current = mf;
+  process.stdout.write(`READY ${JSON.stringify({ url, workerdPid })}\n`);
+}
 let stopping = false;
 async function stop() {
   if (stopping) return;
@@ -100,9 +110,7 @@ process.on("disconnect", stop);
 const arg = process.argv[2];
 if (!arg) throw new Error("usage: node scripts/lib/worker-server.mjs <options.json> | --serve");
 if (arg !== "--serve") {
-  const { mf, url, workerdPid } = await startWorker(arg);
-  current = mf;
-  process.stdout.write(`READY ${JSON.stringify({ url, workerdPid })}\n`);
+  await start(arg);
 } else {
   // Commands one at a time, in order.
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
@@ -112,9 +120,7 @@ if (arg !== "--serve") {
     const command = JSON.parse(line);
     if (command.start) {
       if (current) throw new Error("worker-server: start while a worker runs");
-      const { mf, url, workerdPid } = await startWorker(command.start);
-      current = mf;
-      process.stdout.write(`READY ${JSON.stringify({ url, workerdPid })}\n`);
+      await start(command.start);
     } else if (command.stop) {
       await current?.dispose();
       current = undefined;
